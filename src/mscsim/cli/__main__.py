@@ -1,0 +1,7 @@
+"""``python -m mscsim.cli`` runs the command line."""
+
+import sys
+
+from mscsim.cli import main
+
+sys.exit(main())

@@ -1,0 +1,113 @@
+"""``mscsim simulate``: one patient, one regimen; where the cells go (and, with --disease,
+what happens to the immune system and the disease, untreated vs treated)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from mscsim.cli import app
+from mscsim.cli.common import console, err_console
+
+
+def run_simulation(*, dose, route, artery, site, days, species, weight, injury, disease, subtype,
+                   infusion, every, times, product, at, out: Path, quiet: bool = False) -> dict:
+    """Run, write files, print the summary; return the summary dict (used by `demo`)."""
+    from mscsim.cli.common import df_table, out_dir, parse_injury
+    from mscsim.dosing import Dose, Regimen
+    from mscsim.errors import MscsimError
+    from mscsim.io import save_figure, write_json, write_table
+    from mscsim.plots import organ_cells_figure, organ_label_figure
+    from mscsim.simulate import simulate, where_cells_went
+
+    inj = parse_injury(injury)
+    if dose is None and disease is None:
+        raise MscsimError("give a --dose (e.g. --dose '1e6 cells/kg'), or a --disease to see its "
+                          "untreated course", field="--dose")
+    regimen = Regimen()
+    if dose is not None:
+        regimen = Regimen((Dose.parse(dose, route, at=at or 0.0, artery=artery, site=site,
+                                      infusion=infusion, every=every, times=times, product=product),))
+    elif any(v is not None for v in (artery, site, infusion, every)):
+        raise MscsimError("--artery/--site/--infusion/--every need a --dose", field="--dose")
+    from mscsim.units import parse_time
+
+    try:
+        ndays = float(days)
+    except ValueError:
+        ndays = parse_time(days, field="--days")
+    if not ndays > 0 or ndays != ndays:
+        raise MscsimError(f"--days must be positive, got {days}", field="--days")
+    out = out_dir(out)
+    if not quiet:
+        err_console.print("[dim]simulating (the first run of a model compiles it: ~10-30 s)...[/dim]")
+    sim = simulate(regimen, ndays, disease=disease, subtype=subtype, injury=inj, species=species,
+                   weight_kg=weight)
+    for w in sim.info["warnings"]:
+        err_console.print(f"[yellow]warning:[/yellow] {w}")
+    organs = sim.organs()
+    files = write_table(organs, out / "organs")
+    files += write_table(sim.to_frame(), out / "timecourse")
+    files.append(save_figure(organ_cells_figure(organs), out / "cells_per_organ.png"))
+    files.append(save_figure(organ_label_figure(organs), out / "label_per_organ.png"))
+    table = where_cells_went(sim)
+    summary = {
+        "dose": dose, "route": route, "artery": artery, "site": site, "days": ndays,
+        "species": species, "weight_kg": sim.info["weight_kg"], "injury": injury,
+        "disease": disease, "product": product,
+        "cells_given": float(sim.states["X_dosed"].iloc[-1]),
+        "peak_lung_occlusion": float(sim.outputs["lung_occlusion"].max()),
+        "conservation_error": sim.conservation_error(),
+        "warnings": sim.info["warnings"],
+        "where_cells_went": table.to_dict(orient="records"),
+    }
+    if disease is not None:
+        from mscsim.cli.disease_outputs import write_disease_outputs
+
+        summary["disease_summary"], more = write_disease_outputs(sim, regimen, ndays, out, disease=disease,
+                                                                 subtype=subtype, species=species,
+                                                                 weight=weight)
+        files += more
+    files.append(write_json(summary, out / "summary.json"))
+    if not quiet:
+        console.print(f"[bold]{summary['cells_given']:.3g} cells given[/bold] ({dose or 'no dose'}, {route}"
+                      + (f", {artery} artery" if artery else "") + (f", site {site}" if site else "")
+                      + f"); {ndays:g} days; {species}, {sim.info['weight_kg']:g} kg"
+                      + (f"; injured {inj[0]} {inj[1]:g}" if inj else "")
+                      + (f"; disease {disease}" if disease else ""))
+        console.print(df_table(table[table["peak %"] >= 0.05], title="Where the cells went (viable MSCs, % of all cells given)"))
+        console.print(f"peak lung-occlusion signal: {summary['peak_lung_occlusion']:.3g} "
+                      "(1 = lung load that killed mice)")
+        if disease is not None:
+            for line in summary["disease_summary"]["lines"]:
+                console.print(line)
+        console.print(f"output: [bold]{out}[/bold] ({len(files)} files: organs.parquet/.csv, "
+                      "timecourse.parquet/.csv, figures, summary.json)")
+    return summary
+
+
+@app.command("simulate")
+def simulate_cmd(
+    dose: Optional[str] = typer.Option(None, "--dose", help="dose: '1e6 cells/kg', '1.2e8 cells' or '40 mL at 5e5 cells/mL'"),
+    route: str = typer.Option("iv", "--route", help="iv | intra_arterial | intraportal | intrathecal | local"),
+    artery: Optional[str] = typer.Option(None, "--artery", help="for intra_arterial: hepatic | pancreatic | carotid | renal | coronary"),
+    site: Optional[str] = typer.Option(None, "--site", help="for local: joint | perianal_fistula | ..."),
+    days: str = typer.Option("30", "--days", help="days to simulate (or a time such as '12 wk')"),
+    species: str = typer.Option("human", "--species", help="human | mouse | rat"),
+    weight: Optional[float] = typer.Option(None, "--weight", help="body weight in kg (default: species reference)"),
+    injury: Optional[str] = typer.Option(None, "--injury", help="injured tissue and severity 0..1, e.g. liver:0.6"),
+    disease: Optional[str] = typer.Option(None, "--disease", help="ra | t1d | ms | sle | ibd | liver"),
+    subtype: Optional[str] = typer.Option(None, "--subtype", help="disease subtype (e.g. ms: progressive | relapsing)"),
+    infusion: Optional[str] = typer.Option(None, "--infusion", help="infusion time, e.g. '30 min' (default: bolus)"),
+    every: Optional[str] = typer.Option(None, "--every", help="repeat interval, e.g. '12 wk'"),
+    times: int = typer.Option(1, "--times", help="number of doses"),
+    product: str = typer.Option("msc", "--product", help="MSC product (bm-msc, uc-msc, ad-msc, ...)"),
+    at: Optional[str] = typer.Option(None, "--at", help="time of the first dose, e.g. '0 d'"),
+    out: Path = typer.Option(Path("mscsim-out/simulate"), "-o", "--out", help="output folder"),
+):
+    """Simulate one patient: where the MSCs go, and (with --disease) what they do."""
+    run_simulation(dose=dose, route=route, artery=artery, site=site, days=days, species=species,
+                   weight=weight, injury=injury, disease=disease, subtype=subtype, infusion=infusion,
+                   every=every, times=times, product=product, at=at, out=out)

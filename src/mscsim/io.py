@@ -1,0 +1,66 @@
+"""Writing results safely: every file is written under a temporary name and renamed when
+complete, so an interrupted run never leaves a file that looks finished (design.md,
+"Quality rules")."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+
+import pandas as pd
+
+
+@contextmanager
+def atomic_path(path: str | os.PathLike):
+    """Yield a temporary path next to ``path``; rename it onto ``path`` on success."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def write_json(obj, path) -> Path:
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(obj, indent=2, sort_keys=False, allow_nan=False) + "\n")
+    return Path(path)
+
+
+def write_table(df: pd.DataFrame, base, csv: bool = True) -> list[Path]:
+    """Write ``base.parquet`` (and ``base.csv``)."""
+    base = Path(base)
+    out = []
+    with atomic_path(base.with_suffix(".parquet")) as tmp:
+        df.to_parquet(tmp, index=False)
+    out.append(base.with_suffix(".parquet"))
+    if csv:
+        with atomic_path(base.with_suffix(".csv")) as tmp:
+            df.to_csv(tmp, index=False)
+        out.append(base.with_suffix(".csv"))
+    return out
+
+
+def save_figure(fig, path, dpi: int = 120) -> Path:
+    import matplotlib.pyplot as plt
+
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format=Path(path).suffix.lstrip(".") or "png")
+    plt.close(fig)
+    return Path(path)
+
+
+def write_text(text: str, path) -> Path:
+    with atomic_path(path) as tmp:
+        tmp.write_text(text)
+    return Path(path)

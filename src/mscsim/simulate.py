@@ -1,0 +1,232 @@
+"""``simulate()``: one patient, one regimen, the whole body. The Python entry point.
+
+    >>> from mscsim import simulate, Regimen, Dose
+    >>> sim = simulate(Regimen((Dose.parse("1e6 cells/kg", "iv"),)), days=30, injury=("liver", 0.6))
+    >>> sim.organs().query("organ == 'lung'").head()      # tidy pandas frame
+
+Results come back as pandas objects (``Simulation.outputs``, ``.organs()``, ``.states``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from mscsim import parameters
+from mscsim.codegen import compile_model
+from mscsim.dosing import Administration, Regimen
+from mscsim.errors import MscsimError
+from mscsim.model import ComposedModel, build_model
+from mscsim.physiology import ORGANS, make_body
+from mscsim.products import get_product
+from mscsim.solve import SolverOptions, integrate
+
+#: output times after each dose start (days), so the first hours are resolved
+_EARLY = np.array([0, 1, 2, 5, 10, 15, 30, 45, 60, 90, 120, 180, 240, 360, 480, 720, 960, 1440,
+                   2160, 2880, 4320]) / 1440.0
+
+
+def default_times(days: float, admins: list[Administration], step: float | None = None) -> np.ndarray:
+    """Daily grid (or ``step``) plus a fine grid in the first three days after every dose."""
+    step = step or (1.0 if days <= 400 else 7.0)
+    ts = [np.arange(0.0, days + 1e-9, step), [days]]
+    for a in admins:
+        ts.append(a.start + _EARLY)
+        ts.append([a.end])
+    t = np.unique(np.round(np.concatenate(ts), 10))
+    return t[(t >= 0) & (t <= days)]
+
+
+@dataclass
+class Simulation:
+    """The result of one simulated patient: states and read-outs over time (days)."""
+
+    composed: ComposedModel
+    times: np.ndarray
+    y: np.ndarray
+    out: np.ndarray
+    params: dict[str, float]
+    regimen: Regimen
+    info: dict = field(default_factory=dict)
+
+    @property
+    def states(self) -> pd.DataFrame:
+        return pd.DataFrame(self.y, index=pd.Index(self.times, name="time_d"),
+                            columns=self.composed.ode.state_names)
+
+    @property
+    def outputs(self) -> pd.DataFrame:
+        """All read-outs (cells per organ, percent of dose, cytokines, scores) by time."""
+        return pd.DataFrame(self.out, index=pd.Index(self.times, name="time_d"),
+                            columns=self.composed.ode.outputs)
+
+    def __getitem__(self, name: str) -> pd.Series:
+        if name in self.composed.ode.outputs:
+            return self.outputs[name]
+        if name in self.composed.ode.states:
+            return self.states[name]
+        raise MscsimError(f"unknown quantity {name!r}")
+
+    def organs(self) -> pd.DataFrame:
+        """Tidy table: time, organ, viable cells, label, percent of dose (viable and label)."""
+        o = self.outputs
+        rows = []
+        comps = list(ORGANS) + (["target"] if self.composed.target else [])
+        dosed = self.states["X_dosed"].to_numpy()
+        for c in comps:
+            if c == "target":
+                pct, lpct = o["msc_target_pct"], o["label_target_pct"]
+                name = f"target:{self.composed.target}"
+            else:
+                pct, lpct = o[f"msc_{c}_pct"], o[f"label_{c}_pct"]
+                name = c
+            cells = o[f"cells_{c}"] if c != "target" else o["cells_target"]
+            parent_cells = cells.to_numpy()
+            if c != "target" and self.composed.target and self._target_parent() == c:
+                parent_cells = parent_cells + o["cells_target"].to_numpy()
+            rows.append(pd.DataFrame({
+                "time_d": self.times, "organ": name, "viable_cells": parent_cells,
+                "label_cells": np.asarray(lpct) / 100.0 * np.maximum(dosed, 1.0),
+                "viable_pct_dose": pct.to_numpy(), "label_pct_dose": lpct.to_numpy(),
+            }))
+        rows.append(pd.DataFrame({"time_d": self.times, "organ": "blood",
+                                  "viable_cells": self.states["N_ven"].to_numpy() + self.states["N_art"].to_numpy(),
+                                  "label_cells": o["label_blood_pct"].to_numpy() / 100 * np.maximum(dosed, 1.0),
+                                  "viable_pct_dose": 100 * (self.states["N_ven"] + self.states["N_art"]).to_numpy() / np.maximum(dosed, 1.0),
+                                  "label_pct_dose": o["label_blood_pct"].to_numpy()}))
+        return pd.concat(rows, ignore_index=True)
+
+    def _target_parent(self) -> str | None:
+        return make_body(self.composed.species, None, self.composed.target).target_parent
+
+    def to_frame(self) -> pd.DataFrame:
+        """Tidy long frame of every read-out: time_d, quantity, value."""
+        return self.outputs.reset_index().melt(id_vars="time_d", var_name="quantity", value_name="value")
+
+    def to_xarray(self):
+        """States and read-outs as an xarray Dataset indexed by time."""
+        import xarray as xr
+
+        ds = xr.Dataset({k: ("time_d", self.out[:, i]) for i, k in enumerate(self.composed.ode.outputs)},
+                        coords={"time_d": self.times})
+        for i, k in enumerate(self.composed.ode.state_names):
+            ds[k] = ("time_d", self.y[:, i])
+        for i, k in enumerate(self.composed.ode.outputs):
+            ds[k].attrs["units"] = self.composed.ode.rules[k].unit if k in self.composed.ode.rules else ""
+        return ds
+
+    def conservation_error(self) -> float:
+        """max |dosed - (viable + debris + cleared)| / max(dosed), over time."""
+        st = self.states
+        kin = [n for n, s in self.composed.ode.states.items() if s.group == "kinetics" and n != "X_dosed"]
+        total = st[kin].sum(axis=1).to_numpy()
+        dosed = st["X_dosed"].to_numpy()
+        return float(np.max(np.abs(dosed - total)) / max(dosed.max(), 1.0))
+
+
+def parameter_vector(composed: ComposedModel, *, weight_kg: float | None = None,
+                     regimen: Regimen = Regimen(), injury: float | None = None,
+                     overrides: dict[str, float] | None = None) -> np.ndarray:
+    """Values of every model parameter for one patient (table -> physiology -> product -> overrides)."""
+    m = composed.ode
+    vals = {n: p.value for n, p in m.params.items()}
+    for n, v in parameters.calibrated(composed.disease).items():
+        if n in vals:
+            vals[n] = v
+    body = make_body(composed.species, weight_kg, composed.target)
+    vals["BW"] = body.weight_kg
+    vals["Q_CO"], vals["V_ven"], vals["V_art"] = body.cardiac_output, body.v_ven, body.v_art
+    vals["V_csf"], vals["Q_csf"] = body.csf_volume, body.csf_flow
+    for c, q in body.flows.items():
+        vals[f"Q_{c}"] = q
+    product = get_product(regimen.product)
+    vals["d_cell"], vals["cxcr4"], vals["potency"] = product.diameter_um, product.cxcr4, product.potency
+    site = regimen.local_site
+    if site is not None:
+        comp = "target" if site == composed.target else site
+        if f"w_site_{comp}" not in vals:
+            raise MscsimError(
+                f"local site {site!r} is neither an organ nor this model's target tissue "
+                f"({composed.target or 'none'})", field="site")
+        vals[f"w_site_{comp}"] = 1.0
+    if injury is not None:
+        if "injury" not in vals:
+            raise MscsimError("injury is set by the disease module when a disease is simulated", field="injury")
+        vals["injury"] = float(injury)
+    if overrides:
+        parameters.check_overrides(overrides, vals)
+        vals.update({k: float(v) for k, v in overrides.items()})
+    return np.array([vals[n] for n in m.param_names])
+
+
+def check_regimen_safety(regimen: Regimen, weight_kg: float, species: str = "human") -> list[str]:
+    """Warnings for doses beyond clinical experience; refuse doses beyond the hard limit."""
+    warn = []
+    clin = parameters.value("clinical_max_per_kg", species)
+    hard = parameters.value("hard_max_per_kg", species)
+    for d in regimen:
+        per_kg = d.amount.cells_per_kg(weight_kg)
+        if per_kg > hard:
+            raise MscsimError(
+                f"{d.amount.text} is {per_kg:.3g} cells/kg, above the hard limit {hard:.3g} cells/kg "
+                "(10x the lung load that killed mice); refusing to simulate", field="dose")
+        if d.route in ("iv", "intra_arterial", "intraportal") and per_kg > clin:
+            warn.append(f"dose {d.amount.text} ({per_kg:.3g} cells/kg, {d.route}) is above the largest "
+                        f"dose per infusion covered by clinical safety data ({clin:.3g} cells/kg); "
+                        "lung-occlusion risk is extrapolated")
+    return warn
+
+
+def simulate(regimen: Regimen | None = None, days: float = 30.0, *, disease: str | None = None,
+             subtype: str | None = None, injury: tuple[str, float] | None = None,
+             species: str = "human", weight_kg: float | None = None,
+             params: dict[str, float] | None = None, times=None,
+             options: SolverOptions = SolverOptions()) -> Simulation:
+    """Simulate one patient (see module docstring). ``injury=(tissue, severity 0..1)``."""
+    regimen = regimen or Regimen()
+    if not (isinstance(days, (int, float)) and math.isfinite(days) and days > 0):
+        raise MscsimError(f"days must be a positive number, got {days!r}", field="days")
+    target, severity = (None, None)
+    if injury is not None:
+        if disease is not None:
+            raise MscsimError("give either a disease or an --injury, not both", field="injury")
+        target, severity = injury
+        if not (0.0 <= float(severity) <= 1.0):
+            raise MscsimError(f"injury severity must be between 0 and 1, got {severity}", field="injury")
+    composed = build_model(disease, target, species, subtype)
+    body = make_body(species, weight_kg, composed.target)
+    warnings = check_regimen_safety(regimen, body.weight_kg, species)
+    p = parameter_vector(composed, weight_kg=body.weight_kg, regimen=regimen, injury=severity,
+                         overrides=params)
+    compiled = compile_model(composed.ode)
+    admins = regimen.administrations(body.weight_kg)
+    t = default_times(days, admins) if times is None else np.asarray(times, dtype=float)
+    y0 = composed.initial_state(p) if hasattr(composed, "initial_state") and composed.initial_state else \
+        np.array([s.init for s in composed.ode.states.values()])
+    Y = integrate(compiled, p, y0, t, admins, options)
+    OUT = np.empty((len(t), len(composed.ode.outputs)))
+    compiled.outputs_traj(t, Y, p, OUT)
+    info = {"warnings": warnings, "weight_kg": body.weight_kg, "species": species}
+    return Simulation(composed, t, Y, OUT, dict(zip(composed.ode.param_names, p)), regimen, info)
+
+
+def where_cells_went(sim: Simulation, at_days: tuple[float, ...] = (1.0, 7.0)) -> pd.DataFrame:
+    """Per organ: peak viable cells as % of all cells given and when; % at chosen days; label at the end."""
+    org = sim.organs()
+    given = max(float(sim.states["X_dosed"].iloc[-1]), 1.0)
+    t_end = float(sim.times[-1])
+    rows = []
+    for organ, g in org.groupby("organ", sort=False):
+        t = g["time_d"].to_numpy()
+        pct = 100.0 * g["viable_cells"].to_numpy() / given
+        k = int(np.argmax(pct))
+        row = {"organ": organ, "peak %": float(pct[k]), "at (h)": float(t[k] * 24)}
+        for d in at_days:
+            if d <= t_end:
+                row[f"day {d:g} %"] = float(np.interp(d, t, pct))
+        row[f"label % d{t_end:g}"] = float(100.0 * g["label_cells"].iloc[-1] / given)
+        rows.append(row)
+    return pd.DataFrame(rows).sort_values("peak %", ascending=False, ignore_index=True)
