@@ -306,6 +306,12 @@ COUNT_TEXT_NULL = {
     "5 insulin-free; 23 reduced TDD": "two counts in one record, unverified; left non-numeric",
 }
 
+#: numbers the reference itself derived (marked "[derived]" in its notes); applied to every
+#: record of the study, since the derived number (the dose) belongs to all of them
+DERIVED_IN_SOURCE = {
+    "RA_WangL2019": "dose_total_cells 4e7 derived in the source (40 mL at 2e7 cells per 20 mL)",
+}
+
 FLAG_RULES = [
     ("meta_analysis", lambda r: "meta-analysis" in r["design"] or r["study_id"].endswith("_meta")),
     ("secondary_source", lambda r: any(s in (r["notes"] + " " + str(r["pmid_or_doi"]) + " "
@@ -591,6 +597,11 @@ def _clean(rec: dict, rid: str) -> dict:
     trial_id, trial_note = TRIAL.get(sid, (sid, None))
     if trial_note:
         notes.append(f"trial: {trial_note}")
+
+    if sid in DERIVED_IN_SOURCE:
+        derived.append(DERIVED_IN_SOURCE[sid])
+    elif "[derived]" in (rec["notes"] or ""):
+        raise CleaningError("notes mark a derived number; add the study to DERIVED_IN_SOURCE")
 
     cit = parse_citation(str(rec["pmid_or_doi"]))
     flags = [name for name, rule in FLAG_RULES if rule(rec)]

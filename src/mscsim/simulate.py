@@ -142,6 +142,8 @@ def parameter_vector(composed: ComposedModel, *, weight_kg: float | None = None,
     vals["V_csf"], vals["Q_csf"] = body.csf_volume, body.csf_flow
     for c, q in body.flows.items():
         vals[f"Q_{c}"] = q
+    if "mass_target" in vals:
+        vals["mass_target"] = body.masses["target"]
     product = get_product(regimen.product)
     vals["d_cell"], vals["cxcr4"], vals["potency"] = product.diameter_um, product.cxcr4, product.potency
     site = regimen.local_site

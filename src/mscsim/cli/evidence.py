@@ -18,7 +18,7 @@ def _console():
     from rich.console import Console
 
     # a wide fixed width when not on a terminal (pipes, tests), so ids are never folded
-    return Console(width=None if sys.stdout.isatty() else 200, soft_wrap=False,
+    return Console(width=None if sys.stdout.isatty() else 240, soft_wrap=False,
                    highlight=False)
 
 
@@ -69,7 +69,7 @@ def _list_studies(console, disease: Optional[str]) -> None:
     t.add_column("arms (n)", max_width=40)
     t.add_column("cells", max_width=26)
     t.add_column("dose", max_width=22)
-    t.add_column("route", max_width=18)
+    t.add_column("route", max_width=28)
     t.add_column("schedule", max_width=16)
     t.add_column("PMID / DOI", max_width=34, overflow="fold")
     for row in df.itertuples(index=False):
@@ -85,6 +85,7 @@ def _show_study(console, study: str, disease: Optional[str]) -> None:
 
     from mscsim.evidence.records import (
         dose_label,
+        n_label,
         records,
         route_label,
         schedule_label,
@@ -127,18 +128,18 @@ def _show_study(console, study: str, disease: Optional[str]) -> None:
                     f"{sum(r.value is not None for r in recs)} with a number)")
     t.add_column("record", no_wrap=True)
     t.add_column("arm", max_width=22)
-    t.add_column("endpoint", max_width=40)
+    t.add_column("endpoint", max_width=34)
     t.add_column("code", no_wrap=True)
     t.add_column("day", justify="right")
     t.add_column("stat")
-    t.add_column("value", max_width=30)
+    t.add_column("value", max_width=24)
     t.add_column("spread", max_width=40)
     t.add_column("n")
-    t.add_column("derived", max_width=36)
+    t.add_column("derived", max_width=30)
     for r in recs:
         t.add_row(r.record_id, r.arm, r.endpoint, r.endpoint_code or "-",
                   _g(r.timepoint_days, 6), r.stat, _value_text(r), _spread_text(r),
-                  str(r.n) if r.n is not None else r.n_text, r.derived or "")
+                  n_label(r), r.derived or "")
     console.print(t)
 
 

@@ -352,6 +352,7 @@ def build_effects(records: pd.DataFrame, endpoint: str, *, disease: str,
     valid = endpoints_for(disease)
     if endpoint not in valid:
         raise unknown(f"{disease} endpoint", endpoint, valid, field="meta")
+    measure = measure.upper() if isinstance(measure, str) else measure
     if measure is not None and measure not in MEASURES:
         raise unknown("measure", measure, MEASURES, field="measure")
     df = records[(records["disease"] == disease) & (records["endpoint_code"] == endpoint)]
@@ -515,9 +516,12 @@ class RandomEffectsMeta:
             return tau2_reml(y, v)
         from statsmodels.stats.meta_analysis import combine_effects
 
-        if self.method == "DL":
-            return float(combine_effects(y, v, method_re="dl").tau2)
-        res = combine_effects(y, v, method_re="pm", atol=1e-12, maxiter=1000)
+        # only tau^2 is taken from combine_effects; the other quantities it derives can divide
+        # by zero (e.g. Q = 0), which is harmless here
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if self.method == "DL":
+                return float(combine_effects(y, v, method_re="dl").tau2)
+            res = combine_effects(y, v, method_re="pm", atol=1e-12, maxiter=1000)
         return float(res.tau2)
 
     def fit(self, y, v, labels=None) -> RandomEffectsMeta:

@@ -148,9 +148,10 @@ class EvidenceRecord(BaseModel):
     def _consistent(self) -> EvidenceRecord:
         if not self.record_id.startswith(self.study_id + "#"):
             raise ValueError(f"record_id {self.record_id!r} must start with '{self.study_id}#'")
-        if self.endpoint_code is not None and self.endpoint_code not in endpoints_for(self.disease):
+        valid = endpoints_for(self.disease)
+        if self.endpoint_code is not None and self.endpoint_code not in valid:
             raise ValueError(f"endpoint_code {self.endpoint_code!r} is not an endpoint of "
-                             f"{self.disease!r}; accepted: {', '.join(endpoints_for(self.disease))}")
+                             f"{self.disease!r}; accepted: {', '.join(valid)}")
         if self.stat in ("direction", "safety") and self.value is not None:
             raise ValueError(f"stat {self.stat!r} is qualitative; value must be null")
         if self.stat == "proportion":
@@ -251,9 +252,12 @@ def _frame(recs) -> pd.DataFrame:
     for col in _INT_COLUMNS:
         df[col] = pd.array(df[col].tolist(), dtype="Int64")
     for col in columns:
-        if col not in _INT_COLUMNS and EvidenceRecord.model_fields[col].annotation in (
-                float | None, float):
+        if col in _INT_COLUMNS:
+            continue
+        if EvidenceRecord.model_fields[col].annotation in (float | None, float):
             df[col] = df[col].astype("float64")
+        else:  # text and list columns: missing stays None, not NaN
+            df[col] = df[col].astype(object).where(df[col].notna(), None)
     return df
 
 

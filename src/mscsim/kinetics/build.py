@@ -82,6 +82,8 @@ def add_kinetics(m: OdeModel, body: Body, *, species: str, sdf1, d_cell, cxcr4) 
     V_art = phys(m, "V_art", body.v_art, "L", "arterial blood volume")
     Q = {c: phys(m, f"Q_{c}", body.flows[c], "L/day", f"blood flow to {c}")
          for c in comps if c != "lung"}
+    if has_target:
+        phys(m, "mass_target", body.masses["target"], "kg", f"mass of the target tissue ({body.target})")
     C_ven = N_ven / V_ven
     C_art = N_art / V_art
 

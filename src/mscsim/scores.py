@@ -1,0 +1,227 @@
+"""Clinical scores with their exact published formulas, one function each, with sources.
+
+Every function works on plain floats / numpy arrays (``xp=numpy``, the default) and on sympy
+expressions (``xp=SYM``), so the same formula gives the model's symbolic outputs (and SBML
+assignment rules) and the hand-checkable numbers in the tests. Formulas: shared reference
+disease-models.md sections 2-7.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import sympy as sp
+
+
+class _Sym:
+    """numpy-like namespace over sympy, for symbolic use of the score functions."""
+
+    sqrt = staticmethod(sp.sqrt)
+    log = staticmethod(sp.log)
+    maximum = staticmethod(lambda a, b: sp.Max(a, b))
+    minimum = staticmethod(lambda a, b: sp.Min(a, b))
+
+    @staticmethod
+    def where(cond, a, b):
+        return sp.Piecewise((a, cond), (b, True))
+
+    @staticmethod
+    def clip(x, lo, hi):
+        return sp.Min(sp.Max(x, lo), hi)
+
+
+SYM = _Sym()
+
+
+class _Np:
+    sqrt = staticmethod(np.sqrt)
+    log = staticmethod(np.log)
+    maximum = staticmethod(np.maximum)
+    minimum = staticmethod(np.minimum)
+    where = staticmethod(np.where)
+    clip = staticmethod(np.clip)
+
+
+NP = _Np()
+
+# ---------------------------------------------------------------------------- rheumatoid arthritis
+
+
+def das28_crp(tjc28, sjc28, crp_mg_l, gh, xp=NP):
+    """DAS28-CRP (4 variables) = 0.56 sqrt(TJC28) + 0.28 sqrt(SJC28) + 0.36 ln(CRP+1) + 0.014 GH + 0.96.
+
+    CRP in mg/L, GH = patient global health VAS 0-100 mm. Source: NCT02504671 outcome description;
+    disease-models.md s.2.1.
+    """
+    return 0.56 * xp.sqrt(tjc28) + 0.28 * xp.sqrt(sjc28) + 0.36 * xp.log(crp_mg_l + 1) + 0.014 * gh + 0.96
+
+
+def das28_crp3(tjc28, sjc28, crp_mg_l, xp=NP):
+    """DAS28-CRP (3 variables) = 1.10 [0.56 sqrt(TJC28) + 0.28 sqrt(SJC28) + 0.36 ln(CRP+1)] + 1.15."""
+    return 1.10 * (0.56 * xp.sqrt(tjc28) + 0.28 * xp.sqrt(sjc28) + 0.36 * xp.log(crp_mg_l + 1)) + 1.15
+
+
+def das28_esr(tjc28, sjc28, esr_mm_h, gh, xp=NP):
+    """DAS28-ESR (4 variables) = 0.56 sqrt(TJC28) + 0.28 sqrt(SJC28) + 0.70 ln(ESR) + 0.014 GH.
+
+    Prevoo MLL et al. Arthritis Rheum 1995;38:44 (formula as in NCT02046603).
+    """
+    return 0.56 * xp.sqrt(tjc28) + 0.28 * xp.sqrt(sjc28) + 0.70 * xp.log(esr_mm_h) + 0.014 * gh
+
+
+def das28_category(das28):
+    """remission < 2.6; low <= 3.2; moderate <= 5.1; high > 5.1 (NCT02046603)."""
+    d = np.asarray(das28, dtype=float)
+    return np.select([d < 2.6, d <= 3.2, d <= 5.1], ["remission", "low", "moderate"], "high")
+
+
+ACR_CORE = ("pain", "ptga", "phga", "haq", "crp")
+
+
+def acr_response(baseline: dict, current: dict, level: float = 20.0):
+    """ACR20/50/70: >= level % improvement in tender (68) and swollen (66) joint counts AND in
+    >= 3 of 5 of patient pain, patient global, physician global, HAQ-DI, CRP.
+
+    Source: NCT01285310 outcome text (Felson 1995 definition); disease-models.md s.2.1.
+    ``baseline``/``current``: dicts with keys tjc68, sjc68 and ACR_CORE (arrays allowed).
+    """
+    f = 1 - level / 100.0
+
+    def improved(k):
+        b = np.asarray(baseline[k], dtype=float)
+        c = np.asarray(current[k], dtype=float)
+        return (c <= f * b) & (b > 0)
+
+    joints = improved("tjc68") & improved("sjc68")
+    core = sum(improved(k).astype(int) for k in ACR_CORE)
+    return joints & (core >= 3)
+
+
+def eular_response(das28_baseline, das28_now):
+    """EULAR response: 'good' = fall > 1.2 and now <= 3.2; 'moderate' = fall > 1.2 and now > 3.2,
+    or fall 0.6-1.2 and now <= 5.1; else 'none' (van Gestel 1996 [recalled - verify])."""
+    b = np.asarray(das28_baseline, dtype=float)
+    n = np.asarray(das28_now, dtype=float)
+    fall = b - n
+    good = (fall > 1.2) & (n <= 3.2)
+    moderate = ((fall > 1.2) & (n > 3.2)) | ((fall > 0.6) & (fall <= 1.2) & (n <= 5.1))
+    return np.select([good, moderate], ["good", "moderate"], "none")
+
+# ------------------------------------------------------------------------------ type 1 diabetes
+
+
+def hba1c_from_mean_glucose(eag_mg_dl, xp=NP):
+    """ADAG: eAG (mg/dL) = 28.7 x A1C (%) - 46.7, inverted: A1C = (eAG + 46.7) / 28.7.
+
+    Nathan DM et al. Diabetes Care 2008;31:1473, PMID 18540046.
+    """
+    return (eag_mg_dl + 46.7) / 28.7
+
+
+def idaa1c(a1c_pct, insulin_u_per_kg_day, xp=NP):
+    """Insulin-dose-adjusted A1C = A1C (%) + 4 x insulin dose (U/kg/24 h); <= 9 = partial remission.
+
+    Mortensen HB et al. Diabetes Care 2009;32:1384 (PMC2713624).
+    """
+    return a1c_pct + 4 * insulin_u_per_kg_day
+
+# --------------------------------------------------------------------------------------- lupus
+
+
+SLEDAI_2K_WEIGHTS = {
+    8: ("seizure", "psychosis", "organic_brain_syndrome", "visual_disturbance", "cranial_nerve_disorder",
+        "lupus_headache", "cva", "vasculitis"),
+    4: ("arthritis", "myositis", "urinary_casts", "haematuria", "proteinuria", "pyuria"),
+    2: ("rash", "alopecia", "mucosal_ulcers", "pleurisy", "pericarditis", "low_complement",
+        "increased_dna_binding"),
+    1: ("fever", "thrombocytopenia", "leukopenia"),
+}
+SLEDAI_2K_ITEMS = {item: w for w, items in SLEDAI_2K_WEIGHTS.items() for item in items}
+
+
+def sledai_2k(items: dict, xp=NP):
+    """SLEDAI-2K = sum of the weights of the descriptors present (0..105).
+
+    Gladman DD, Ibanez D, Urowitz MB. J Rheumatol 2002;29:288; disease-models.md s.5.1. ``items``
+    maps descriptor -> presence (0/1, or a probability for an expected score).
+    """
+    unknown = set(items) - set(SLEDAI_2K_ITEMS)
+    if unknown:
+        raise KeyError(f"unknown SLEDAI-2K descriptor(s): {sorted(unknown)}")
+    return sum(SLEDAI_2K_ITEMS[k] * v for k, v in items.items())
+
+# ---------------------------------------------------------------------------------------- IBD
+
+
+def cdai(liquid_stools_7d, pain_sum_7d, wellbeing_sum_7d, n_complications, antidiarrhoeal,
+         abdominal_mass, haematocrit, expected_haematocrit, weight_deficit_pct, xp=NP):
+    """Crohn's Disease Activity Index (Best 1976):
+    2 x liquid stools (7-day sum) + 5 x abdominal pain (7-day sum of 0-3) + 7 x general well-being
+    (7-day sum of 0-4) + 20 x complication categories + 30 x antidiarrhoeal/opiate use (0/1)
+    + 10 x abdominal mass (0, 2, 5) + 6 x (expected - observed haematocrit; 47 men, 42 women)
+    + 1 x percent below standard weight.
+
+    Best WR et al. Gastroenterology 1976;70:439; disease-models.md s.6.1.
+    """
+    return (2 * liquid_stools_7d + 5 * pain_sum_7d + 7 * wellbeing_sum_7d + 20 * n_complications
+            + 30 * antidiarrhoeal + 10 * abdominal_mass + 6 * (expected_haematocrit - haematocrit)
+            + 1 * weight_deficit_pct)
+
+
+def mayo_score(stool, bleeding, endoscopy, physician_global, xp=NP):
+    """Mayo score (UC): sum of four 0-3 subscores, 0..12 (Schroeder 1987; disease-models.md s.6.1)."""
+    return stool + bleeding + endoscopy + physician_global
+
+
+def mayo_response(total_bl, total_now, bleeding_bl, bleeding_now):
+    """Mayo response: fall >= 3 points and >= 30 %, with rectal-bleeding fall >= 1 or bleeding 0-1."""
+    tb, tn = np.asarray(total_bl, float), np.asarray(total_now, float)
+    rb, rn = np.asarray(bleeding_bl, float), np.asarray(bleeding_now, float)
+    return ((tb - tn) >= 3) & ((tb - tn) >= 0.3 * tb) & (((rb - rn) >= 1) | (rn <= 1))
+
+
+def mayo_remission(total, subscores_max):
+    """Mayo remission: total <= 2 with no subscore > 1."""
+    return (np.asarray(total, float) <= 2) & (np.asarray(subscores_max, float) <= 1)
+
+# -------------------------------------------------------------------------------------- liver
+
+
+def meld(bilirubin_mg_dl, inr, creatinine_mg_dl, xp=NP):
+    """MELD = 3.78 ln(bilirubin) + 11.2 ln(INR) + 9.57 ln(creatinine) + 6.43 (Kamath 2001).
+
+    Rules: values < 1.0 set to 1.0; creatinine capped at 4.0 mg/dL; score bounded 6-40
+    (disease-models.md s.7.1). Unrounded.
+    """
+    b = xp.maximum(bilirubin_mg_dl, 1.0)
+    i = xp.maximum(inr, 1.0)
+    c = xp.minimum(xp.maximum(creatinine_mg_dl, 1.0), 4.0)
+    score = 3.78 * xp.log(b) + 11.2 * xp.log(i) + 9.57 * xp.log(c) + 6.43
+    return xp.clip(score, 6.0, 40.0)
+
+
+def meld_na(meld_score, sodium_mmol_l, xp=NP):
+    """MELD-Na = MELD + 1.32 (137 - Na) - 0.033 MELD (137 - Na), Na bounded 125-137
+    (Kim WR 2008 N Engl J Med 359:1018 [recalled]; allocation form [secondary], parameter-sources.md s.8).
+    Applied as written for every MELD (the allocation rule applies it only when MELD > 11)."""
+    na = xp.clip(sodium_mmol_l, 125.0, 137.0)
+    return meld_score + 1.32 * (137 - na) - 0.033 * meld_score * (137 - na)
+
+
+def child_pugh(bilirubin_mg_dl, albumin_g_dl, inr, ascites_grade, encephalopathy_grade, xp=NP):
+    """Child-Pugh score 5-15 (Pugh 1973): 1/2/3 points for bilirubin < 2 / 2-3 / > 3 mg/dL,
+    albumin > 3.5 / 2.8-3.5 / < 2.8 g/dL, INR < 1.7 / 1.7-2.3 / > 2.3, ascites none/mild/moderate
+    (grade 0/1/2), encephalopathy none/grade 1-2/grade 3-4 (grade 0/1/2). Class A 5-6, B 7-9, C 10-15."""
+    def pts(x, lo, hi):  # 1 if x < lo, 2 if lo <= x <= hi, 3 if x > hi
+        return 1 + xp.where(x >= lo, 1, 0) + xp.where(x > hi, 1, 0)
+
+    bil = pts(bilirubin_mg_dl, 2.0, 3.0)
+    alb = 1 + xp.where(albumin_g_dl <= 3.5, 1, 0) + xp.where(albumin_g_dl < 2.8, 1, 0)
+    inr_p = pts(inr, 1.7, 2.3)
+    asc = 1 + xp.clip(ascites_grade, 0, 2)
+    enc = 1 + xp.clip(encephalopathy_grade, 0, 2)
+    return bil + alb + inr_p + asc + enc
+
+
+def child_pugh_class(score):
+    s = np.asarray(score, dtype=float)
+    return np.select([s <= 6, s <= 9], ["A", "B"], "C")
