@@ -25,7 +25,7 @@ from sympy.printing.pycode import PythonCodePrinter
 
 from mscsim.equations import OdeModel, t as T_SYMBOL
 
-CODEGEN_VERSION = "3"
+CODEGEN_VERSION = "7"
 _RESERVED = {"t", "y", "p", "dy", "J", "out", "math", "np", "ts", "Y", "OUT", "i", "k"}
 
 
@@ -59,7 +59,7 @@ class _Printer(PythonCodePrinter):
             return f"({prod})" if exp > 0 else f"(1.0/({prod}))"
         if exp == -1:
             return f"(1.0/{self.parenthesize(base, 100)})"
-        return f"({self.parenthesize(base, 100)}**{self._print(exp)})"
+        return f"({self.parenthesize(base, 100)}**({self._print(exp)}))"
 
     def _print_Max(self, expr):
         args = [self._print(a) for a in expr.args]
@@ -111,7 +111,17 @@ def jacobian_structure(model: OdeModel):
                     grad[st] = grad.get(st, 0) + d * dsym
         return grad
 
+    # only rules that some derivative uses (directly or through other rules) need sensitivities
+    needed: set[str] = set()
+    stack = [x.name for s in states for x in model.derivative(s).free_symbols if x.name in model.rules]
+    while stack:
+        n = stack.pop()
+        if n not in needed:
+            needed.add(n)
+            stack.extend(x.name for x in model.rules[n].expr.free_symbols if x.name in model.rules)
     for r in model.ordered_rules():
+        if r.name not in needed:
+            continue
         g = total_grad(r.expr)
         rule_sens[r.name] = {}
         for st, e in g.items():
@@ -179,7 +189,7 @@ def generate_source(model: OdeModel) -> str:
     derivs = [model.derivative(s) for s in states]
     used = set().union(*[{x.name for x in d.free_symbols} for d in derivs]) if derivs else set()
     need_rules = closure(used)
-    lines += ["@njit(cache=True, nogil=True)", "def rhs(t, y, p, dy):"]
+    lines += ["@njit(cache=True, nogil=True, error_model='numpy')", "def rhs(t, y, p, dy):"]
     lines += unpack()
     lines += rule_lines(need_rules=need_rules)
     for i, d in enumerate(derivs):
@@ -194,14 +204,11 @@ def generate_source(model: OdeModel) -> str:
     for e in entries.values():
         used_j |= {x.name for x in e.free_symbols}
     need_rules_j = closure(used_j)
-    lines += ["@njit(cache=True, nogil=True)", "def jac(t, y, p, J):"]
+    lines += ["@njit(cache=True, nogil=True, error_model='numpy')", "def jac(t, y, p, J):"]
     lines += unpack()
     lines += rule_lines(need_rules=need_rules_j)
     lines.append("    J[:, :] = 0.0")
-    for sym, e in sens:
-        lines.append(f"    {sym.name} = {_code(e)}")
-    for (i, j), e in sorted(entries.items()):
-        lines.append(f"    J[{i}, {j}] = {_code(e)}")
+    lines += _cse_lines(sens, sorted(entries.items()))
     lines += ["", ""]
     nz = sorted(entries)
     lines.append(f"JAC_ROWS = np.array({[i for i, _ in nz]!r}, dtype=np.int64)")
@@ -212,20 +219,46 @@ def generate_source(model: OdeModel) -> str:
     outs = model.outputs
     used_o = set(outs)
     need_rules_o = closure(used_o)
-    lines += ["@njit(cache=True, nogil=True)", "def outputs(t, y, p, out):"]
+    lines += ["@njit(cache=True, nogil=True, error_model='numpy')", "def outputs(t, y, p, out):"]
     lines += unpack()
     lines += rule_lines(need_rules=need_rules_o)
     for k, o in enumerate(outs):
         lines.append(f"    out[{k}] = {o}")
     lines += ["", ""]
     lines += [
-        "@njit(cache=True, nogil=True)",
+        "@njit(cache=True, nogil=True, error_model='numpy')",
         "def outputs_traj(ts, Y, p, OUT):",
         "    for k in range(ts.shape[0]):",
         "        outputs(ts[k], Y[k], p, OUT[k])",
         "",
     ]
     return "\n".join(lines) + "\n"
+
+
+def _cse_lines(defs, entries) -> list[str]:
+    """Code for ``defs`` (symbol = expr, in order) and ``J[i, j] = expr`` entries, sharing common
+    subexpressions (sympy.cse) and emitted in dependency order."""
+    exprs = [e for _, e in defs] + [e for _, e in entries]
+    repl, reduced = sp.cse(exprs, symbols=sp.numbered_symbols("_c"), order="none")
+    items = [(sym, e) for sym, e in repl] + [(sym, e) for (sym, _), e in zip(defs, reduced[:len(defs)])]
+    defined = {sym for sym, _ in items}
+    done: set = set()
+    out: list[str] = []
+    pending = list(items)
+    while pending:  # topological emission: cse temporaries may use rule sensitivities and vice versa
+        rest = []
+        for sym, e in pending:
+            if (e.free_symbols & defined) <= done:
+                out.append(f"    {sym.name} = {_code(e)}")
+                done.add(sym)
+            else:
+                rest.append((sym, e))
+        if len(rest) == len(pending):
+            raise RuntimeError("cyclic definitions in generated Jacobian")
+        pending = rest
+    for ((i, j), _), e in zip(entries, reduced[len(defs):]):
+        out.append(f"    J[{i}, {j}] = {_code(e)}")
+    return out
 
 
 @dataclass

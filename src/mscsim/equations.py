@@ -29,6 +29,9 @@ class State:
     init: float = 0.0
     #: atol for the solver, in the state's own unit
     atol: float = 1e-6
+    #: how the untreated baseline sets this state: "value" (init), "steady" (solved so that the
+    #: state is at rest given the others), or "param:<name>" (a patient parameter's value)
+    init_mode: str = "value"
 
 
 @dataclass
@@ -79,11 +82,13 @@ class OdeModel:
 
     # -- declaration -------------------------------------------------------------------
     def state(self, name: str, *, unit: str, desc: str, group: str, init: float = 0.0,
-              atol: float = 1e-6) -> sp.Symbol:
+              atol: float = 1e-6, init_mode: str = "value") -> sp.Symbol:
         if name in self.states or name in self.params or name in self.rules:
             raise ValueError(f"duplicate model name {name!r}")
+        if not (init_mode in ("value", "steady") or init_mode.startswith("param:")):
+            raise ValueError(f"bad init_mode {init_mode!r}")
         sym = sp.Symbol(name, real=True)
-        self.states[name] = State(name, sym, unit, desc, group, init, atol)
+        self.states[name] = State(name, sym, unit, desc, group, init, atol, init_mode)
         return sym
 
     def param(self, name: str, value: float, *, unit: str = "", desc: str = "",

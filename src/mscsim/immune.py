@@ -71,15 +71,15 @@ def add_immune(m: OdeModel, kin: KineticsHandles, *, drive_s, drive_t, species: 
     X, M1, M2, L = {}, {}, {}, {}
     for c, where in COMPARTMENTS.items():
         for s in SUBSETS:
-            X[c, s] = m.state(f"{s}_{c}", unit="relative to healthy", group="immune", init=1.0, atol=1e-8,
+            X[c, s] = m.state(f"{s}_{c}", unit="relative to healthy", group="immune", init=1.0, atol=1e-8, init_mode="steady",
                               desc=f"{s} CD4 T cells in {where} (healthy = 1)")
-        M1[c] = m.state(f"M1_{c}", unit="relative to healthy", group="immune", init=1.0, atol=1e-8,
+        M1[c] = m.state(f"M1_{c}", unit="relative to healthy", group="immune", init=1.0, atol=1e-8, init_mode="steady",
                         desc=f"pro-inflammatory M1 macrophages/monocytes in {where}")
-        M2[c] = m.state(f"M2_{c}", unit="relative to healthy", group="immune", init=1.0, atol=1e-8,
+        M2[c] = m.state(f"M2_{c}", unit="relative to healthy", group="immune", init=1.0, atol=1e-8, init_mode="steady",
                         desc=f"regulatory M2 macrophages/monocytes in {where}")
-        L[c] = m.state(f"L_{c}", unit="fraction", group="immune", init=0.0, atol=1e-9,
+        L[c] = m.state(f"L_{c}", unit="fraction", group="immune", init=0.0, atol=1e-9, init_mode="steady",
                        desc=f"licensing of MSCs by IFN-gamma + TNF-alpha in {where} (0..1)")
-    Pm = m.state("P_mem", unit="cell-equivalents/kg", group="immune", init=0.0, atol=1e-2,
+    Pm = m.state("P_mem", unit="cell-equivalents/kg", group="immune", init=0.0, atol=1e-2, init_mode="steady",
                  desc="MSC material efferocytosed by tolerogenic phagocytes (hit-and-run memory)")
 
     # --- MSC signals ---
@@ -100,8 +100,9 @@ def add_immune(m: OdeModel, kin: KineticsHandles, *, drive_s, drive_t, species: 
     ratio = m.rule("msc_t_ratio_tissue", potency * L["t"] * kin.cells_target / T_abs, unit="MSC per T cell",
                    desc="licensed MSC : CD4 T-cell ratio in the target tissue",
                    source="Emax on MSC:T ratio (disease-models.md s.1.4c)", output=True)
+    r_eps = ratio + 1e-12  # keeps the Jacobian of r^n finite at r = 0
     I_t = m.rule("msc_suppression_tissue",
-                 p["Imax_msc"] * ratio**p["n_msc"] / (p["r50_msc"]**p["n_msc"] + ratio**p["n_msc"]), unit="1",
+                 p["Imax_msc"] * r_eps**p["n_msc"] / (p["r50_msc"]**p["n_msc"] + r_eps**p["n_msc"]), unit="1",
                  desc="licensed contact/paracrine suppression of T-cell activation in the target tissue",
                  source="Di Nicola 2002 PMID 11986244 (Imax); doi:10.1186/s13287-023-03589-w (r50)", output=True)
     F = p["F50_secretome"]

@@ -30,6 +30,7 @@ class ComposedModel:
     target: str | None
     kinetics: KineticsHandles
     disease_module: object | None = None
+    subtype: str | None = None
     extras: dict = field(default_factory=dict)
 
 
@@ -59,7 +60,8 @@ def build_model(disease: str | None = None, target: str | None = None,
     if target is not None and target not in target_names():
         raise unknown("target tissue", target, target_names(), field="injury")
     body: Body = make_body(species, None, target)
-    name = f"mscsim-{disease or 'kinetics'}-{target or 'none'}-{species}" + (f"-{subtype}" if subtype else "")
+    # species changes values, not structure: one compiled model serves human, mouse and rat
+    name = f"mscsim-{disease or 'kinetics'}-{target or 'none'}" + (f"-{subtype}" if subtype else "")
     m = OdeModel(name)
     d_cell = m.param("d_cell", 26.5, unit="um", desc="MSC diameter of the product",
                      source="data/products.yaml", kind="input")

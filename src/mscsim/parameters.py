@@ -74,7 +74,7 @@ def calibrated(disease: str | None) -> dict[str, float]:
     """Fitted values shipped for ``disease`` (empty when none)."""
     if disease is None:
         return {}
-    path = resources.files("mscsim.data").joinpath("calibration", f"{disease}.json")
+    path = resources.files("mscsim.data").joinpath(f"calibration/{disease}.json")
     if not path.is_file():
         return {}
     data = json.loads(path.read_text())

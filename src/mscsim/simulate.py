@@ -23,6 +23,7 @@ from mscsim.model import ComposedModel, build_model
 from mscsim.physiology import ORGANS, make_body
 from mscsim.products import get_product
 from mscsim.solve import SolverOptions, integrate
+from mscsim.steady import steady_state
 
 #: output times after each dose start (days), so the first hours are resolved
 _EARLY = np.array([0, 1, 2, 5, 10, 15, 30, 45, 60, 90, 120, 180, 240, 360, 480, 720, 960, 1440,
@@ -206,8 +207,7 @@ def simulate(regimen: Regimen | None = None, days: float = 30.0, *, disease: str
     compiled = compile_model(composed.ode)
     admins = regimen.administrations(body.weight_kg)
     t = default_times(days, admins) if times is None else np.asarray(times, dtype=float)
-    y0 = composed.initial_state(p) if hasattr(composed, "initial_state") and composed.initial_state else \
-        np.array([s.init for s in composed.ode.states.values()])
+    y0 = steady_state(compiled, p)
     Y = integrate(compiled, p, y0, t, admins, options)
     OUT = np.empty((len(t), len(composed.ode.outputs)))
     compiled.outputs_traj(t, Y, p, OUT)

@@ -18,7 +18,8 @@ def homing_multiplier(m: OdeModel, species: str, sdf1, cxcr4):
     h_max = P(m, "h_max", species)
     K = P(m, "K_sdf1", species)
     n = P(m, "n_sdf1", species)
-    return m.rule("homing_multiplier", 1 + h_max * sdf1**n / (K**n + sdf1**n) * cxcr4, unit="1",
+    s = sdf1 + 1e-12  # keeps the Jacobian of S^n finite at S = 0
+    return m.rule("homing_multiplier", 1 + h_max * s**n / (K**n + s**n) * cxcr4, unit="1",
                   desc="homing multiplier of arrest in the target tissue (SDF-1 x CXCR4)",
                   source="PeerJ 2018 doi:10.7717/peerj.6072 (drivers); form [design], reference/kinetics.md s.2.2",
                   output=True)

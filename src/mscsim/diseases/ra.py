@@ -1,0 +1,149 @@
+"""Rheumatoid arthritis: synovial inflammation, joint damage, DAS28, ACR20/50/70, EULAR, CRP.
+
+Structure (disease-models.md s.2.3, a reduced Vantage-like synovium): the immune network's
+synovial TNF-alpha, IL-6 (with fibroblast-like synoviocytes adding IL-6 as synovitis grows)
+and IL-17 drive a synovitis index ``syn`` (1 = typical refractory RA; follows its drive with
+the 1-week time scale of synovial volume, PMID 8823685); synovitis accrues joint damage and
+makes SDF-1 (CXCL12), which feeds MSC homing to the joints. Serum IL-6 drives CRP (half-life
+19 h). Clinical components are monotone functions of synovitis, a central-pain term and the
+placebo response; the scores are the exact published formulas (``mscsim.scores``):
+DAS28-CRP, DAS28-ESR, ACR20/50/70 (Felson), EULAR response.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import sympy as sp
+
+from mscsim import scores
+from mscsim.diseases.base import Endpoint, add_placebo, gauss, lognoise
+from mscsim.immune import add_immune, ratio_to_healthy
+from mscsim.kinetics import add_kinetics
+from mscsim.kinetics.common import P
+from mscsim.model import ComposedModel
+
+NAME = "ra"
+TARGET = "joint"
+SUBTYPES = ("refractory",)
+DEFAULT_SUBTYPE = "refractory"
+ENDPOINTS = {e.name: e for e in [
+    Endpoint("das28_crp", "mean", "score", "DAS28-CRP (4 variables)"),
+    Endpoint("das28_esr", "mean", "score", "DAS28-ESR (4 variables)"),
+    Endpoint("acr20", "proportion", "0/1", "ACR20 response"),
+    Endpoint("acr50", "proportion", "0/1", "ACR50 response"),
+    Endpoint("acr70", "proportion", "0/1", "ACR70 response"),
+    Endpoint("eular_response", "proportion", "0/1", "EULAR good or moderate response"),
+    Endpoint("crp", "mean", "mg/L", "serum C-reactive protein"),
+    Endpoint("esr", "mean", "mm/h", "erythrocyte sedimentation rate"),
+    Endpoint("tjc28", "mean", "joints", "tender joint count (28)"),
+    Endpoint("sjc28", "mean", "joints", "swollen joint count (28)"),
+    Endpoint("haq", "mean", "0-3", "HAQ disability index"),
+]}
+
+
+#: read-outs drawn side by side (untreated vs treated) by `mscsim simulate --disease ra`
+KEY_OUTPUTS = [("das28_esr", "DAS28-ESR"), ("das28_crp", "DAS28-CRP"), ("crp_out", "CRP (mg/L)"),
+               ("syn", "synovitis (1 = typical RA)"), ("tjc28", "tender joints (28)"),
+               ("sjc28", "swollen joints (28)")]
+SUMMARY_ENDPOINTS = ["das28_esr", "das28_crp", "crp", "acr20", "eular_response"]
+
+
+def compose(m, body, *, species, subtype, d_cell, cxcr4) -> ComposedModel:
+    p = {n: P(m, n, species) for n in (
+        "D_ra_t", "D_ra_s", "a_fls_il6", "k_syn", "w_syn_tnf", "w_syn_il6", "w_syn_il17", "S_ref_ra",
+        "K_syn_sdf1", "K_sjc", "K_tjc", "c_pain_ra", "K_pain_ra", "K_phga_ra", "K_haq_ra", "CRP_h",
+        "beta_crp", "k_crp", "ESR_h", "e_esr", "k_erosion", "erosion0", "w_damage_haq")}
+    syn = m.state("syn", unit="1", group="disease", init=1.0, atol=1e-8, init_mode="steady",
+                  desc="synovial inflammation (1 = typical refractory RA, 0 = none)")
+    crp = m.state("crp", unit="mg/L", group="disease", init=10.0, atol=1e-6, init_mode="steady",
+                  desc="serum C-reactive protein")
+    erosion = m.state("erosion", unit="mTSS units", group="disease", init=20.0, atol=1e-6,
+                      init_mode="param:erosion0", desc="structural joint damage (modified total Sharp score)")
+    sdf1 = m.rule("sdf1_target", syn / (syn + p["K_syn_sdf1"]), unit="1",
+                  desc="synovial SDF-1 (CXCL12) signal, 0..1", source="FLS make CXCL12 [design form]", output=True)
+    kin = add_kinetics(m, body, species=species, sdf1=sdf1, d_cell=d_cell, cxcr4=cxcr4)
+    imm = add_immune(m, kin, drive_s=p["D_ra_s"], drive_t=p["D_ra_t"], species=species,
+                     il6_extra_t=p["a_fls_il6"] * syn)
+    plc = add_placebo(m, NAME, species)
+
+    excess = (p["w_syn_tnf"] * (ratio_to_healthy(imm, "t", "tnf") - 1)
+              + p["w_syn_il6"] * (ratio_to_healthy(imm, "t", "il6") - 1)
+              + p["w_syn_il17"] * (ratio_to_healthy(imm, "t", "il17") - 1))
+    m.rate(syn, p["k_syn"] * (sp.Max(excess, 0) / p["S_ref_ra"] - syn),
+           desc="synovitis follows synovial TNF-alpha, IL-6 and IL-17",
+           source="disease-models.md s.2.3; rate from synovial volume after IA steroid (PMID 8823685)")
+    m.rate(erosion, p["k_erosion"] * syn, desc="joint damage accrues with synovitis", source="[design]")
+    il6_s = imm.cyt["s", "il6"]
+    m.rate(crp, p["k_crp"] * (p["CRP_h"] + p["beta_crp"] * sp.Max(il6_s - imm.healthy["il6"], 0) - crp),
+           desc="CRP made by the liver in response to serum IL-6; half-life 19 h",
+           source="Vigushin 1993 (half-life); beta_crp derived from PMID 19077953 and RADIATE")
+
+    u = (syn + p["c_pain_ra"]) * (1 - plc)
+    sjc = m.rule("sjc28", 28 * syn**2 / (p["K_sjc"] ** 2 + syn**2), unit="joints",
+                 desc="expected swollen joint count (28)", source="[design] monotone in synovitis", output=True)
+    tjc = m.rule("tjc28", 28 * u**2 / (p["K_tjc"] ** 2 + u**2), unit="joints",
+                 desc="expected tender joint count (28)", source="[design] synovitis + central pain, less placebo",
+                 output=True)
+    pain = m.rule("pain_vas", 100 * u / (p["K_pain_ra"] + u), unit="mm", desc="patient pain VAS",
+                  source="[design]", output=True)
+    gh = m.rule("ptga", 100 * u / (p["K_pain_ra"] + u), unit="mm", desc="patient global assessment VAS (GH)",
+                source="[design]", output=True)
+    m.rule("phga", 100 * syn / (p["K_phga_ra"] + syn), unit="mm", desc="physician global assessment VAS",
+           source="[design]", output=True)
+    v = syn * (1 - 0.5 * plc) + p["w_damage_haq"] * erosion
+    m.rule("haq", 3 * v / (p["K_haq_ra"] + v), unit="0-3", desc="HAQ disability index",
+           source="[design]", output=True)
+    esr = m.rule("esr", p["ESR_h"] + p["e_esr"] * crp, unit="mm/h", desc="erythrocyte sedimentation rate",
+                 source="[design]", output=True)
+    m.rule("crp_out", crp, unit="mg/L", desc="serum CRP", source="state", output=True)
+    m.rule("das28_crp", scores.das28_crp(tjc, sjc, crp, gh, xp=scores.SYM), unit="score",
+           desc="DAS28-CRP (expected, from expected components)", source="scores.das28_crp (NCT02504671)",
+           output=True)
+    m.rule("das28_esr", scores.das28_esr(tjc, sjc, esr, gh, xp=scores.SYM), unit="score",
+           desc="DAS28-ESR (expected)", source="scores.das28_esr (Prevoo 1995)", output=True)
+    m.output("syn")
+    m.output("erosion")
+    return ComposedModel(m, species, NAME, TARGET, kin, disease_module=__import__(__name__, fromlist=["x"]),
+                         subtype=subtype)
+
+
+def observe(out: pd.DataFrame, rng=None) -> pd.DataFrame:
+    """Clinical measurements and scores at each time (with visit noise when ``rng`` is given)."""
+    from mscsim import parameters as P_
+
+    v = P_.value
+    n = len(out)
+    tjc = np.clip(np.round(gauss(rng, out["tjc28"], v("sd_tjc28"))) if rng is not None else out["tjc28"], 0, 28)
+    sjc = np.clip(np.round(gauss(rng, out["sjc28"], v("sd_sjc28"))) if rng is not None else out["sjc28"], 0, 28)
+    pain = np.clip(gauss(rng, out["pain_vas"], v("sd_vas")), 0, 100)
+    ptga = np.clip(gauss(rng, out["ptga"], v("sd_vas")), 0, 100)
+    phga = np.clip(gauss(rng, out["phga"], v("sd_vas")), 0, 100)
+    haq = np.clip(gauss(rng, out["haq"], v("sd_haq")), 0, 3)
+    crp = lognoise(rng, out["crp_out"], v("cv_crp"))
+    esr = np.maximum(lognoise(rng, out["esr"], v("cv_esr")), 1.0)
+    obs = pd.DataFrame({
+        "tjc28": tjc, "sjc28": sjc, "pain_vas": pain, "ptga": ptga, "phga": phga, "haq": haq,
+        "crp": crp, "esr": esr,
+        # 68/66 joint counts scaled from the 28-joint counts [design]
+        "tjc68": np.asarray(tjc) * 68 / 28, "sjc68": np.asarray(sjc) * 66 / 28,
+    }, index=out.index)
+    obs["das28_crp"] = scores.das28_crp(obs["tjc28"], obs["sjc28"], obs["crp"], obs["ptga"])
+    obs["das28_esr"] = scores.das28_esr(obs["tjc28"], obs["sjc28"], obs["esr"], obs["ptga"])
+    assert len(obs) == n
+    return obs
+
+
+def responders(obs: pd.DataFrame, baseline: pd.Series) -> pd.DataFrame:
+    """ACR20/50/70 and EULAR (good or moderate, on DAS28-ESR) versus baseline, as 0/1."""
+    cur = {k: obs[k].to_numpy() for k in ("tjc68", "sjc68", "pain_vas", "ptga", "phga", "haq", "crp")}
+    base = {k: np.full(len(obs), baseline[k]) for k in cur}
+    rename = {"pain_vas": "pain"}
+    cur = {rename.get(k, k): x for k, x in cur.items()}
+    base = {rename.get(k, k): x for k, x in base.items()}
+    out = pd.DataFrame(index=obs.index)
+    for lvl in (20, 50, 70):
+        out[f"acr{lvl}"] = scores.acr_response(base, cur, lvl).astype(float)
+    eular = scores.eular_response(np.full(len(obs), baseline["das28_esr"]), obs["das28_esr"].to_numpy())
+    out["eular_response"] = np.isin(eular, ["good", "moderate"]).astype(float)
+    return out

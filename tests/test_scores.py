@@ -1,0 +1,108 @@
+"""Clinical score functions against hand-computed values of the published formulas (to 1e-9),
+and the symbolic (model/SBML) form of each formula against the numeric one."""
+
+import math
+
+import numpy as np
+import pytest
+import sympy as sp
+
+from mscsim import scores
+
+
+def test_das28_crp_hand_computed():
+    # 0.56*sqrt(4) + 0.28*sqrt(9) + 0.36*ln(16+1) + 0.014*64 + 0.96
+    #  = 1.12 + 0.84 + 0.36*2.833213344056216 + 0.896 + 0.96 = 4.835956803860238
+    assert scores.das28_crp(4, 9, 16.0, 64) == pytest.approx(4.835956803860238, abs=1e-9)
+
+
+def test_das28_crp3_hand_computed():
+    # 1.10*(1.12 + 0.84 + 1.019956803860238) + 1.15 = 4.427952484246262
+    assert scores.das28_crp3(4, 9, 16.0) == pytest.approx(4.427952484246262, abs=1e-9)
+
+
+def test_das28_esr_hand_computed():
+    # 0.56*4 + 0.28*3 + 0.70*ln(49) + 0.014*50 = 2.24 + 0.84 + 0.70*3.8918202981106265 + 0.70
+    assert scores.das28_esr(16, 9, 49.0, 50) == pytest.approx(6.5042742086774386, abs=1e-9)
+
+
+def test_das28_categories_and_eular():
+    assert list(scores.das28_category([2.0, 3.0, 4.0, 6.0])) == ["remission", "low", "moderate", "high"]
+    # fall 1.5 to 3.0 -> good; fall 1.5 to 4.0 -> moderate; fall 0.8 to 5.0 -> moderate; fall 0.8 to 5.5 -> none
+    got = scores.eular_response([4.5, 5.5, 5.8, 6.3, 6.0], [3.0, 4.0, 5.0, 5.5, 5.7])
+    assert list(got) == ["good", "moderate", "moderate", "none", "none"]
+
+
+def test_acr_response_definition():
+    base = {"tjc68": 20, "sjc68": 10, "pain": 60, "ptga": 60, "phga": 60, "haq": 1.5, "crp": 30}
+    # >= 20 % in both joint counts and in exactly 3 of 5 core measures -> ACR20 yes, ACR50 no
+    cur = {"tjc68": 16, "sjc68": 8, "pain": 48, "ptga": 48, "phga": 48, "haq": 1.5, "crp": 30}
+    assert scores.acr_response(base, cur, 20) and not scores.acr_response(base, cur, 50)
+    # only 2 of 5 core measures improved -> no
+    cur2 = dict(cur, phga=55)
+    assert not scores.acr_response(base, cur2, 20)
+    # joints improved 19 % -> no
+    cur3 = dict(cur, tjc68=16.2)
+    assert not scores.acr_response(base, cur3, 20)
+
+
+def test_adag_and_idaa1c():
+    # A1C = (eAG + 46.7)/28.7 ; eAG 154 mg/dL -> 7.0 % (Nathan 2008 table: 7 % <-> 154 mg/dL)
+    assert scores.hba1c_from_mean_glucose(154.0) == pytest.approx((154 + 46.7) / 28.7, abs=1e-12)
+    assert scores.hba1c_from_mean_glucose(154.0) == pytest.approx(6.993031358885017, abs=1e-9)
+    assert scores.idaa1c(7.0, 0.5) == pytest.approx(9.0, abs=1e-12)
+
+
+def test_sledai_2k_weights():
+    items = {"seizure": 1, "arthritis": 1, "proteinuria": 1, "low_complement": 1, "increased_dna_binding": 1,
+             "fever": 1}
+    assert scores.sledai_2k(items) == 8 + 4 + 4 + 2 + 2 + 1
+    assert sum(w * len(v) for w, v in scores.SLEDAI_2K_WEIGHTS.items()) == 105   # full scale 0..105
+    with pytest.raises(KeyError):
+        scores.sledai_2k({"headache": 1})
+
+
+def test_cdai_hand_computed():
+    # 2*20 + 5*14 + 7*14 + 20*2 + 30*1 + 10*2 + 6*(47-40) + 1*10 = 350
+    assert scores.cdai(20, 14, 14, 2, 1, 2, 40, 47, 10) == pytest.approx(350.0, abs=1e-9)
+
+
+def test_mayo():
+    assert scores.mayo_score(2, 2, 3, 2) == 9
+    assert scores.mayo_response(9, 5, 2, 1) and not scores.mayo_response(9, 7, 2, 1)
+    assert scores.mayo_response(10, 6, 3, 3) == False  # noqa: E712 - bleeding neither fell nor is 0-1
+    assert scores.mayo_remission(2, 1) and not scores.mayo_remission(2, 2)
+
+
+def test_meld_and_meld_na_hand_computed():
+    # 3.78*ln(4) + 11.2*ln(1.5) + 9.57*ln(2) + 6.43
+    m = scores.meld(4.0, 1.5, 2.0)
+    assert m == pytest.approx(22.844820413803305, abs=1e-9)
+    # MELD + 1.32*(137-130) - 0.033*MELD*(137-130)
+    assert scores.meld_na(m, 130.0) == pytest.approx(26.80766689821474, abs=1e-9)
+    # bounds: values < 1 set to 1 -> MELD 6.43; creatinine capped at 4; score bounded 6-40
+    assert scores.meld(0.5, 0.9, 0.4) == pytest.approx(6.43, abs=1e-12)
+    assert scores.meld(1.0, 1.0, 9.0) == pytest.approx(9.57 * math.log(4.0) + 6.43, abs=1e-12)
+    assert scores.meld(60.0, 8.0, 4.0) == 40.0
+    assert scores.meld_na(20.0, 150.0) == 20.0 and scores.meld_na(20.0, 110.0) == scores.meld_na(20.0, 125.0)
+
+
+def test_child_pugh():
+    # bilirubin 2.5 (2), albumin 3.0 (2), INR 1.5 (1), mild ascites (2), no encephalopathy (1) = 8 -> B
+    s = scores.child_pugh(2.5, 3.0, 1.5, 1, 0)
+    assert s == 8 and scores.child_pugh_class(s) == "B"
+    assert scores.child_pugh(1.0, 4.0, 1.0, 0, 0) == 5
+    assert scores.child_pugh(4.0, 2.5, 2.5, 2, 2) == 15
+
+
+@pytest.mark.parametrize("fn,args", [
+    (scores.das28_crp, (4.0, 9.0, 16.0, 64.0)), (scores.das28_esr, (16.0, 9.0, 49.0, 50.0)),
+    (scores.das28_crp3, (4.0, 9.0, 16.0)), (scores.hba1c_from_mean_glucose, (154.0,)),
+    (scores.meld, (4.0, 1.5, 2.0)), (scores.meld, (0.5, 0.9, 9.0)), (scores.child_pugh, (2.5, 3.0, 1.5, 1.0, 0.0)),
+    (scores.child_pugh, (3.2, 2.7, 2.4, 2.0, 2.0)),
+])
+def test_symbolic_form_equals_numeric(fn, args):
+    syms = sp.symbols(f"a0:{len(args)}", real=True)
+    expr = fn(*syms, xp=scores.SYM)
+    val = float(expr.subs(dict(zip(syms, args))))
+    assert val == pytest.approx(float(fn(*[np.float64(a) for a in args])), abs=1e-12)
