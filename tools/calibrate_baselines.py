@@ -16,19 +16,19 @@ from scipy.optimize import least_squares
 
 from mscsim.baseline import baseline_outputs
 
-# disease -> (free parameters with bounds, {output: (target, scale)}, source note)
-TARGETS = {
-    "ra": (
-        {"S_ref_ra": (1.0, 200.0), "D_ra_s": (0.0, 10.0)},
-        {"syn": (1.0, 0.05), "il6": (13.3, 0.5)},
-        "synovitis 1 defines the typical refractory patient; serum IL-6 13.3 pg/mL in RA (PMID 19077953)",
-    ),
-}
+
+
+def targets_of(disease: str):
+    """Each disease module declares BASELINE_TARGETS = (free {name: (lo, hi)},
+    {output: (target value, scale)}, source note)."""
+    from mscsim.model import disease_module
+
+    return disease_module(disease).BASELINE_TARGETS
 
 
 def fit(disease: str, free=None, targets=None, x0=None):
-    free = free or TARGETS[disease][0]
-    targets = targets or TARGETS[disease][1]
+    free = free or targets_of(disease)[0]
+    targets = targets or targets_of(disease)[1]
     names = list(free)
     lo = np.array([free[n][0] for n in names])
     hi = np.array([free[n][1] for n in names])
@@ -50,7 +50,7 @@ if __name__ == "__main__":
     disease = sys.argv[1]
     params, got, out = fit(disease)
     print("fitted:", {k: round(v, 5) for k, v in params.items()})
-    for k, (v, s) in TARGETS[disease][1].items():
+    for k, (v, s) in targets_of(disease)[1].items():
         print(f"  {k}: {got[k]:.4g} (target {v})")
     print("other baseline outputs:", {k: round(float(v), 4) for k, v in out.items()
                                       if not k.startswith(("msc_", "label_", "cells_"))})

@@ -56,7 +56,10 @@ def build_model(disease: str | None = None, target: str | None = None,
     mod = None
     if disease is not None:
         mod = disease_module(disease)
-        target = mod.TARGET
+        subtype = subtype or mod.DEFAULT_SUBTYPE
+        if subtype not in mod.SUBTYPES:
+            raise unknown(f"{disease} subtype", subtype, mod.SUBTYPES, field="subtype")
+        target = mod.target_for(subtype) if hasattr(mod, "target_for") else mod.TARGET
     if target is not None and target not in target_names():
         raise unknown("target tissue", target, target_names(), field="injury")
     body: Body = make_body(species, None, target)

@@ -1,7 +1,7 @@
 """The parameter table: one registry of every model constant, with unit, kind and source.
 
-Values live in ``data/parameters.yaml`` (the single source of truth from which
-``docs/parameters.md`` is generated). Fitted values from ``mscsim calibrate`` are written to
+Values live in ``data/parameters/<layer>.yaml`` (one file per layer, one registry, the single
+source of truth from which ``docs/parameters.md`` is generated). Fitted values from ``mscsim calibrate`` are written to
 ``data/calibration/<disease>.json`` and override the table for that disease.
 """
 
@@ -53,9 +53,17 @@ class ParameterSpec(BaseModel):
 @lru_cache(maxsize=1)
 def registry() -> dict[str, ParameterSpec]:
     """All parameters, by name."""
-    with resources.files("mscsim.data").joinpath("parameters.yaml").open() as fh:
-        raw = yaml.safe_load(fh)
-    return {name: ParameterSpec(name=name, **spec) for name, spec in raw.items()}
+    folder = resources.files("mscsim.data").joinpath("parameters")
+    reg: dict[str, ParameterSpec] = {}
+    for f in sorted(folder.iterdir(), key=lambda f: f.name):
+        if not f.name.endswith(".yaml"):
+            continue
+        raw = yaml.safe_load(f.read_text()) or {}
+        for name, spec in raw.items():
+            if name in reg:
+                raise ValueError(f"parameter {name!r} is defined twice (parameters/{f.name})")
+            reg[name] = ParameterSpec(name=name, **spec)
+    return reg
 
 
 def get(name: str) -> ParameterSpec:

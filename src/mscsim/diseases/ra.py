@@ -47,6 +47,12 @@ KEY_OUTPUTS = [("das28_esr", "DAS28-ESR"), ("das28_crp", "DAS28-CRP"), ("crp_out
                ("syn", "synovitis (1 = typical RA)"), ("tjc28", "tender joints (28)"),
                ("sjc28", "swollen joints (28)")]
 SUMMARY_ENDPOINTS = ["das28_esr", "das28_crp", "crp", "acr20", "eular_response"]
+#: tools/calibrate_baselines.py: free constants, baseline targets of the typical patient, sources
+BASELINE_TARGETS = (
+    {"S_ref_ra": (1.0, 200.0), "D_ra_s": (0.0, 10.0)},
+    {"syn": (1.0, 0.05), "il6": (13.3, 0.5)},
+    "synovitis 1 defines the typical refractory patient; serum IL-6 13.3 pg/mL in RA (PMID 19077953)",
+)
 
 
 def compose(m, body, *, species, subtype, d_cell, cxcr4) -> ComposedModel:
