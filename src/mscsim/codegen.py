@@ -314,10 +314,17 @@ def _load_from_path(model: OdeModel, path: str) -> CompiledModel:
 _COMPILED: dict[str, CompiledModel] = {}
 
 
+_BY_ID: dict[int, tuple[OdeModel, CompiledModel]] = {}
+
+
 def compile_model(model: OdeModel) -> CompiledModel:
     """Generate (once) and import the compiled functions of ``model``."""
+    hit = _BY_ID.get(id(model))
+    if hit is not None and hit[0] is model:
+        return hit[1]
     key = f"{model.fingerprint()}_v{CODEGEN_VERSION}"
     if key in _COMPILED:
+        _BY_ID[id(model)] = (model, _COMPILED[key])
         return _COMPILED[key]
     path = cache_dir() / f"m_{key}.py"
     if not path.exists():
@@ -328,4 +335,5 @@ def compile_model(model: OdeModel) -> CompiledModel:
         os.replace(tmp, path)
     compiled = CompiledModel(model, _import_path(path), path)
     _COMPILED[key] = compiled
+    _BY_ID[id(model)] = (model, compiled)
     return compiled

@@ -92,3 +92,63 @@ def comparison_figure(frames: dict[str, pd.DataFrame], quantities: list[tuple[st
         fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+def trial_timecourse_figure(tc: pd.DataFrame, quantities: list[tuple[str, str]], title: str = "", ncols: int = 3):
+    """Per arm: mean (line) and 5-95 % band over time of each quantity."""
+    quantities = [(q, lab) for q, lab in quantities if q in set(tc["quantity"])]
+    n = max(len(quantities), 1)
+    nrows = int(np.ceil(n / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(4.3 * ncols, 3.2 * nrows), squeeze=False)
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for k, (q, lab) in enumerate(quantities):
+        ax = axes[k // ncols][k % ncols]
+        for j, (arm, g) in enumerate(tc[tc["quantity"] == q].groupby("arm", sort=False)):
+            c = colors[j % len(colors)]
+            ax.fill_between(g["time_d"], g["p05"], g["p95"], color=c, alpha=0.18, lw=0)
+            ax.plot(g["time_d"], g["mean"], color=c, lw=1.8, label=arm)
+        ax.set_title(q, fontsize=10)
+        ax.set_ylabel(lab, fontsize=9)
+        ax.set_xlabel("time (days)", fontsize=9)
+        ax.grid(alpha=0.3)
+        if k == 0:
+            ax.legend(fontsize=8)
+    for k in range(len(quantities), nrows * ncols):
+        axes[k // ncols][k % ncols].axis("off")
+    fig.suptitle(title or "mean and 5-95 % band per arm")
+    fig.tight_layout()
+    return fig
+
+
+def responder_figure(summary: dict, title: str = ""):
+    """Bars of every proportion endpoint per arm with 95 % CI."""
+    rows = []
+    for arm in summary["arms"]:
+        for e in arm["endpoints"]:
+            if e["stat"] == "proportion" and e["value"] is not None:
+                rows.append((f"{e['name']} @ {e['at_days']:g} d", arm["name"], e["value"], e["ci_low"], e["ci_high"]))
+    fig, ax = plt.subplots(figsize=(max(6.0, 1.1 * len(rows) + 2), 4.2))
+    if not rows:
+        ax.text(0.5, 0.5, "no proportion endpoints", ha="center", va="center")
+        ax.axis("off")
+        return fig
+    labels = list(dict.fromkeys(r[0] for r in rows))
+    arms = list(dict.fromkeys(r[1] for r in rows))
+    width = 0.8 / len(arms)
+    for j, arm in enumerate(arms):
+        xs, ys, lo, hi = [], [], [], []
+        for r in rows:
+            if r[1] == arm:
+                xs.append(labels.index(r[0]) + (j - (len(arms) - 1) / 2) * width)
+                ys.append(100 * r[2])
+                lo.append(100 * (r[2] - r[3]))
+                hi.append(100 * (r[4] - r[2]))
+        ax.bar(xs, ys, width=width * 0.95, label=arm, yerr=[lo, hi], capsize=3)
+    ax.set_xticks(range(len(labels)), labels, rotation=20, ha="right", fontsize=8)
+    ax.set_ylabel("patients (%)")
+    ax.set_ylim(0, 100)
+    ax.legend(fontsize=8)
+    ax.grid(axis="y", alpha=0.3)
+    ax.set_title(title or "responders per arm (95 % CI)")
+    fig.tight_layout()
+    return fig

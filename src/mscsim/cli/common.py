@@ -7,8 +7,11 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-console = Console(stderr=False, highlight=False)
-err_console = Console(stderr=True, highlight=False)
+import sys
+
+# wide tables stay readable in logs and pipes (rich would wrap at 80 columns there)
+console = Console(stderr=False, highlight=False, width=None if sys.stdout.isatty() else 160)
+err_console = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 160)
 
 
 def parse_injury(text: str | None) -> tuple[str, float] | None:

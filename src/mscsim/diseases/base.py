@@ -71,14 +71,14 @@ def label_endpoint(name: str) -> Endpoint | None:
 
 def add_placebo(m: OdeModel, disease: str, species: str = "human"):
     """Placebo/participation response state ``placebo`` (0..1) that rises once a patient is in a
-    trial (``in_trial`` = 1, both arms) towards ``placebo_max_<disease>``; subjective read-outs use it."""
-    in_trial = m.param("in_trial", 0.0, unit="1", desc="1 while the patient is in a trial (placebo/participation)",
+    trial (``trial_on`` = 1, both arms) towards ``placebo_max_<disease>``; subjective read-outs use it."""
+    trial_on = m.param("trial_on", 0.0, unit="1", desc="1 while the patient is in a trial (placebo/participation)",
                        source="set by the trial runner", kind="input")
     k = P(m, f"k_placebo_{disease}", species)
     pmax = P(m, f"placebo_max_{disease}", species)
     plc = m.state("placebo", unit="fraction", group="disease", init=0.0, atol=1e-9,
                   desc="placebo/participation response (0..1)")
-    m.rate(plc, k * (in_trial * pmax - plc), desc="placebo response builds up during a trial",
+    m.rate(plc, k * (trial_on * pmax - plc), desc="placebo response builds up during a trial",
            source="indirect-response placebo model (Ma 2020 Clin Pharmacokinet 59:1451, PMID 32451909) [design]")
     return plc
 

@@ -25,7 +25,7 @@ from mscsim.model import ComposedModel
 
 NAME = "ra"
 TARGET = "joint"
-SUBTYPES = ("refractory",)
+SUBTYPES = ("refractory", "moderate")
 DEFAULT_SUBTYPE = "refractory"
 ENDPOINTS = {e.name: e for e in [
     Endpoint("das28_crp", "mean", "score", "DAS28-CRP (4 variables)"),
@@ -60,6 +60,8 @@ def compose(m, body, *, species, subtype, d_cell, cxcr4) -> ComposedModel:
         "D_ra_t", "D_ra_s", "a_fls_il6", "k_syn", "w_syn_tnf", "w_syn_il6", "w_syn_il17", "S_ref_ra",
         "K_syn_sdf1", "K_sjc", "K_tjc", "c_pain_ra", "K_pain_ra", "K_phga_ra", "K_haq_ra", "CRP_h",
         "beta_crp", "k_crp", "ESR_h", "e_esr", "k_erosion", "erosion0", "w_damage_haq")}
+    # moderate RA on methotrexate (e.g. Park 2018) has a weaker synovial drive than refractory RA
+    drive_t = p["D_ra_t"] * (P(m, "moderate_drive_ra", species) if subtype == "moderate" else 1)
     syn = m.state("syn", unit="1", group="disease", init=1.0, atol=1e-8, init_mode="steady",
                   desc="synovial inflammation (1 = typical refractory RA, 0 = none)")
     crp = m.state("crp", unit="mg/L", group="disease", init=10.0, atol=1e-6, init_mode="steady",
@@ -69,7 +71,7 @@ def compose(m, body, *, species, subtype, d_cell, cxcr4) -> ComposedModel:
     sdf1 = m.rule("sdf1_target", syn / (syn + p["K_syn_sdf1"]), unit="1",
                   desc="synovial SDF-1 (CXCL12) signal, 0..1", source="FLS make CXCL12 [design form]", output=True)
     kin = add_kinetics(m, body, species=species, sdf1=sdf1, d_cell=d_cell, cxcr4=cxcr4)
-    imm = add_immune(m, kin, drive_s=p["D_ra_s"], drive_t=p["D_ra_t"], species=species,
+    imm = add_immune(m, kin, drive_s=p["D_ra_s"], drive_t=drive_t, species=species,
                      il6_extra_t=p["a_fls_il6"] * syn)
     plc = add_placebo(m, NAME, species)
 

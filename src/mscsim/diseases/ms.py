@@ -1,0 +1,248 @@
+"""Multiple sclerosis: CNS lesion activity, demyelination/remyelination, axon loss; EDSS,
+relapses, gadolinium-enhancing lesions, treatment failure.
+
+Structure (disease-models.md s.4.3, Kotelnikova-type; equations of Kotelnikova 2017 were not
+retrieved, so the forms are design choices):
+
+- ``les``: CNS lesion activity (enhancing-lesion load; 1 = the typical patient of the subtype).
+  It follows the CNS effector cytokines of the immune network (tissue IFN-gamma, IL-17,
+  TNF-alpha) and the blood effectors that enter the CNS, with the ~3-week time scale of
+  gadolinium enhancement. Lesions make SDF-1 (CXCL12), which feeds homing to the CNS.
+- ``myelinated`` / ``demyelinated``: fractions of the clinically eloquent axon pool; lost axons
+  are the rest (1 - myelinated - demyelinated). Inflammation demyelinates (k_demyel les) and
+  transects axons (delta_les les); demyelinated axons remyelinate (rho) or degenerate faster
+  than myelinated ones (f_dm_degen); myelinated axons also degenerate slowly without
+  inflammation (delta_my: the progressive, MSC-resistant part).
+- MSCs act (1) through the immune network: licensed MSCs in the CNS suppress effector
+  activation locally, lung-trapped MSCs act systemically for a day or two through their
+  secretome, and efferocytosed MSCs leave a tolerogenic memory for months (both routes);
+  (2) neurotrophically: viable MSCs per gram of CNS (``msc_local_density``; meningeal
+  MSCs ``A_men`` count after intrathecal dosing) raise remyelination (HGF, Bai 2012).
+  Intrathecal dosing beats IV because it puts cells on the CNS (CSF -> meninges) where IV
+  cells stop in the lung: local suppression and remyelination come only from cells that are
+  there. Nothing in this file depends on the route.
+- EDSS = 10 (1 - exp(-u)), u = w_lost lost + w_dm demyelinated + w_les les: monotone,
+  saturating at 10; a reversible part (inflammation, demyelination) and an irreversible one
+  (axon loss).
+- Relapses: hazard ARR les^n (cumulative hazard state ``H_relapse``), P(>= 1 relapse by t) =
+  1 - exp(-H). New enhancing lesions appear at gd les / tau per day (cumulative expected
+  count ``H_lesion``); P(new MRI activity by t) = 1 - (1 + H/k)^(-k) (negative binomial).
+
+Treatment failure (Petrou 2020 style; the footnotes defining Petrou's failure 'a' and 'c' were
+not retrieved, evidence.md s.4.1): a relapse by t, OR new MRI activity (new enhancing lesion)
+by t, OR EDSS worsening at t (rise from baseline >= 1.5 if baseline 0, >= 1.0 if baseline
+<= 5.5, >= 0.5 if > 5.5; ORATORIO thresholds, not confirmed at a later visit). NEDA = 1 - failure.
+No placebo state: Petrou's sham arm worsened and EDSS, relapses and MRI are rater-blinded.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import sympy as sp
+
+from mscsim.diseases.base import Endpoint
+from mscsim.immune import add_immune, ratio_to_healthy
+from mscsim.kinetics import add_kinetics
+from mscsim.kinetics.common import P
+from mscsim.model import ComposedModel
+
+NAME = "ms"
+TARGET = "cns"
+SUBTYPES = ("progressive", "relapsing")
+DEFAULT_SUBTYPE = "progressive"
+#: suffix of the subtype-specific parameters
+_SUB = {"progressive": "prog", "relapsing": "rel"}
+ENDPOINTS = {e.name: e for e in [
+    Endpoint("edss", "mean", "score", "Expanded Disability Status Scale (0-10)"),
+    Endpoint("edss_change", "mean", "score", "EDSS change from baseline"),
+    Endpoint("relapse", "proportion", "0/1", "at least one relapse by t"),
+    Endpoint("gd_lesions", "mean", "lesions", "gadolinium-enhancing lesions on the scan at t"),
+    Endpoint("treatment_failure", "proportion", "0/1",
+             "relapse or new MRI activity by t, or EDSS worsening at t (Petrou 2020 style; "
+             "the trial's footnote definition was not retrieved)"),
+    Endpoint("relapses", "mean", "relapses", "number of relapses by t"),
+    Endpoint("mri_activity", "proportion", "0/1", "at least one new enhancing lesion by t"),
+    Endpoint("edss_worsening", "proportion", "0/1",
+             "EDSS rise >= 1.0 (baseline <= 5.5) or >= 0.5 (baseline > 5.5) at t (not confirmed)"),
+    Endpoint("neda", "proportion", "0/1", "no evidence of disease activity (1 - treatment failure)"),
+]}
+
+#: read-outs drawn side by side (untreated vs treated) by `mscsim simulate --disease ms`
+KEY_OUTPUTS = [("edss", "EDSS"), ("les", "CNS lesion activity (1 = typical)"),
+               ("relapse_prob", "P(>= 1 relapse)"), ("gd_lesions", "Gd+ lesions (expected)"),
+               ("demyelinated", "demyelinated axons (fraction)"), ("axon_loss", "lost axons (fraction)"),
+               ("remyelination_boost", "remyelination boost by MSCs (fold - 1)"),
+               ("msc_local_density", "viable MSCs per g CNS")]
+SUMMARY_ENDPOINTS = ["edss", "edss_change", "relapse", "gd_lesions", "treatment_failure"]
+#: tools/calibrate_baselines.py (default subtype, progressive)
+BASELINE_TARGETS = (
+    {"D_ms_s": (0.0, 10.0), "S_ref_ms": (0.1, 100.0), "my0_prog_ms": (0.2, 0.95),
+     "delta_my_prog_ms": (0.0, 0.001)},
+    {"th17_pct": (3.09, 0.05), "les": (1.0, 0.01), "edss": (5.6, 0.01), "edss_rate": (0.5, 0.01)},
+    "blood Th17 1.2 % healthy + 1.89 points in MS (doi:10.3760/cma.j.issn.1007-7480.2018.12.008); lesion "
+    "activity 1 defines the typical patient; EDSS 5.6 (Petrou 2020 baseline, PMID 33253391); worsening "
+    "0.5 EDSS/year (PPMS 0.35/year PMC3961431; Petrou sham +0.30 in 6 months)",
+)
+
+#: EDSS worsening thresholds by baseline EDSS (ORATORIO; EXPAND uses 0.5 from 5.5): (upper bound, rise)
+WORSENING_THRESHOLDS = ((0.0, 1.5), (5.5, 1.0), (10.0, 0.5))
+
+
+def compose(m, body, *, species, subtype, d_cell, cxcr4) -> ComposedModel:
+    sfx = _SUB[subtype]
+    names = ("D_ms_t", "D_ms_s", "w_les_ifng_ms", "w_les_il17_ms", "w_les_tnf_ms", "w_les_sys_ms", "S_ref_ms",
+             "k_les_ms", "K_les_sdf1_ms", "k_demyel_ms", "f_dm_degen_ms", "delta_les_ms", "a_remyel_msc_ms",
+             "D50_remyel_msc_ms", "w_edss_lost_ms", "w_edss_dm_ms", "w_edss_les_ms", "n_relapse_ms",
+             "tau_gd_ms", "k_nb_ms", "n_T_border_ms")
+    p = {n: P(m, n, species) for n in names}
+    for base in ("rho_remyel", "delta_my", "my0", "arr", "gd"):
+        p[base] = P(m, f"{base}_{sfx}_ms", species)
+    les = m.state("les", unit="1", group="disease", init=1.0, atol=1e-8, init_mode="steady",
+                  desc="CNS inflammatory lesion activity (enhancing-lesion load; 1 = typical patient)")
+    my = m.state("myelinated", unit="fraction of axons", group="disease", init=0.55, atol=1e-9,
+                 init_mode=f"param:my0_{sfx}_ms", desc="intact myelinated fraction of the eloquent axon pool")
+    dm = m.state("demyelinated", unit="fraction of axons", group="disease", init=0.1, atol=1e-9,
+                 init_mode="steady", desc="intact demyelinated fraction of the axon pool (at rest at baseline)")
+    h_rel = m.state("H_relapse", unit="relapses", group="disease", init=0.0, atol=1e-9,
+                    desc="expected number of relapses since time 0 (cumulative relapse hazard)")
+    h_les = m.state("H_lesion", unit="lesions", group="disease", init=0.0, atol=1e-9,
+                    desc="expected number of new enhancing lesions since time 0")
+
+    sdf1 = m.rule("sdf1_target", les / (les + p["K_les_sdf1_ms"]), unit="1",
+                  desc="CNS SDF-1 (CXCL12) signal from active lesions, 0..1",
+                  source="CXCL12 up in active lesions, CSF CXCL12 rose after IT MSC-NP (Harris 2021) [design form]",
+                  output=True)
+    kin = add_kinetics(m, body, species=species, sdf1=sdf1, d_cell=d_cell, cxcr4=cxcr4)
+    imm = add_immune(m, kin, drive_s=p["D_ms_s"], drive_t=p["D_ms_t"], species=species)
+
+    # --- lesion activity ---
+    sys_eff = (imm.cells["s", "Th1"] + imm.cells["s", "Th17"]) / 2 - 1
+    excess = (p["w_les_ifng_ms"] * (ratio_to_healthy(imm, "t", "ifng") - 1)
+              + p["w_les_il17_ms"] * (ratio_to_healthy(imm, "t", "il17") - 1)
+              + p["w_les_tnf_ms"] * (ratio_to_healthy(imm, "t", "tnf") - 1)
+              + p["w_les_sys_ms"] * sys_eff)
+    # MSCs at the CNS border (meninges, CSF, perivascular spaces: where effectors enter and are
+    # re-activated to form new lesions) suppress them with the shared Emax on the licensed MSC:T ratio
+    T_border = m.rule("t_cells_cns_border", p["n_T_border_ms"] * m.symbol("cd4_index_t"), unit="cells",
+                      desc="CD4 T cells at the CNS border (CSF, meninges, perivascular cuffs)",
+                      source="CSF >= 5 cells/uL x 150 mL, 94 % T cells (parameter-sources.md s.4) [design scale]",
+                      output=True)
+    r_b = m.rule("msc_t_ratio_border", m.symbol("potency") * m.symbol("L_t") * kin.cells_target / T_border,
+                 unit="MSC per T cell", desc="licensed MSC : T-cell ratio at the CNS border",
+                 source="Emax on MSC:T ratio (disease-models.md s.1.4c)", output=True)
+    r_b = r_b + 1e-12  # finite Jacobian of r^n at r = 0
+    n_msc, r50, imax = (m.symbol(n) for n in ("n_msc", "r50_msc", "Imax_msc"))
+    gate = m.rule("msc_suppression_border", imax * r_b**n_msc / (r50**n_msc + r_b**n_msc), unit="1",
+                  desc="suppression of lesion formation by MSCs at the CNS border (0..1)",
+                  source="Di Nicola 2002 PMID 11986244 (Imax); doi:10.1186/s13287-023-03589-w (r50); "
+                         "IT MSCs outnumber CSF leukocytes ~100-fold (parameter-sources.md s.4)", output=True)
+    m.rate(les, p["k_les_ms"] * ((1 - gate) * sp.Max(excess, 0) / p["S_ref_ms"] - les),
+           desc="lesion activity follows CNS IFN-gamma, IL-17, TNF-alpha and blood effectors entering the CNS, "
+                "less what MSCs at the CNS border suppress",
+           source="disease-models.md s.4.3 [design]; rate from the ~3-week enhancement of new lesions (Cotton 2003)")
+
+    # --- myelin and axons ---
+    trophic = m.rule("remyelination_boost",
+                     p["a_remyel_msc_ms"] * imm.local_msc_density / (imm.local_msc_density + p["D50_remyel_msc_ms"]),
+                     unit="1", desc="fold increase - 1 of remyelination by viable MSCs in/on the CNS",
+                     source="MSC HGF drives remyelination (Bai 2012 Nat Neurosci [recalled]); CSF HGF up after IT "
+                            "MSC-NP (Harris 2021) [form: design]", output=True)
+    demyel = m.rule("demyelination_rate", p["k_demyel_ms"] * les * my, unit="1/day",
+                    desc="myelinated axons demyelinated per day", source="Kotelnikova 2017 structure [design]")
+    remyel = m.rule("remyelination_rate", p["rho_remyel"] * (1 + trophic) * dm, unit="1/day",
+                    desc="demyelinated axons remyelinated per day", source="Kotelnikova 2017 structure [design]")
+    loss_my = m.rule("axon_loss_myelinated", (p["delta_my"] + p["delta_les_ms"] * les) * my, unit="1/day",
+                     desc="myelinated axons lost per day (degeneration + inflammatory transection)",
+                     source="Kotelnikova 2017 (myelinated-axon degeneration); Trapp 1998 (transection) [design]")
+    loss_dm = m.rule("axon_loss_demyelinated",
+                     (p["f_dm_degen_ms"] * p["delta_my"] + p["delta_les_ms"] * les) * dm, unit="1/day",
+                     desc="demyelinated axons lost per day", source="Kotelnikova 2017 (faster loss when demyelinated)")
+    m.rate(my, remyel - demyel - loss_my, desc="myelinated axons: remyelination in, demyelination and loss out",
+           source="disease-models.md s.4.3")
+    m.rate(dm, demyel - remyel - loss_dm, desc="demyelinated axons: demyelination in, remyelination and loss out",
+           source="disease-models.md s.4.3")
+    lost = m.rule("axon_loss", 1 - my - dm, unit="fraction of axons", desc="lost fraction of the axon pool",
+                  source="conservation of the axon pool", output=True)
+
+    # --- relapses and MRI ---
+    les_pos = sp.Max(les, 1e-12)
+    m.rate(h_rel, p["arr"] / 365 * les_pos ** p["n_relapse_ms"], desc="relapse hazard rises with lesion activity",
+           source="ARR: Petrou 2020 sham (progressive) / Velez de Mendizabal 2011 (relapsing); form [design]")
+    m.rate(h_les, p["gd"] / p["tau_gd_ms"] * les, desc="new enhancing lesions per day (Gd count / enhancement time)",
+           source="Cotton 2003 (3-week enhancement) [design]")
+    m.rule("relapses_expected", h_rel, unit="relapses", desc="expected relapses since time 0", source="state",
+           output=True)
+    m.rule("relapse_prob", 1 - sp.exp(-h_rel), unit="1", desc="probability of >= 1 relapse since time 0 (Poisson)",
+           source="survival with the relapse hazard", output=True)
+    m.rule("gd_lesions", p["gd"] * les, unit="lesions", desc="expected gadolinium-enhancing lesions on a scan",
+           source="[design] proportional to lesion activity", output=True)
+    m.rule("new_lesions_expected", h_les, unit="lesions", desc="expected new enhancing lesions since time 0",
+           source="state", output=True)
+    m.rule("mri_activity_prob", 1 - (1 + h_les / p["k_nb_ms"]) ** (-p["k_nb_ms"]), unit="1",
+           desc="probability of >= 1 new enhancing lesion since time 0 (negative binomial)",
+           source="[design] overdispersed lesion counts (k_nb_ms)", output=True)
+
+    # --- EDSS ---
+    u = p["w_edss_lost_ms"] * lost + p["w_edss_dm_ms"] * dm + p["w_edss_les_ms"] * les
+    m.rule("disability_index", u, unit="1", desc="disability index u (EDSS = 10 (1 - exp(-u)))",
+           source="[design]", output=True)
+    m.rule("edss", 10 * (1 - sp.exp(-u)), unit="score", desc="expected EDSS (continuous)",
+           source="[design] monotone, saturating at 10 (Kurtzke 1983 scale 0-10)", output=True)
+    du = (p["w_edss_lost_ms"] * (loss_my + loss_dm) + p["w_edss_dm_ms"] * (demyel - remyel - loss_dm)
+          + p["w_edss_les_ms"] * p["k_les_ms"] * ((1 - gate) * sp.Max(excess, 0) / p["S_ref_ms"] - les))
+    m.rule("edss_rate", 3650 * sp.exp(-u) * du, unit="EDSS points/year",
+           desc="current rate of change of the expected EDSS", source="d(edss)/dt of the rule above", output=True)
+    for s in ("les", "myelinated", "demyelinated"):
+        m.output(s)
+    return ComposedModel(m, species, NAME, TARGET, kin, disease_module=__import__(__name__, fromlist=["x"]),
+                         subtype=subtype)
+
+
+def _poisson_quantile(u, mean):
+    """Smallest k with P(Poisson(mean) <= k) >= u (vectorised over mean)."""
+    from scipy.stats import poisson
+
+    return poisson.ppf(u, np.maximum(mean, 0.0))
+
+
+def observe(out: pd.DataFrame, rng=None) -> pd.DataFrame:
+    """EDSS, relapses, MRI at each time (first row = baseline). Without ``rng``: expected values and
+    probabilities; with ``rng``: one uniform per patient and event type, EDSS with visit noise
+    rounded to 0.5 steps, lesion counts drawn from a negative binomial."""
+    from mscsim import parameters as P_
+
+    edss = out["edss"].to_numpy(dtype=float)
+    p_rel = out["relapse_prob"].to_numpy(dtype=float)
+    p_mri = out["mri_activity_prob"].to_numpy(dtype=float)
+    gd = np.maximum(out["gd_lesions"].to_numpy(dtype=float), 0.0)
+    h_rel = np.maximum(out["relapses_expected"].to_numpy(dtype=float), 0.0)
+    if rng is None:
+        return pd.DataFrame({"edss": edss, "relapse": p_rel, "relapses": h_rel, "mri_activity": p_mri,
+                             "gd_lesions": gd}, index=out.index)
+    u_rel, u_mri = rng.uniform(size=2)
+    relapse = (u_rel < p_rel).astype(float)
+    # the count is the Poisson quantile at 1 - u: >= 1 exactly when u < 1 - exp(-H), monotone in time
+    relapses = np.where(relapse > 0, np.maximum(_poisson_quantile(1 - u_rel, h_rel), 1.0), 0.0)
+    mri = (u_mri < p_mri).astype(float)
+    e = edss + rng.normal(0.0, P_.value("sd_edss_ms"), size=edss.shape)
+    e = np.clip(np.round(2 * e) / 2, 0.0, 10.0)
+    k = P_.value("k_nb_ms")
+    counts = rng.negative_binomial(k, k / (k + np.maximum(gd, 1e-12))).astype(float)
+    return pd.DataFrame({"edss": e, "relapse": relapse, "relapses": relapses, "mri_activity": mri,
+                         "gd_lesions": counts}, index=out.index)
+
+
+def worsening_threshold(baseline_edss):
+    b = np.asarray(baseline_edss, dtype=float)
+    return np.where(b <= 0.0, 1.5, np.where(b <= 5.5, 1.0, 0.5))
+
+
+def responders(obs: pd.DataFrame, baseline: pd.Series) -> pd.DataFrame:
+    """EDSS change, EDSS worsening, treatment failure and NEDA versus baseline."""
+    change = obs["edss"].to_numpy(dtype=float) - float(baseline["edss"])
+    worse = (change >= worsening_threshold(baseline["edss"]) - 1e-9).astype(float)
+    fail = 1 - (1 - obs["relapse"].to_numpy(dtype=float)) * (1 - obs["mri_activity"].to_numpy(dtype=float)) \
+        * (1 - worse)
+    return pd.DataFrame({"edss_change": change, "edss_worsening": worse, "treatment_failure": fail,
+                         "neda": 1 - fail}, index=obs.index)

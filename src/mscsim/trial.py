@@ -1,0 +1,341 @@
+"""Virtual clinical trials: ``run_trial(scenario)`` runs every arm, computes every endpoint at its
+time, and compares arms (design.md layer 6 and "Trial output folder").
+
+Flow: screen virtual patients per arm until the arm is full (inclusion on the observed
+baseline) -> simulate each enrolled patient under the arm's regimen (placebo/participation on
+in every arm) -> observe endpoints with visit noise at the endpoint times -> summarize per arm
+(mean/SD/CI or proportion/CI) and compare each arm with the control arm (the arm without
+MSCs, else the last arm). A patient whose integration fails is retried with stricter settings,
+then reported (id, parameters, solver message), never silently dropped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+import mscsim
+from mscsim.codegen import compile_model
+from mscsim.diseases.base import COMMON_ENDPOINTS, endpoint_frame, label_endpoint
+from mscsim.dosing import Regimen
+from mscsim.errors import MscsimError
+from mscsim.execution import map_tasks
+from mscsim.model import build_model, disease_module
+from mscsim.population import (MAX_SCREEN_FACTOR, VirtualPatient, covariate_specs, draw_candidate, iiv_table,
+                               inclusion_mask)
+from mscsim.scenario import Scenario
+from mscsim.simulate import check_regimen_safety, parameter_vector
+from mscsim.solve import IntegrationError, SolverOptions, integrate
+from mscsim.stats import compare, summarize
+from mscsim.steady import SteadyStateError, steady_state
+
+TIMECOURSE_EXTRA = [("tnf", "TNF-alpha (pg/mL)"), ("il10", "IL-10 (pg/mL)"), ("th17_pct", "Th17 (% of CD4)"),
+                    ("treg_pct", "Treg (% of CD4)"), ("msc_viable_pct", "viable MSCs (% of dose)")]
+
+
+def endpoint_stat(disease: str, name: str) -> str:
+    mod = disease_module(disease)
+    if name in mod.ENDPOINTS:
+        return mod.ENDPOINTS[name].stat
+    if name in COMMON_ENDPOINTS:
+        return COMMON_ENDPOINTS[name].stat
+    if label_endpoint(name):
+        return "mean"
+    raise MscsimError(f"unknown endpoint {name!r}")
+
+
+@dataclass
+class PatientTask:
+    disease: str
+    subtype: str | None
+    patient: VirtualPatient
+    regimen: Regimen
+    obs_times: np.ndarray
+    tc_times: np.ndarray
+    tc_outputs: list[str]
+
+
+@dataclass
+class PatientResult:
+    pid: str
+    arm: str
+    endpoints: pd.DataFrame | None      # rows = obs_times
+    timecourse: np.ndarray | None       # (len(tc_times), len(tc_outputs))
+    failed: bool = False
+    message: str = ""
+    retried: bool = False
+
+
+def _patient_vector(composed, patient: VirtualPatient, regimen: Regimen) -> np.ndarray:
+    over = dict(patient.params)
+    if "trial_on" in composed.ode.params:
+        over["trial_on"] = 1.0
+    return parameter_vector(composed, weight_kg=patient.covariates.get("weight_kg"), regimen=regimen,
+                            overrides=over)
+
+
+def run_patient(task: PatientTask) -> PatientResult:
+    """Simulate one enrolled patient and observe his endpoints (runs in any worker)."""
+    composed = build_model(task.disease, None, "human", task.subtype)
+    compiled = compile_model(composed.ode)
+    pt = task.patient
+    p = _patient_vector(composed, pt, task.regimen)
+    times = np.unique(np.concatenate([task.obs_times, task.tc_times]))
+    admins = task.regimen.administrations(pt.covariates.get("weight_kg", 70.0))
+    retried = False
+    try:
+        y0 = steady_state(compiled, p)
+        try:
+            Y = integrate(compiled, p, y0, times, admins, SolverOptions())
+        except IntegrationError:
+            retried = True
+            Y = integrate(compiled, p, y0, times, admins, SolverOptions().stricter())
+    except (IntegrationError, SteadyStateError, FloatingPointError, ValueError) as exc:
+        return PatientResult(pt.pid, pt.arm, None, None, failed=True, message=str(exc)[:300], retried=True)
+    out = np.empty((len(times), len(composed.ode.outputs)))
+    compiled.outputs_traj(times, Y, p, out)
+    frame = pd.DataFrame(out, index=pd.Index(times, name="time_d"), columns=composed.ode.outputs)
+    if not np.all(np.isfinite(out)):
+        return PatientResult(pt.pid, pt.arm, None, None, failed=True, message="non-finite read-outs",
+                             retried=retried)
+    rng = np.random.default_rng(np.random.SeedSequence(pt.noise_seed))
+    ef = endpoint_frame(composed.disease_module, frame.loc[task.obs_times], rng)
+    tc = frame.loc[task.tc_times, task.tc_outputs].to_numpy()
+    return PatientResult(pt.pid, pt.arm, ef, tc, retried=retried)
+
+
+@dataclass
+class TrialPlan:
+    scenario: Scenario
+    module: object
+    obs_times: np.ndarray
+    tc_times: np.ndarray
+    tc_outputs: list[str]
+    patients: dict[str, list[VirtualPatient]]
+    screened: dict[str, int]
+    warnings: list[str] = field(default_factory=list)
+
+    def tasks(self) -> list[PatientTask]:
+        sc = self.scenario
+        out = []
+        for arm in sc.arms:
+            reg = arm.to_regimen()
+            for pt in self.patients[arm.name]:
+                out.append(PatientTask(sc.disease, sc.subtype, pt, reg, self.obs_times, self.tc_times,
+                                       self.tc_outputs))
+        return out
+
+
+def plan_trial(scenario: Scenario, progress: bool = False) -> TrialPlan:
+    """Screen and enrol the virtual patients of every arm (deterministic in the seed)."""
+    mod = disease_module(scenario.disease)
+    composed = build_model(scenario.disease, None, "human", scenario.subtype)
+    compiled = compile_model(composed.ode)
+    obs_times = np.unique(np.array([0.0] + [e.at_days for e in scenario.endpoints]))
+    end = float(obs_times[-1]) if obs_times[-1] > 0 else 1.0
+    tc_times = np.unique(np.concatenate([np.linspace(0.0, end, 61), obs_times]))
+    tc_outputs = [c for c, _ in getattr(mod, "KEY_OUTPUTS", [])] + [c for c, _ in TIMECOURSE_EXTRA]
+    tc_outputs = [c for c in dict.fromkeys(tc_outputs) if c in composed.ode.outputs]
+    iiv = iiv_table(composed.ode.params)
+    typical = {n: composed.ode.params[n].value for n in iiv}
+    from mscsim import parameters
+
+    typical.update({n: v for n, v in parameters.calibrated(scenario.disease).items() if n in typical})
+    covs = covariate_specs(scenario, mod)
+    inclusion = dict(getattr(mod, "INCLUSION", {}))
+    inclusion.update(scenario.population.inclusion)
+    patients: dict[str, list[VirtualPatient]] = {}
+    screened: dict[str, int] = {}
+    warnings: list[str] = []
+    n_obs = len(obs_times)
+    for j, arm in enumerate(scenario.arms):
+        reg = arm.to_regimen()
+        enrolled: list[VirtualPatient] = []
+        k = 0
+        while len(enrolled) < arm.n:
+            if k >= MAX_SCREEN_FACTOR * arm.n + 100:
+                raise MscsimError(
+                    f"arm {arm.name!r}: only {len(enrolled)} of {arm.n} patients met the inclusion criteria "
+                    f"after screening {k}; the criteria {inclusion} are too strict for this population",
+                    field="population.inclusion")
+            cov, params, seed = draw_candidate(scenario.seed, j, k, covs, iiv, typical)
+            pt = VirtualPatient(arm.name, len(enrolled), k, cov, params, seed)
+            k += 1
+            p = _patient_vector(composed, pt, reg)
+            try:
+                y0 = steady_state(compiled, p)
+            except SteadyStateError:
+                continue
+            out = np.empty(len(composed.ode.outputs))
+            compiled.outputs(0.0, y0, p, out)
+            frame = pd.DataFrame(np.repeat(out[None, :], n_obs, axis=0), index=obs_times,
+                                 columns=composed.ode.outputs)
+            rng = np.random.default_rng(np.random.SeedSequence(seed))
+            base = endpoint_frame(mod, frame, rng).iloc[0]
+            if inclusion_mask(base, cov, inclusion):
+                pt.baseline = {c: float(base[c]) for c in base.index}
+                enrolled.append(pt)
+        patients[arm.name] = enrolled
+        screened[arm.name] = k
+        for w in check_regimen_safety(reg, 70.0):
+            warnings.append(f"arm {arm.name}: {w}")
+    return TrialPlan(scenario, mod, obs_times, tc_times, tc_outputs, patients, screened, warnings)
+
+
+@dataclass
+class TrialResult:
+    summary: dict
+    patients: pd.DataFrame
+    timecourse: pd.DataFrame
+    population: pd.DataFrame
+    failures: list[dict]
+    plan: TrialPlan
+
+
+def control_arm(scenario: Scenario) -> str:
+    for a in scenario.arms:
+        if not a.regimen:
+            return a.name
+    return scenario.arms[-1].name
+
+
+def run_trial(scenario: Scenario, *, workers: int = 1, scheduler: str | None = None,
+              progress: bool = True) -> TrialResult:
+    """Run a virtual trial (see module docstring)."""
+    plan = plan_trial(scenario)
+    tasks = plan.tasks()
+    results: list[PatientResult] = map_tasks(run_patient, tasks, workers=workers, scheduler=scheduler,
+                                              desc=f"{scenario.name}", progress=progress)
+    return assemble(plan, tasks, results)
+
+
+def assemble(plan: TrialPlan, tasks: list[PatientTask], results: list[PatientResult]) -> TrialResult:
+    sc = plan.scenario
+    pairs: dict[str, list[tuple[PatientTask, PatientResult]]] = {a.name: [] for a in sc.arms}
+    failures = []
+    for task, r in zip(tasks, results):
+        if r.failed:
+            failures.append({"patient": r.pid, "arm": r.arm, "message": r.message,
+                             "parameters": {k: float(v) for k, v in task.patient.params.items()},
+                             "covariates": task.patient.covariates})
+        else:
+            pairs[r.arm].append((task, r))
+    by_arm = {a: [r for _, r in v] for a, v in pairs.items()}
+    obs_index = {float(t): i for i, t in enumerate(plan.obs_times)}
+    rows = []
+    arms_out = []
+    values: dict[tuple, np.ndarray] = {}
+    for arm in sc.arms:
+        res = by_arm[arm.name]
+        eps = []
+        for e in sc.endpoints:
+            i = obs_index[e.at_days]
+            v = np.array([r.endpoints[e.name].iloc[i] for r in res], dtype=float)
+            values[(arm.name, e.name, e.at_days)] = v
+            stat = endpoint_stat(sc.disease, e.name)
+            s = summarize(v, stat)
+            eps.append({"name": e.name, "at_days": e.at_days, "stat": stat, "value": s["value"], "sd": s["sd"],
+                        "ci_low": s["ci_low"], "ci_high": s["ci_high"]})
+        arms_out.append({"name": arm.name, "n": len(res), "n_planned": arm.n, "screened": plan.screened[arm.name],
+                         "screening_ratio": round(plan.screened[arm.name] / max(arm.n, 1), 4),
+                         "failures": sum(1 for f in failures if f["arm"] == arm.name), "endpoints": eps})
+        for task, r in pairs[arm.name]:
+            pt = task.patient
+            for e in sc.endpoints:
+                i = obs_index[e.at_days]
+                rows.append({"arm": arm.name, "patient": r.pid, "endpoint": e.name, "at_days": e.at_days,
+                             "value": float(r.endpoints[e.name].iloc[i]),
+                             "baseline": float(r.endpoints[e.name].iloc[0]),
+                             "weight_kg": pt.covariates.get("weight_kg"), "age": pt.covariates.get("age")})
+    ctrl = control_arm(sc)
+    comparisons = []
+    for arm in sc.arms:
+        if arm.name == ctrl:
+            continue
+        for e in sc.endpoints:
+            stat = endpoint_stat(sc.disease, e.name)
+            c = compare(values[(arm.name, e.name, e.at_days)], values[(ctrl, e.name, e.at_days)], stat)
+            comparisons.append({"endpoint": e.name, "at_days": e.at_days, "arm": arm.name, "vs": ctrl,
+                                "difference": c["difference"], "ci_low": c["ci_low"], "ci_high": c["ci_high"],
+                                "p_value": c["p_value"]})
+    summary = {"scenario": sc.name, "disease": sc.disease, "subtype": sc.subtype, "seed": sc.seed,
+               "version": mscsim.__version__, "arms": arms_out, "comparisons": comparisons,
+               "failures": failures, "warnings": plan.warnings}
+    tc_rows = []
+    for arm in sc.arms:
+        res = by_arm[arm.name]
+        if not res:
+            continue
+        stack = np.stack([r.timecourse for r in res])  # patients x times x outputs
+        for k, q in enumerate(plan.tc_outputs):
+            x = stack[:, :, k]
+            pct = np.percentile(x, [5, 50, 95], axis=0)
+            tc_rows.append(pd.DataFrame({"arm": arm.name, "time_d": plan.tc_times, "quantity": q,
+                                         "mean": x.mean(axis=0), "p05": pct[0], "p50": pct[1], "p95": pct[2]}))
+    pop_rows = []
+    for task in tasks:
+        pt = task.patient
+        pop_rows.append({"arm": pt.arm, "patient": pt.pid, "candidate": pt.candidate, **pt.covariates,
+                         **{f"param_{k}": v for k, v in pt.params.items()}})
+    return TrialResult(summary, pd.DataFrame(rows), pd.concat(tc_rows, ignore_index=True) if tc_rows else
+                       pd.DataFrame(), pd.DataFrame(pop_rows), failures, plan)
+
+
+
+def write_trial(result: TrialResult, out) -> list:
+    """Write summary.json, patients.parquet, timecourse.parquet, population.parquet, figures (atomically)."""
+    from pathlib import Path
+
+    from mscsim.io import save_figure, write_json, write_table
+    from mscsim.plots import responder_figure, trial_timecourse_figure
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    files = []
+    files += write_table(result.patients, out / "patients", csv=False)
+    files += write_table(result.timecourse, out / "timecourse", csv=False)
+    files += write_table(result.population, out / "population", csv=False)
+    mod = result.plan.module
+    quantities = list(getattr(mod, "KEY_OUTPUTS", [])) + TIMECOURSE_EXTRA
+    files.append(save_figure(trial_timecourse_figure(result.timecourse, quantities, title=result.summary["scenario"]),
+                             out / "timecourse.png"))
+    files.append(save_figure(responder_figure(result.summary, title=result.summary["scenario"]), out / "responders.png"))
+    if result.failures:
+        files += write_table(pd.DataFrame([{k: (str(v) if isinstance(v, dict) else v) for k, v in f.items()}
+                                           for f in result.failures]), out / "failures", csv=True)
+    files.append(write_json(result.summary, out / "summary.json"))  # last: its presence means complete
+    return files
+
+
+def power(scenario: Scenario, *, replicates: int = 50, alpha: float = 0.05, workers: int = 1,
+          scheduler: str | None = None, progress: bool = True) -> pd.DataFrame:
+    """Probability of a significant difference (p < alpha) per comparison, over replicate trials
+    with seeds derived from the scenario seed."""
+    from statsmodels.stats.proportion import proportion_confint
+
+    plans = []
+    tasks = []
+    bounds = []
+    for r in range(replicates):
+        sc_r = scenario.model_copy(update={"seed": int(np.random.SeedSequence([scenario.seed, r]).generate_state(1)[0])})
+        plan = plan_trial(sc_r)
+        t = plan.tasks()
+        bounds.append((len(tasks), len(tasks) + len(t)))
+        tasks += t
+        plans.append(plan)
+    results = map_tasks(run_patient, tasks, workers=workers, scheduler=scheduler, desc="power", progress=progress)
+    hits: dict[tuple, list[bool]] = {}
+    for plan, (a, b) in zip(plans, bounds):
+        res = assemble(plan, tasks[a:b], results[a:b])
+        for c in res.summary["comparisons"]:
+            key = (c["endpoint"], c["at_days"], c["arm"], c["vs"])
+            hits.setdefault(key, []).append(c["p_value"] is not None and c["p_value"] < alpha)
+    rows = []
+    for (ep, at, arm, vs), h in hits.items():
+        k = int(sum(h))
+        lo, hi = proportion_confint(k, len(h), method="wilson")
+        rows.append({"endpoint": ep, "at_days": at, "arm": arm, "vs": vs, "replicates": len(h),
+                     "power": k / len(h), "ci_low": lo, "ci_high": hi})
+    return pd.DataFrame(rows)
