@@ -86,7 +86,7 @@ def run_trial_resumable(sc: Scenario, out, *, fresh: bool = False, workers: int 
     tasks = plan.tasks()
     chunks = [tasks[i:i + chunk] for i in range(0, len(tasks), chunk)]
     todo = [i for i in range(len(chunks)) if not (ck / f"chunk_{i:05d}.npz").exists()]
-    batch = max(1, workers) * 2
+    batch = max(1, workers)  # checkpoint after every chunk in serial runs
     from mscsim.execution import _progress
 
     with _progress(progress) as prog:

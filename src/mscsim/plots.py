@@ -141,8 +141,8 @@ def responder_figure(summary: dict, title: str = ""):
             if r[1] == arm:
                 xs.append(labels.index(r[0]) + (j - (len(arms) - 1) / 2) * width)
                 ys.append(100 * r[2])
-                lo.append(100 * (r[2] - r[3]))
-                hi.append(100 * (r[4] - r[2]))
+                lo.append(max(0.0, 100 * (r[2] - r[3])))
+                hi.append(max(0.0, 100 * (r[4] - r[2])))
         ax.bar(xs, ys, width=width * 0.95, label=arm, yerr=[lo, hi], capsize=3)
     ax.set_xticks(range(len(labels)), labels, rotation=20, ha="right", fontsize=8)
     ax.set_ylabel("patients (%)")

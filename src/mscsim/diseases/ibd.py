@@ -17,7 +17,7 @@ Structure (disease-models.md s.6.3, reduced):
 - ``placebo`` (shared ``add_placebo``): subjective components (stools, pain, well-being, Mayo
   stool/bleeding/PGA) fall during a trial.
 - perianal subtype only: ``proc`` (the fistula procedure every arm of a local-injection trial gets:
-  examination under anaesthesia, curettage, seton placement/removal; starts at ``in_trial`` and
+  examination under anaesthesia, curettage, seton placement/removal; starts at ``trial_on`` and
   fades) and ``p_closed``, the probability that all treated external openings are closed
   (two-state open/closed process): closure hazard ``(lam0 + lam_proc proc + lam_msc X) G_infl``
   with X the local MSC exposure (density Hill) and ``G_infl`` rising as tract inflammation falls;
@@ -170,7 +170,7 @@ def compose(m, body, *, species, subtype, d_cell, cxcr4) -> ComposedModel:
     # --- perianal fistula ---
     draining = 0
     if perianal:
-        proc = m.state("proc", unit="1", group="disease", init=0.0, atol=1e-9, init_mode="param:in_trial",
+        proc = m.state("proc", unit="1", group="disease", init=0.0, atol=1e-9, init_mode="param:trial_on",
                        desc="effect of the trial's fistula procedure (curettage, seton) on closure, fading")
         pc = m.state("p_closed", unit="probability", group="disease", init=0.0, atol=1e-9,
                      desc="probability that all treated external openings are closed (draining at baseline)")

@@ -1,0 +1,234 @@
+"""Type 1 diabetes: beta cells under autoimmune attack, insulin, glucose, C-peptide, HbA1c, dose.
+
+Structure (disease-models.md s.3): the slow Topp 2000 glucose-insulin core with the fast
+variables averaged over the day: mean plasma glucose ``glc_t1d`` follows
+``dG/dt = R0 - (EG0 + SI (I_endo + I_exo)) G`` (hours, quasi-steady on the model's time
+scale); plasma insulin is algebraic (half-life minutes): endogenous
+``I_endo = sigma beta_mg phi G^2/(alpha + G^2)/k`` plus the glucose-lowering action of the
+subcutaneous dose ``I_exo = I_h D/D_eq``.
+
+Beta cells (``beta_t1d``, 1 = a healthy adult) are killed in proportion to an islet attack index
+made from islet (target-tissue) IFN-gamma and TNF-alpha of the shared immune network, restrained
+by islet Treg. The islet autoimmune drive is antigen-driven: it scales with beta/(beta + K_ag)
+(insulitis affects insulin-containing islets), so the decline is fast after diagnosis and slows
+to a few % per year in established disease (Greenbaum 2012; Shields 2018). The same attack
+reversibly lowers the secretory function ``phi`` of surviving cells. The Topp glucose-dependent
+beta-cell turnover (rodent rates) is left out: adult human beta cells turn over over years and
+the immune kill dominates in T1D.
+
+Standard of care is a treat-to-target insulin controller: the daily dose ``tdd_t1d`` (U/kg/day)
+follows, over weeks, the dose that would bring mean glucose to the achievable level
+``G_set = G_goal + dG_hypo (1 - f_endo)^n``: glucose-responsive endogenous insulin (share
+``f_endo`` of insulin action) lets a patient titrate closer to the goal without hypoglycaemia.
+HbA1c follows mean glucose through ADAG (``scores.hba1c_from_mean_glucose``) with a ~30-day lag.
+C-peptide is proportional to endogenous secretion (Klinke 2011): fasting at fasting glucose and
+OGTT AUC (0-180 min) at the OGTT glucose, scaled to a healthy adult.
+
+MSCs act (i) through the immune network (less islet effector activity and cytokines: protection
+and recovery of function), (ii) through extra beta-cell replication while the islets feel the
+MSC effect (licensed MSCs and MSC-educated M2/tolerogenic macrophages; design, no human
+number), and (iii) through a small trophic term from the local MSC density in the pancreas
+(design). No placebo/participation term: the control arm of Cai 2016 did not improve.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import sympy as sp
+
+from mscsim import scores
+from mscsim.diseases.base import Endpoint, gauss, lognoise
+from mscsim.immune import add_immune, ratio_to_healthy
+from mscsim.kinetics import add_kinetics
+from mscsim.kinetics.common import P
+from mscsim.model import ComposedModel
+
+NAME = "t1d"
+TARGET = "pancreas"
+SUBTYPES = ("established", "new_onset")
+DEFAULT_SUBTYPE = "established"
+ENDPOINTS = {e.name: e for e in [
+    Endpoint("c_peptide_auc", "mean", "pmol/mL/180 min", "C-peptide AUC during a 180-min OGTT"),
+    Endpoint("fasting_c_peptide", "mean", "nmol/L", "fasting serum C-peptide"),
+    Endpoint("hba1c", "mean", "%", "glycated haemoglobin A1c"),
+    Endpoint("fasting_glucose", "mean", "mg/dL", "fasting plasma glucose"),
+    Endpoint("insulin_dose", "mean", "U/kg/day", "daily exogenous insulin dose"),
+    Endpoint("insulin_free", "proportion", "0/1", "insulin independence (no exogenous insulin)"),
+]}
+
+#: read-outs drawn side by side (untreated vs treated) by `mscsim simulate --disease t1d`
+KEY_OUTPUTS = [("c_peptide_auc", "C-peptide AUC (pmol/mL/180 min)"), ("hba1c", "HbA1c (%)"),
+               ("fasting_glucose", "fasting glucose (mg/dL)"), ("insulin_dose", "insulin (U/kg/day)"),
+               ("beta_pct_t1d", "beta-cell mass (% of healthy)"), ("islet_attack_t1d", "islet attack index")]
+SUMMARY_ENDPOINTS = ["c_peptide_auc", "fasting_c_peptide", "hba1c", "fasting_glucose", "insulin_dose",
+                     "insulin_free"]
+#: tools/calibrate_baselines.py: free constants, baseline targets of the typical patient, sources
+BASELINE_TARGETS = (
+    {"beta0_t1d_est": (0.001, 0.1), "D_eq_t1d": (0.5, 10.0), "dG_hypo_t1d": (0.0, 200.0)},
+    {"c_peptide_auc": (7.5, 0.1), "insulin_dose": (0.9, 0.01), "hba1c": (8.65, 0.01)},
+    "established T1D, Cai 2016 baselines (PMID 26628416): C-peptide AUC 6.6/8.4 pmol/mL/180 min, "
+    "insulin 0.9 U/kg/day in both arms, HbA1c 8.6/8.7 %",
+)
+
+_PARAMS = (
+    "R0_t1d", "EG0_t1d", "SI_t1d", "sigma_t1d", "alpha_t1d", "k_ins_t1d", "beta_mass_h_t1d",
+    "K_ag_t1d", "D_t1d_t", "D_t1d_s", "w_ifng_t1d", "kappa_treg_t1d", "k_kill_t1d", "c_dys_t1d",
+    "sdf1_max_t1d", "r_reg_t1d", "r_troph_t1d", "rho50_troph_t1d", "D_eq_t1d", "G_goal_t1d",
+    "dG_hypo_t1d", "n_hypo_t1d", "k_titr_t1d", "k_a1c_t1d", "r_fpg_t1d", "cpauc_h_t1d", "cpf_h_t1d",
+    "G_ogtt_h_t1d", "dG_ogtt_t1d", "G_fast_h_t1d")
+_BETA0 = {"established": "beta0_t1d_est", "new_onset": "beta0_t1d_new"}
+_TOPP = "Topp 2000 J Theor Biol 206:605 (doi:10.1006/jtbi.2000.2150); disease-models.md s.3.1"
+
+
+def compose(m, body, *, species, subtype, d_cell, cxcr4) -> ComposedModel:
+    p = {n: P(m, n, species) for n in _PARAMS}
+    beta0 = _BETA0[subtype]
+    P(m, beta0, species)
+    beta = m.state("beta_t1d", unit="fraction of healthy", group="disease", init=0.05, atol=1e-7,
+                   init_mode=f"param:{beta0}", desc="beta-cell mass relative to a healthy adult")
+    glc = m.state("glc_t1d", unit="mg/dL", group="disease", init=200.0, atol=1e-4, init_mode="steady",
+                  desc="mean plasma glucose (daily average)")
+    dose = m.state("tdd_t1d", unit="U/kg/day", group="disease", init=0.9, atol=1e-7, init_mode="steady",
+                   desc="prescribed daily exogenous insulin dose")
+    a1c = m.state("a1c_t1d", unit="%", group="disease", init=8.6, atol=1e-6, init_mode="steady",
+                  desc="glycated haemoglobin A1c")
+
+    # --- antigen-driven insulitis -> SDF-1 and the islet autoimmune drive ---
+    insulitis = m.rule("insulitis_t1d", beta / (beta + p["K_ag_t1d"]), unit="1",
+                       desc="antigen-driven islet inflammation, 0..1 (falls as beta cells vanish)",
+                       source="insulitis affects insulin-containing islets (Foulis 1986 Diabetologia 29:267 "
+                              "[recalled]); [design form]", output=True)
+    sdf1 = m.rule("sdf1_target", p["sdf1_max_t1d"] * insulitis, unit="1",
+                  desc="islet SDF-1 (CXCL12) signal, 0..1", source="[design] proportional to insulitis", output=True)
+    kin = add_kinetics(m, body, species=species, sdf1=sdf1, d_cell=d_cell, cxcr4=cxcr4)
+    imm = add_immune(m, kin, drive_s=p["D_t1d_s"], drive_t=p["D_t1d_t"] * insulitis, species=species)
+
+    # --- islet attack: IFN-gamma and TNF-alpha in the islets, restrained by islet Treg ---
+    w = p["w_ifng_t1d"]
+    excess = w * (ratio_to_healthy(imm, "t", "ifng") - 1) + (1 - w) * (ratio_to_healthy(imm, "t", "tnf") - 1)
+    kap = p["kappa_treg_t1d"]
+    attack = m.rule("islet_attack_t1d", sp.Max(excess, 0) * (1 + kap) / (1 + kap * imm.cells["t", "Treg"]),
+                    unit="1", desc="islet attack index (cytokine excess over healthy, Treg-restrained)",
+                    source="disease-models.md s.3.1 autoimmune extension [design form]", output=True)
+    phi = m.rule("beta_function_t1d", 1 / (1 + p["c_dys_t1d"] * attack), unit="1",
+                 desc="secretory function of surviving beta cells (1 = normal)",
+                 source="reversible cytokine-induced beta-cell dysfunction (Eizirik & Mandrup-Poulsen 2001 "
+                        "[recalled]) [design form]", output=True)
+
+    # --- beta-cell mass: immune kill, MSC-supported replication, local trophic support ---
+    rho = imm.local_msc_density
+    regen = m.rule("beta_regen_t1d", p["r_reg_t1d"] * imm.msc_effect_t
+                   + p["r_troph_t1d"] * rho / (rho + p["rho50_troph_t1d"]), unit="1/day",
+                   desc="extra beta-cell replication supported by MSCs",
+                   source="[design; no human number] M2 macrophages drive beta-cell replication (Xiao 2014 "
+                          "PNAS, PMID 24706915); MSC trophic factors", output=True)
+    m.rate(beta, -p["k_kill_t1d"] * attack * beta, desc="autoimmune killing of beta cells",
+           source="disease-models.md s.3.1; k_kill from Greenbaum 2012 (PMID 22688329)")
+    m.rate(beta, regen * beta, desc="MSC-supported beta-cell replication", source="[design]")
+
+    # --- insulin (algebraic, half-life minutes) and mean glucose (Topp 2000) ---
+    def secretion_shape(g):
+        return g**2 / (p["alpha_t1d"] + g**2)
+
+    B_mg = p["beta_mass_h_t1d"]
+    I_h = p["sigma_t1d"] * B_mg * secretion_shape(100) / p["k_ins_t1d"]
+    bphi = beta * phi
+    i_endo = m.rule("insulin_endo_t1d", p["sigma_t1d"] * B_mg * bphi * secretion_shape(glc) / p["k_ins_t1d"],
+                    unit="uU/mL", desc="plasma insulin from endogenous secretion",
+                    source=_TOPP, output=True)
+    i_exo = m.rule("insulin_exo_t1d", I_h * dose / p["D_eq_t1d"], unit="uU/mL",
+                   desc="glucose-lowering action of the s.c. insulin dose, as endogenous-equivalent plasma insulin",
+                   source="[design] D_eq calibrated to Cai 2016 baseline", output=True)
+    m.rate(glc, p["R0_t1d"] - (p["EG0_t1d"] + p["SI_t1d"] * (i_endo + i_exo)) * glc,
+           desc="glucose production minus insulin-independent and insulin-dependent uptake", source=_TOPP)
+
+    # --- treat-to-target insulin titration ---
+    f_endo = m.rule("endo_share_t1d", i_endo / (i_endo + i_exo + 1e-9), unit="1",
+                    desc="share of insulin action that is endogenous (glucose-responsive)", source="read-out",
+                    output=True)
+    g_set = m.rule("glucose_set_t1d", p["G_goal_t1d"] + p["dG_hypo_t1d"] * (1 - f_endo) ** p["n_hypo_t1d"],
+                   unit="mg/dL", desc="mean glucose the titration can safely reach",
+                   source="ADA goal HbA1c < 7 %; hypoglycaemia-limited excess calibrated to Cai 2016 [design form]",
+                   output=True)
+    i_need = (p["R0_t1d"] / g_set - p["EG0_t1d"]) / p["SI_t1d"]
+    i_endo_set = p["sigma_t1d"] * B_mg * bphi * secretion_shape(g_set) / p["k_ins_t1d"]
+    d_need = m.rule("dose_needed_t1d", p["D_eq_t1d"] * sp.Max(i_need - i_endo_set, 0) / I_h, unit="U/kg/day",
+                    desc="insulin dose that brings mean glucose to the achievable level",
+                    source="Topp steady state solved for the exogenous insulin [derived]", output=True)
+    m.rate(dose, p["k_titr_t1d"] * (d_need - dose), desc="treat-to-target titration of the insulin dose",
+           source="Riddle 2003 (PMID 14578243) [design rate]")
+    eag_a1c = scores.hba1c_from_mean_glucose(glc, xp=scores.SYM)
+    m.rate(a1c, p["k_a1c_t1d"] * (eag_a1c - a1c), desc="HbA1c follows mean glucose (ADAG) with a ~30-day lag",
+           source="Nathan 2008 (PMID 18540046); lag Tahara & Shima 1995 [recalled]")
+
+    # --- read-outs ---
+    g_fast = m.rule("fasting_glucose", p["r_fpg_t1d"] * glc, unit="mg/dL", desc="fasting plasma glucose",
+                    source="fasting/mean glucose ratio from Cai 2016 baselines [derived]", output=True)
+    m.rule("c_peptide_auc", p["cpauc_h_t1d"] * bphi * secretion_shape(g_fast + p["dG_ogtt_t1d"])
+           / secretion_shape(p["G_ogtt_h_t1d"]), unit="pmol/mL/180 min",
+           desc="OGTT C-peptide AUC (0-180 min)",
+           source="C-peptide proportional to endogenous secretion (Klinke 2011 PLoS ONE 6:e26873); healthy "
+                  "scale Bonnet-Serrano 2022 (PMID 35074395)", output=True)
+    m.rule("fasting_c_peptide", p["cpf_h_t1d"] * bphi * secretion_shape(g_fast)
+           / secretion_shape(p["G_fast_h_t1d"]), unit="nmol/L", desc="fasting C-peptide",
+           source="Klinke 2011; healthy 0.53 nmol/L (Bonnet-Serrano 2022)", output=True)
+    m.rule("hba1c", a1c, unit="%", desc="HbA1c", source="state (ADAG, Nathan 2008)", output=True)
+    m.rule("insulin_dose", sp.Max(dose, 0), unit="U/kg/day", desc="daily exogenous insulin dose",
+           source="state", output=True)
+    m.rule("idaa1c", scores.idaa1c(a1c, sp.Max(dose, 0), xp=scores.SYM), unit="%",
+           desc="insulin-dose-adjusted A1C (<= 9: partial remission)", source="scores.idaa1c (Mortensen 2009)",
+           output=True)
+    m.rule("beta_pct_t1d", 100 * beta, unit="% of healthy", desc="beta-cell mass, % of a healthy adult",
+           source="state", output=True)
+    m.rule("mean_glucose_t1d", glc, unit="mg/dL", desc="mean plasma glucose", source="state", output=True)
+    return ComposedModel(m, species, NAME, TARGET, kin, disease_module=__import__(__name__, fromlist=["x"]),
+                         subtype=subtype)
+
+
+def observe(out: pd.DataFrame, rng=None) -> pd.DataFrame:
+    """Clinical measurements at each time (with visit noise when ``rng`` is given)."""
+    from mscsim import parameters as P_
+
+    v = P_.value
+    dose = np.maximum(lognoise(rng, out["insulin_dose"], v("cv_ins_t1d")), 0.0)
+    obs = pd.DataFrame({
+        "c_peptide_auc": lognoise(rng, out["c_peptide_auc"], v("cv_cpep_t1d")),
+        "fasting_c_peptide": lognoise(rng, out["fasting_c_peptide"], v("cv_cpep_t1d")),
+        "hba1c": np.asarray(gauss(rng, out["hba1c"], v("sd_hba1c_t1d"))),
+        "fasting_glucose": lognoise(rng, out["fasting_glucose"], v("cv_fpg_t1d")),
+        "insulin_dose": dose,
+        # insulin stopped when the titrated dose is negligible (model dose, not the noisy report)
+        "insulin_free": (out["insulin_dose"].to_numpy() < v("ins_free_thr_t1d")).astype(float),
+    }, index=out.index)
+    obs["idaa1c"] = scores.idaa1c(obs["hba1c"], obs["insulin_dose"])
+    return obs
+
+
+def responders(obs: pd.DataFrame, baseline: pd.Series) -> pd.DataFrame:
+    """No T1D endpoint of the design contract compares with baseline (insulin_free is absolute)."""
+    return pd.DataFrame(index=obs.index)
+
+
+def fit_natural_history(slope_ratio_12m: float = 0.608, auc0: float = 135.0) -> dict[str, float]:
+    """Fit the new-onset typical patient: ``beta0_t1d_new`` to a baseline OGTT C-peptide AUC of
+    ``auc0`` and ``k_kill_t1d`` so that C-peptide at 12 months is ``slope_ratio_12m`` of baseline
+    (Greenbaum 2012: -0.0245 pmol/mL/month from ~0.75 pmol/mL). Prints and returns the values."""
+    from scipy.optimize import brentq
+
+    from mscsim.baseline import baseline_outputs
+    from mscsim.simulate import simulate
+
+    b0 = brentq(lambda b: baseline_outputs("t1d", {"beta0_t1d_new": b}, subtype="new_onset")["c_peptide_auc"]
+                - auc0, 0.02, 0.9, xtol=1e-5)
+
+    def ratio(k):
+        s = simulate(None, 365, disease="t1d", subtype="new_onset", times=[0.0, 365.0],
+                     params={"beta0_t1d_new": b0, "k_kill_t1d": k})
+        c = s.outputs["c_peptide_auc"].to_numpy()
+        return c[-1] / c[0] - slope_ratio_12m
+
+    k = brentq(ratio, 1e-5, 0.02, xtol=1e-7)
+    res = {"beta0_t1d_new": b0, "k_kill_t1d": k}
+    print("fitted:", {n: round(x, 6) for n, x in res.items()})
+    return res
