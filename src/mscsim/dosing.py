@@ -86,8 +86,14 @@ class Dose:
         if self.every and self.duration > self.every:
             raise MscsimError("an infusion cannot last longer than the interval between doses",
                               field="infusion")
+        from mscsim import parameters
         from mscsim.products import product_names
 
+        hard = parameters.value("hard_max_per_kg")
+        limit = hard if self.amount.per_kg else hard * 300.0  # 300 kg: heavier than any patient
+        if self.amount.cells > limit:
+            raise MscsimError(f"{self.amount.text} is above the hard limit of {hard:.3g} cells/kg "
+                              "(10x the lung load that killed mice); refusing it", field="dose")
         if self.product not in product_names():
             raise unknown("product", self.product, product_names(), field="product")
 

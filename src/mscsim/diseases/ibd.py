@@ -101,7 +101,7 @@ def compose(m, body, *, species, subtype, d_cell, cxcr4) -> ComposedModel:
     names = ["D_ibd_s", "D_ibd_t", "f_ag_ibd", "Ep0_ibd", "k_infl_ibd", "w_infl_tnf_ibd", "w_infl_il6_ibd",
              "w_infl_ifng_ibd", "w_infl_il17_ibd", "S_ref_ibd", "K_infl_sdf1_ibd", "rho_ep_ibd", "kappa_ep_ibd",
              "a_ep_il10_ibd", "a_ep_msc_ibd", "K_troph_ibd", "k_ulcer_ibd", "CRP_h_ibd", "beta_crp_ibd",
-             "k_crp_ibd"]
+             "k_crp_ibd", "c_fn_ibd"]
     if perianal:
         names += ["lam_close0_ibd", "lam_proc_ibd", "k_proc_ibd", "lam_close_msc_ibd", "c_close_infl_ibd",
                   "lam_reopen_ibd", "w_reopen_infl_ibd", "q_coll_ibd", "w_coll_infl_ibd", "lum_perianal_ibd"]
@@ -166,6 +166,7 @@ def compose(m, body, *, species, subtype, d_cell, cxcr4) -> ComposedModel:
         m.output(s)
     act = m.rule("activity_ibd", (infl + U) / 2, unit="1", desc="mucosal disease activity (inflammation + ulcers)",
                  source="[design]", output=True)
+    c_fn = p["c_fn_ibd"]
 
     # --- perianal fistula ---
     draining = 0
@@ -204,7 +205,10 @@ def compose(m, body, *, species, subtype, d_cell, cxcr4) -> ComposedModel:
     # --- clinical read-outs ---
     if subtype in ("crohns_luminal", "crohns_perianal"):
         a = p["lum_perianal_ibd"] if perianal else act        # luminal activity (objective)
-        u = a * (1 - plc)                                      # patient-reported part, less placebo
+        # patient-reported symptoms: inflammatory activity plus a functional (IBS-like) part, less placebo
+        u = m.rule("symptoms_ibd", (a + c_fn) / (1 + c_fn) * (1 - plc), unit="1",
+                   desc="patient-reported symptom index (1 = typical active patient)",
+                   source="[design] inflammation plus functional symptoms (as c_pain_ra), less placebo", output=True)
         st = m.rule("stools_day", p["st_h_ibd"] + p["st_max_ibd"] * u / (p["K_st_ibd"] + u), unit="1/day",
                     desc="liquid or very soft stools per day", source="[design] monotone in activity, less placebo",
                     output=True)
@@ -227,7 +231,9 @@ def compose(m, body, *, species, subtype, d_cell, cxcr4) -> ComposedModel:
                unit="score", desc="CDAI (expected, from expected components)", source="scores.cdai (Best 1976)",
                output=True)
     else:
-        u = act * (1 - plc)
+        u = m.rule("symptoms_ibd", (act + c_fn) / (1 + c_fn) * (1 - plc), unit="1",
+                   desc="patient-reported symptom index (1 = typical active patient)",
+                   source="[design] inflammation plus functional (IBS-like) symptoms, less placebo", output=True)
 
         def sub(name, x, K, desc):
             return m.rule(name, 3 * x / (K + x), unit="0-3", desc=desc, source="[design] monotone, 0..3",

@@ -113,7 +113,7 @@ def compose(m, body, *, species, subtype, d_cell, cxcr4) -> ComposedModel:
     names = ["D_sle_s", "D_sle_t", "psi_ic_sle", "chi_ic_sle", "K_ic_sle", "k_B_sle", "w_B_ifng_sle", "w_B_il6_sle",
              "w_B_il17_sle", "kappa_B_sle", "phi_ic_sle", "i_B_msc_sle", "S_ref_sle", "k_PC_sle", "k_ab_sle",
              "dsdna0_sle", "dsdna_cut_sle", "C3_h_sle", "C4_h_sle", "k_c3_sle", "kappa_c3_sle", "kappa_c4_sle",
-             "c3_cut_sle", "c4_cut_sle", "k_N_sle", "w_N_tnf_sle", "w_N_il6_sle", "w_N_ifng_sle", "S_N_ref_sle",
+             "c3_cut_sle", "c4_cut_sle", "k_N_sle", "k_glom_sle", "w_N_tnf_sle", "w_N_il6_sle", "w_N_ifng_sle", "S_N_ref_sle",
              "K_N_sdf1_sle", "prot_h_sle", "beta_prot_sle", "alb_h_sle", "d_alb_sle", "K_alb_sle", "w_A_cyt_sle",
              "c_items_sle", "K_item_sle", "prot_cut_sle", "sdi0_sle", "k_dmg_sle", "w_dmg_N_sle", "h0_sle",
              "b_N_sle", "b_D_sle", "hf0_sle"]
@@ -130,7 +130,9 @@ def compose(m, body, *, species, subtype, d_cell, cxcr4) -> ComposedModel:
     C3 = m.state("c3", unit="mg/dL", group="disease", init=65.0, atol=1e-6, init_mode="steady",
                  desc="serum complement C3")
     N = m.state("neph", unit="1", group="disease", init=1.0, atol=1e-8, init_mode="steady",
-                desc="renal (lupus nephritis) inflammation (1 = typical refractory LN, 0 = none)")
+                desc="active renal (lupus nephritis) inflammation (1 = typical refractory LN, 0 = none)")
+    G = m.state("glom_injury", unit="1", group="disease", init=1.0, atol=1e-8, init_mode="steady",
+                desc="glomerular filtration-barrier injury that sets proteinuria (1 = typical refractory LN)")
     D = m.state("damage", unit="SDI units", group="disease", init=1.0, atol=1e-8, init_mode="param:sdi0_sle",
                 desc="irreversible organ damage (SLICC/ACR damage index)")
     S = m.state("survival", unit="probability", group="disease", init=1.0, atol=1e-10,
@@ -188,9 +190,11 @@ def compose(m, body, *, species, subtype, d_cell, cxcr4) -> ComposedModel:
                     + p["w_N_il6_sle"] * (ratio_to_healthy(imm, "t", "il6") - 1)
                     + p["w_N_ifng_sle"] * (ratio_to_healthy(imm, "t", "ifng") - 1))
     m.rate(N, p["k_N_sle"] * (sp.Max(renal_excess, 0) / p["S_N_ref_sle"] - N),
-           desc="renal inflammation follows renal TNF-alpha, IL-6 and IFN-gamma (driven by glomerular ICs)",
-           source="disease-models.md s.5.3; rate from proteinuria under induction (Korbet & Lewis 2012 NDT 27:2813)")
-    prot = m.rule("proteinuria", p["prot_h_sle"] + p["beta_prot_sle"] * N, unit="g/24 h",
+           desc="active renal inflammation follows renal TNF-alpha, IL-6 and IFN-gamma (driven by glomerular ICs)",
+           source="disease-models.md s.5.3 [rate: design, active sediment clears within weeks]")
+    m.rate(G, p["k_glom_sle"] * (N - G), desc="glomerular barrier injury follows active inflammation slowly",
+           source="proteinuria under induction therapy halves in ~12 weeks (Korbet & Lewis 2012 NDT 27:2813)")
+    prot = m.rule("proteinuria", p["prot_h_sle"] + p["beta_prot_sle"] * G, unit="g/24 h",
                   desc="24-hour urine protein", source="linear in renal inflammation [design]; Liang 2010 baseline",
                   output=True)
     m.rule("albumin", p["alb_h_sle"] - p["d_alb_sle"] * prot / (prot + p["K_alb_sle"]), unit="g/L",
@@ -203,8 +207,8 @@ def compose(m, body, *, species, subtype, d_cell, cxcr4) -> ComposedModel:
     m.rate(D, p["k_dmg_sle"] * (p["w_dmg_N_sle"] * N + (1 - p["w_dmg_N_sle"]) * A),
            desc="damage accrues with renal and extra-renal activity",
            source="SLICC/ACR damage as an integral of activity (disease-models.md s.5.3); Bruce 2015 [rate: design]")
-    hazard = m.rule("death_hazard", p["h0_sle"] * sp.exp(p["b_N_sle"] * N + p["b_D_sle"] * D), unit="1/day",
-                    desc="mortality hazard rising with renal activity and damage",
+    hazard = m.rule("death_hazard", p["h0_sle"] * sp.exp(p["b_N_sle"] * G + p["b_D_sle"] * D), unit="1/day",
+                    desc="mortality hazard rising with renal disease (proteinuria-defined) and damage",
                     source="h = h0 exp(b_N N + b_D D) (disease-models.md s.5.3); Chen 2008 PMID 18003764; "
                            "Bruce 2015 (SDI HR)", output=True)
     m.rate(S, -hazard * S, desc="survival falls with the mortality hazard", source="dS/dt = -h S")
@@ -229,7 +233,7 @@ def compose(m, body, *, species, subtype, d_cell, cxcr4) -> ComposedModel:
     m.rule("sledai", scores.sledai_2k(items, xp=scores.SYM), unit="score",
            desc="SLEDAI-2K, expected over the probabilistic descriptors", source="scores.sledai_2k (Gladman 2002)",
            output=True)
-    for s in ("bcell", "plasma", "anti_dsdna", "c3", "neph", "damage", "survival", "flare_cumhaz"):
+    for s in ("bcell", "plasma", "anti_dsdna", "c3", "neph", "glom_injury", "damage", "survival", "flare_cumhaz"):
         m.output(s)
     return ComposedModel(m, species, NAME, TARGET, kin, disease_module=__import__(__name__, fromlist=["x"]),
                          subtype=subtype)

@@ -74,6 +74,7 @@ BASELINE_TARGETS = (
 _PARAMS = (
     "R0_t1d", "EG0_t1d", "SI_t1d", "sigma_t1d", "alpha_t1d", "k_ins_t1d", "beta_mass_h_t1d",
     "K_ag_t1d", "D_t1d_t", "D_t1d_s", "w_ifng_t1d", "kappa_treg_t1d", "k_kill_t1d", "c_dys_t1d",
+    "k_phi_t1d",
     "sdf1_max_t1d", "r_reg_t1d", "r_troph_t1d", "rho50_troph_t1d", "D_eq_t1d", "G_goal_t1d",
     "dG_hypo_t1d", "n_hypo_t1d", "k_titr_t1d", "k_a1c_t1d", "r_fpg_t1d", "cpauc_h_t1d", "cpf_h_t1d",
     "G_ogtt_h_t1d", "dG_ogtt_t1d", "G_fast_h_t1d")
@@ -91,6 +92,8 @@ def compose(m, body, *, species, subtype, d_cell, cxcr4) -> ComposedModel:
                   desc="mean plasma glucose (daily average)")
     dose = m.state("tdd_t1d", unit="U/kg/day", group="disease", init=0.9, atol=1e-7, init_mode="steady",
                    desc="prescribed daily exogenous insulin dose")
+    phi = m.state("beta_function_t1d", unit="1", group="disease", init=0.9, atol=1e-8, init_mode="steady",
+                  desc="secretory function of surviving beta cells (1 = normal)")
     a1c = m.state("a1c_t1d", unit="%", group="disease", init=8.6, atol=1e-6, init_mode="steady",
                   desc="glycated haemoglobin A1c")
 
@@ -111,10 +114,10 @@ def compose(m, body, *, species, subtype, d_cell, cxcr4) -> ComposedModel:
     attack = m.rule("islet_attack_t1d", sp.Max(excess, 0) * (1 + kap) / (1 + kap * imm.cells["t", "Treg"]),
                     unit="1", desc="islet attack index (cytokine excess over healthy, Treg-restrained)",
                     source="disease-models.md s.3.1 autoimmune extension [design form]", output=True)
-    phi = m.rule("beta_function_t1d", 1 / (1 + p["c_dys_t1d"] * attack), unit="1",
-                 desc="secretory function of surviving beta cells (1 = normal)",
-                 source="reversible cytokine-induced beta-cell dysfunction (Eizirik & Mandrup-Poulsen 2001 "
-                        "[recalled]) [design form]", output=True)
+    m.rate(phi, p["k_phi_t1d"] * (1 / (1 + p["c_dys_t1d"] * attack) - phi),
+           desc="secretory function of surviving beta cells follows the islet attack (reversible dysfunction)",
+           source="reversible cytokine-induced beta-cell dysfunction (Eizirik & Mandrup-Poulsen 2001 "
+                  "[recalled]) [design form]")
 
     # --- beta-cell mass: immune kill, MSC-supported replication, local trophic support ---
     rho = imm.local_msc_density
@@ -181,6 +184,7 @@ def compose(m, body, *, species, subtype, d_cell, cxcr4) -> ComposedModel:
            output=True)
     m.rule("beta_pct_t1d", 100 * beta, unit="% of healthy", desc="beta-cell mass, % of a healthy adult",
            source="state", output=True)
+    m.output("beta_function_t1d")
     m.rule("mean_glucose_t1d", glc, unit="mg/dL", desc="mean plasma glucose", source="state", output=True)
     return ComposedModel(m, species, NAME, TARGET, kin, disease_module=__import__(__name__, fromlist=["x"]),
                          subtype=subtype)
