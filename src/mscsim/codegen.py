@@ -17,6 +17,7 @@ import os
 import sys
 import tempfile
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +26,22 @@ from sympy.printing.pycode import PythonCodePrinter
 
 from mscsim.equations import OdeModel, t as T_SYMBOL
 
-CODEGEN_VERSION = "7"
+CODEGEN_VERSION = "8"
+
+
+@lru_cache(maxsize=1)
+def engine_template() -> str:
+    """Source of the compiled engine's kernels, appended to every generated module."""
+    return (Path(__file__).parent / "_bdf_kernels.py").read_text()
+
+
+@lru_cache(maxsize=1)
+def engine_hash() -> str:
+    import hashlib
+
+    return hashlib.sha256(engine_template().encode()).hexdigest()[:10]
+
+
 _RESERVED = {"t", "y", "p", "dy", "J", "out", "math", "np", "ts", "Y", "OUT", "i", "k"}
 
 
@@ -231,8 +247,10 @@ def generate_source(model: OdeModel) -> str:
         "    for k in range(ts.shape[0]):",
         "        outputs(ts[k], Y[k], p, OUT[k])",
         "",
+        "",
+        "# ---- compiled engine (mscsim/_bdf_kernels.py, calls rhs/jac above) ----",
     ]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n" + engine_template()
 
 
 def _cse_lines(defs, entries) -> list[str]:
@@ -322,7 +340,7 @@ def compile_model(model: OdeModel) -> CompiledModel:
     hit = _BY_ID.get(id(model))
     if hit is not None and hit[0] is model:
         return hit[1]
-    key = f"{model.fingerprint()}_v{CODEGEN_VERSION}"
+    key = f"{model.fingerprint()}_v{CODEGEN_VERSION}_{engine_hash()}"
     if key in _COMPILED:
         _BY_ID[id(model)] = (model, _COMPILED[key])
         return _COMPILED[key]

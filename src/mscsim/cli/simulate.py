@@ -71,6 +71,13 @@ def run_simulation(*, dose, route, artery, site, days, species, weight, injury, 
                                                                  weight=weight)
         files += more
     files.append(write_json(summary, out / "summary.json"))
+    try:
+        from mscsim.report import write_report
+
+        files.append(write_report(out, settings={"at": at, "every": every, "times": times, "infusion": infusion,
+                                                 "subtype": subtype}))
+    except ModuleNotFoundError:
+        pass
     if not quiet:
         console.print(f"[bold]{summary['cells_given']:.3g} cells given[/bold] ({dose or 'no dose'}, {route}"
                       + (f", {artery} artery" if artery else "") + (f", site {site}" if site else "")

@@ -87,7 +87,7 @@ def trial_cmd(
         try:
             from mscsim.report import write_report
 
-            files.append(write_report(out))
+            files.append(write_report(out, scenario=sc))
         except ModuleNotFoundError:
             pass
     clear_checkpoint(out)

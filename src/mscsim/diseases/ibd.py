@@ -80,6 +80,12 @@ KEY_OUTPUTS = [("infl", "inflammation (1 = typical active)"), ("Ep", "epithelial
                ("cdai", "CDAI"), ("mayo", "Mayo score"),
                ("fistula_closed_p", "P(all treated openings closed)"),
                ("combined_remission_p", "P(combined remission)"), ("msc_local_density", "MSCs per g target")]
+#: endpoints that exist for each subtype (observe/responders return only these)
+SUBTYPE_ENDPOINTS = {
+    "crohns_luminal": ("cdai", "cdai_response", "cdai_remission", "crp"),
+    "crohns_perianal": ("cdai", "cdai_response", "cdai_remission", "fistula_closure", "combined_remission", "crp"),
+    "uc": ("mayo", "mayo_response", "crp"),
+}
 SUMMARY_ENDPOINTS = ["cdai", "cdai_response", "cdai_remission", "fistula_closure", "combined_remission",
                      "mayo", "mayo_response", "crp"]
 #: tools/calibrate_baselines.py: free constants, baseline targets of the typical patient, sources
@@ -254,7 +260,8 @@ MAYO_PARTS = ("mayo_stool", "mayo_bleeding", "mayo_endoscopy", "mayo_pga")
 
 
 def observe(out: pd.DataFrame, rng=None) -> pd.DataFrame:
-    """Clinical measurements and scores at each time; endpoints of other subtypes are NaN.
+    """Clinical measurements and scores at each time; only the endpoints of the patient's subtype
+    (CDAI for Crohn's, fistula endpoints for the perianal subtype, Mayo for UC).
 
     With ``rng``: visit noise on the diary, haematocrit, weight, Mayo subscores and CRP; fistula
     closure and collections are drawn with one uniform each per patient (closed at t iff
@@ -264,23 +271,19 @@ def observe(out: pd.DataFrame, rng=None) -> pd.DataFrame:
 
     v = P_.value
     n = len(out)
-    nan = np.full(n, np.nan)
     obs = pd.DataFrame(index=out.index)
     obs["crp"] = lognoise(rng, out["crp_out"], v("cv_crp_ibd"))
-    # fistula (perianal subtype); uniforms drawn first and always, so streams do not depend on subtype
+    # the two fistula uniforms are drawn for every subtype, so the noise stream does not depend on it
     u_close, u_coll = (rng.uniform(), rng.uniform()) if rng is not None else (None, None)
     if "fistula_closed_p" in out:
         pc = out["fistula_closed_p"].to_numpy()
-        pcomb = out["combined_remission_p"].to_numpy()
         if rng is None:
-            obs["fistula_closure"], obs["combined_remission"] = pc, pcomb
+            obs["fistula_closure"] = pc
+            obs["combined_remission"] = out["combined_remission_p"].to_numpy()
         else:
             closed = u_close < pc
-            coll = out["collection_p"].to_numpy()
             obs["fistula_closure"] = closed.astype(float)
-            obs["combined_remission"] = (closed & (u_coll >= coll)).astype(float)
-    else:
-        obs["fistula_closure"], obs["combined_remission"] = nan, nan
+            obs["combined_remission"] = (closed & (u_coll >= out["collection_p"].to_numpy())).astype(float)
     if "cdai" in out:
         c = {k: out[k].to_numpy(dtype=float) for k in CDAI_PARTS}
         if rng is not None:
@@ -299,8 +302,6 @@ def observe(out: pd.DataFrame, rng=None) -> pd.DataFrame:
                                   c["n_complications"], c["antidiarrhoeal"], c["abd_mass"], c["haematocrit"],
                                   v("hct_exp_ibd"), c["weight_deficit_pct"])
         obs["cdai_remission"] = (obs["cdai"] < 150).astype(float)
-    else:
-        obs["cdai"], obs["cdai_remission"] = nan, nan
     if "mayo" in out:
         s = {k: out[k].to_numpy(dtype=float) for k in MAYO_PARTS}
         if rng is not None:
@@ -308,26 +309,17 @@ def observe(out: pd.DataFrame, rng=None) -> pd.DataFrame:
         for k in MAYO_PARTS:
             obs[k] = s[k]
         obs["mayo"] = scores.mayo_score(*(s[k] for k in MAYO_PARTS))
-    else:
-        obs["mayo"], obs["mayo_bleeding"] = nan, nan
     return obs
 
 
 def responders(obs: pd.DataFrame, baseline: pd.Series) -> pd.DataFrame:
-    """CDAI response CR-100 (fall > 100 points) and Mayo response versus baseline, as 0/1 (NaN when the
-    subtype lacks the score)."""
+    """CDAI response CR-100 (fall from baseline > 100 points; Crohn's) and Mayo response (UC), as 0/1."""
     out = pd.DataFrame(index=obs.index)
-    cdai = obs["cdai"].to_numpy(dtype=float)
-    if np.isnan(cdai).all():
-        out["cdai_response"] = np.nan
-    else:
-        out["cdai_response"] = ((baseline["cdai"] - cdai) > 100).astype(float)
-    mayo = obs["mayo"].to_numpy(dtype=float)
-    if np.isnan(mayo).all():
-        out["mayo_response"] = np.nan
-    else:
+    if "cdai" in obs:
+        out["cdai_response"] = ((baseline["cdai"] - obs["cdai"].to_numpy(dtype=float)) > 100).astype(float)
+    if "mayo" in obs:
         n = len(obs)
-        out["mayo_response"] = scores.mayo_response(np.full(n, baseline["mayo"]), mayo,
+        out["mayo_response"] = scores.mayo_response(np.full(n, baseline["mayo"]), obs["mayo"].to_numpy(dtype=float),
                                                     np.full(n, baseline["mayo_bleeding"]),
                                                     obs["mayo_bleeding"].to_numpy(dtype=float)).astype(float)
     return out

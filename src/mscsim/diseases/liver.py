@@ -8,7 +8,8 @@ Structure (disease-models.md s.7.3, a reduced fibrosis/regeneration model):
 - ``hsc`` activated hepatic stellate cells (1 = typical decompensated cirrhosis) follow a
   fibrogenic drive (Kupffer/necro-inflammatory TGF-beta/PDGF signal, held back by hepatic IL-10);
 - ``collagen``, the collagen proportionate area (CPA, % of biopsy area), is laid down by
-  activated HSCs and degraded by macrophage MMPs (M2), which HSC-derived TIMP-1 inhibits;
+  activated HSCs and degraded by MMPs of restorative macrophages (the hepatic M2:M1 balance),
+  which HSC-derived TIMP-1 inhibits;
 - ``albumin`` (g/dL) follows its synthesis by H with its 20-day half-life;
 - ``msc_trophic`` (0..1): the regenerative/antifibrotic programme that MSCs lodged in the liver
   start (HGF-driven hepatocyte proliferation, HSC apoptosis, MMP release); it is built from the
@@ -96,7 +97,7 @@ def compose(m, body, *, species, subtype, d_cell, cxcr4) -> ComposedModel:
         "w_tnf_liver", "w_ifng_liver", "w_il17_liver", "S_ref_liver",
         "r_hep_liver", "K_cpa_hep_liver", "e_inj_liver", "d_hep_liver", "a_troph_hep_liver",
         "k_hsc_liver", "c_hsc0_liver", "K_il10_hsc_liver", "F_ref_liver", "a_hsc_troph_liver",
-        "k_col_liver", "k_deg_liver", "a_timp_liver", "a_mmp_troph_liver",
+        "k_col_liver", "k_deg_liver", "n_mmp_liver", "a_timp_liver", "a_mmp_troph_liver",
         "k_on_troph_liver", "K_dens_troph_liver", "k_off_troph_liver", "K_sdf1_liver",
         "alb_h_liver", "n_alb_liver", "w_alb_il6_liver", "k_alb_liver",
         "bil_h_liver", "n_bil_liver", "w_chol_liver", "n_inr_liver",
@@ -183,10 +184,12 @@ def compose(m, body, *, species, subtype, d_cell, cxcr4) -> ComposedModel:
            desc="HSC activation follows its drive; apoptosis/inactivation, more with MSC trophic programme",
            source="[design] activated HSCs clear within days when injury stops (Iredale 1998 J Clin Invest "
                   "102:538 [recalled]); MSCs induce HSC apoptosis [design]")
-    mmp = imm.cells["t", "M2"] * (1 + p["a_mmp_troph_liver"] * T) / (1 + p["a_timp_liver"] * A)
+    restorative = (imm.cells["t", "M2"] / imm.cells["t", "M1"]) ** p["n_mmp_liver"]
+    mmp = restorative * (1 + p["a_mmp_troph_liver"] * T) / (1 + p["a_timp_liver"] * A)
     col_rate = p["k_col_liver"] * A - p["k_deg_liver"] * mmp * C
     m.rate(C, col_rate, desc="collagen laid down by activated HSCs, degraded by macrophage MMPs against TIMP-1",
-           source="dCPA/dt = k_col A - k_deg MMP CPA (disease-models.md s.7.3); TIMP-1 from HSC [design]")
+           source="dCPA/dt = k_col A - k_deg MMP CPA (disease-models.md s.7.3); MMP activity follows the balance of "
+                  "restorative (M2) to inflammatory (M1) hepatic macrophages, TIMP-1 from HSC [design]")
     m.rule("collagen_trend", YEAR * col_rate, unit="%-points/year", desc="rate of change of the collagen area",
            source="read-out", output=True)
 

@@ -8,19 +8,24 @@ retrieved, so the forms are design choices):
   It follows the CNS effector cytokines of the immune network (tissue IFN-gamma, IL-17,
   TNF-alpha) and the blood effectors that enter the CNS, with the ~3-week time scale of
   gadolinium enhancement. Lesions make SDF-1 (CXCL12), which feeds homing to the CNS.
-- ``myelinated`` / ``demyelinated``: fractions of the clinically eloquent axon pool; lost axons
-  are the rest (1 - myelinated - demyelinated). Inflammation demyelinates (k_demyel les) and
+- ``axon_loss`` / ``demyelinated``: fractions of the clinically eloquent axon pool (lost axons start
+  from the patient parameter lost0; the demyelinated pool is at rest at baseline); myelinated
+  axons are the rest (1 - lost - demyelinated). Inflammation demyelinates (k_demyel les) and
   transects axons (delta_les les); demyelinated axons remyelinate (rho) or degenerate faster
   than myelinated ones (f_dm_degen); myelinated axons also degenerate slowly without
   inflammation (delta_my: the progressive, MSC-resistant part).
-- MSCs act (1) through the immune network: licensed MSCs in the CNS suppress effector
-  activation locally, lung-trapped MSCs act systemically for a day or two through their
+- MSCs act (1) through the shared immune network: licensed MSCs in the CNS suppress effector
+  activation there, lung-trapped MSCs act systemically for a day or two through their
   secretome, and efferocytosed MSCs leave a tolerogenic memory for months (both routes);
-  (2) neurotrophically: viable MSCs per gram of CNS (``msc_local_density``; meningeal
-  MSCs ``A_men`` count after intrathecal dosing) raise remyelination (HGF, Bai 2012).
-  Intrathecal dosing beats IV because it puts cells on the CNS (CSF -> meninges) where IV
-  cells stop in the lung: local suppression and remyelination come only from cells that are
-  there. Nothing in this file depends on the route.
+  (2) at the CNS border (CSF, meninges, perivascular cuffs), where effectors enter and are
+  re-activated to form new lesions: the shared Emax on the licensed MSC:T-cell ratio, with the
+  few border T cells (CSF ~7.5e5 cells) instead of the whole-CNS T-cell pool, cuts the lesion
+  drive (``msc_suppression_border``); (3) neurotrophically: viable MSCs per gram of CNS
+  (``msc_local_density``) raise remyelination (HGF, Bai 2012). (2) and (3) count the viable MSCs
+  of the CNS target, which after intrathecal dosing are mostly the meningeal ``A_men``.
+  Intrathecal dosing beats IV because it puts the cells on the CNS (CSF -> meninges) where IV
+  cells stop in the lung (< 1 % of an IV dose reaches the CNS). Nothing here depends on the
+  route: cut the meningeal attachment (``k_csf_attach`` = 0) and the intrathecal edge is gone.
 - EDSS = 10 (1 - exp(-u)), u = w_lost lost + w_dm demyelinated + w_les les: monotone,
   saturating at 10; a reversible part (inflammation, demyelination) and an irreversible one
   (axon loss).
@@ -77,7 +82,7 @@ KEY_OUTPUTS = [("edss", "EDSS"), ("les", "CNS lesion activity (1 = typical)"),
 SUMMARY_ENDPOINTS = ["edss", "edss_change", "relapse", "gd_lesions", "treatment_failure"]
 #: tools/calibrate_baselines.py (default subtype, progressive)
 BASELINE_TARGETS = (
-    {"D_ms_s": (0.0, 10.0), "S_ref_ms": (0.1, 100.0), "my0_prog_ms": (0.2, 0.95),
+    {"D_ms_s": (0.0, 10.0), "S_ref_ms": (0.1, 100.0), "lost0_prog_ms": (0.0, 0.9),
      "delta_my_prog_ms": (0.0, 0.001)},
     {"th17_pct": (3.09, 0.05), "les": (1.0, 0.01), "edss": (5.6, 0.01), "edss_rate": (0.5, 0.01)},
     "blood Th17 1.2 % healthy + 1.89 points in MS (doi:10.3760/cma.j.issn.1007-7480.2018.12.008); lesion "
@@ -85,7 +90,9 @@ BASELINE_TARGETS = (
     "0.5 EDSS/year (PPMS 0.35/year PMC3961431; Petrou sham +0.30 in 6 months)",
 )
 
-#: EDSS worsening thresholds by baseline EDSS (ORATORIO; EXPAND uses 0.5 from 5.5): (upper bound, rise)
+#: EDSS worsening by baseline EDSS, (baseline up to, rise): 1.5 from 0 (usual CDP convention
+#: [recalled]), 1.0 up to 5.5, 0.5 above (ORATORIO; EXPAND: 1.0 for 3.0-5.0, 0.5 for 5.5-6.5;
+#: disease-models.md s.4.1)
 WORSENING_THRESHOLDS = ((0.0, 1.5), (5.5, 1.0), (10.0, 0.5))
 
 
@@ -96,12 +103,12 @@ def compose(m, body, *, species, subtype, d_cell, cxcr4) -> ComposedModel:
              "D50_remyel_msc_ms", "w_edss_lost_ms", "w_edss_dm_ms", "w_edss_les_ms", "n_relapse_ms",
              "tau_gd_ms", "k_nb_ms", "n_T_border_ms")
     p = {n: P(m, n, species) for n in names}
-    for base in ("rho_remyel", "delta_my", "my0", "arr", "gd"):
+    for base in ("rho_remyel", "delta_my", "lost0", "arr", "gd"):
         p[base] = P(m, f"{base}_{sfx}_ms", species)
     les = m.state("les", unit="1", group="disease", init=1.0, atol=1e-8, init_mode="steady",
                   desc="CNS inflammatory lesion activity (enhancing-lesion load; 1 = typical patient)")
-    my = m.state("myelinated", unit="fraction of axons", group="disease", init=0.55, atol=1e-9,
-                 init_mode=f"param:my0_{sfx}_ms", desc="intact myelinated fraction of the eloquent axon pool")
+    lost = m.state("axon_loss", unit="fraction of axons", group="disease", init=0.4, atol=1e-9,
+                   init_mode=f"param:lost0_{sfx}_ms", desc="lost fraction of the eloquent axon pool (irreversible)")
     dm = m.state("demyelinated", unit="fraction of axons", group="disease", init=0.1, atol=1e-9,
                  init_mode="steady", desc="intact demyelinated fraction of the axon pool (at rest at baseline)")
     h_rel = m.state("H_relapse", unit="relapses", group="disease", init=0.0, atol=1e-9,
@@ -143,6 +150,9 @@ def compose(m, body, *, species, subtype, d_cell, cxcr4) -> ComposedModel:
            source="disease-models.md s.4.3 [design]; rate from the ~3-week enhancement of new lesions (Cotton 2003)")
 
     # --- myelin and axons ---
+    my = m.rule("myelinated", 1 - lost - dm, unit="fraction of axons",
+                desc="intact myelinated fraction of the axon pool", source="conservation of the axon pool",
+                output=True)
     trophic = m.rule("remyelination_boost",
                      p["a_remyel_msc_ms"] * imm.local_msc_density / (imm.local_msc_density + p["D50_remyel_msc_ms"]),
                      unit="1", desc="fold increase - 1 of remyelination by viable MSCs in/on the CNS",
@@ -158,12 +168,10 @@ def compose(m, body, *, species, subtype, d_cell, cxcr4) -> ComposedModel:
     loss_dm = m.rule("axon_loss_demyelinated",
                      (p["f_dm_degen_ms"] * p["delta_my"] + p["delta_les_ms"] * les) * dm, unit="1/day",
                      desc="demyelinated axons lost per day", source="Kotelnikova 2017 (faster loss when demyelinated)")
-    m.rate(my, remyel - demyel - loss_my, desc="myelinated axons: remyelination in, demyelination and loss out",
-           source="disease-models.md s.4.3")
+    m.rate(lost, loss_my + loss_dm, desc="axons lost from the myelinated and demyelinated pools",
+           source="disease-models.md s.4.3 (Kotelnikova-type)")
     m.rate(dm, demyel - remyel - loss_dm, desc="demyelinated axons: demyelination in, remyelination and loss out",
            source="disease-models.md s.4.3")
-    lost = m.rule("axon_loss", 1 - my - dm, unit="fraction of axons", desc="lost fraction of the axon pool",
-                  source="conservation of the axon pool", output=True)
 
     # --- relapses and MRI ---
     les_pos = sp.Max(les, 1e-12)
@@ -193,7 +201,7 @@ def compose(m, body, *, species, subtype, d_cell, cxcr4) -> ComposedModel:
           + p["w_edss_les_ms"] * p["k_les_ms"] * ((1 - gate) * sp.Max(excess, 0) / p["S_ref_ms"] - les))
     m.rule("edss_rate", 3650 * sp.exp(-u) * du, unit="EDSS points/year",
            desc="current rate of change of the expected EDSS", source="d(edss)/dt of the rule above", output=True)
-    for s in ("les", "myelinated", "demyelinated"):
+    for s in ("les", "demyelinated", "axon_loss"):
         m.output(s)
     return ComposedModel(m, species, NAME, TARGET, kin, disease_module=__import__(__name__, fromlist=["x"]),
                          subtype=subtype)
@@ -234,8 +242,10 @@ def observe(out: pd.DataFrame, rng=None) -> pd.DataFrame:
 
 
 def worsening_threshold(baseline_edss):
+    """EDSS rise that counts as worsening, by baseline EDSS (WORSENING_THRESHOLDS)."""
     b = np.asarray(baseline_edss, dtype=float)
-    return np.where(b <= 0.0, 1.5, np.where(b <= 5.5, 1.0, 0.5))
+    return np.select([b <= upper for upper, _ in WORSENING_THRESHOLDS],
+                     [rise for _, rise in WORSENING_THRESHOLDS], WORSENING_THRESHOLDS[-1][1])
 
 
 def responders(obs: pd.DataFrame, baseline: pd.Series) -> pd.DataFrame:

@@ -12,20 +12,23 @@ Structure (disease-models.md s.5.3, the recommended minimal SLE model):
   to the typical patient.
 - Immune complexes feed back: they add to the systemic autoimmune drive (pDC IFN-alpha) and
   make most of the renal drive (glomerular deposits), so the network's kidney compartment
-  (target tissue ``kidney``) inflames; renal TNF-alpha, IL-6 and IFN-gamma drive renal
-  inflammation ``neph`` (1 = typical lupus nephritis; relaxes with a 12-week half-life, from
-  proteinuria under induction therapy), which sets proteinuria and albumin and makes the renal
-  SDF-1 signal for MSC homing.
+  (target tissue ``kidney``) inflames; renal TNF-alpha, IL-6 and IFN-gamma drive active renal
+  inflammation ``neph`` (1 = typical lupus nephritis; 2-week half-life: urinary sediment items,
+  renal SDF-1 for MSC homing), which glomerular barrier injury ``glom_injury`` follows with a
+  12-week half-life (proteinuria under induction therapy, Korbet 2012); it sets proteinuria,
+  albumin and the renal part of the mortality hazard.
 - ``c3`` is consumed by immune complexes (normal catabolism 2.3 %/h); C4 follows algebraically.
 - ``damage`` (SLICC/ACR damage index) accrues with renal and extra-renal activity;
-  ``survival`` falls with the hazard h = h0 exp(b_N N + b_D D) (Chen 2008; SDI HR 1.46);
+  ``survival`` falls with the hazard h = h0 exp(b_N G + b_D D), G = glomerular injury
+  (Chen 2008 CR/PR/NR survival; SDI HR 1.46);
   ``flare_cumhaz`` accrues the flare hazard (proportional to the immune-complex load,
   BLISS placebo severe-flare rate at the typical load): ``relapse`` = 1 - exp(-H).
 
 MSCs act through the shared immune network (less T-cell help and renal cytokines, more Treg
 and IL-10; systemic secretome, renal homing, and the efferocytosis memory that outlasts the
-cells) and directly on B cells. The IC loop (gain ~0.6) makes the response build over months
-and relapse slowly, as the Nanjing cohorts report.
+cells) and directly on B cells. The immune-complex loop (IC -> drive and IC -> B cells,
+saturating; gain ~0.9 at the typical patient, one stable untreated steady state) makes the
+response build over months and wane over 1-2 years, as the Nanjing cohorts report.
 
 SLEDAI-2K is scored item by item with the exact weights (``scores.sledai_2k``): increased DNA
 binding when anti-dsDNA >= 30 IU/mL, low complement when C3 < 90 or C4 < 16 mg/dL, proteinuria
@@ -34,7 +37,7 @@ inflammation; the clinical descriptors with probabilities rising with extra-rena
 (prevalences of the Nanjing MSC cohort, Wen 2019). Without ``rng`` ``observe`` returns the
 expected score; with ``rng`` each descriptor is drawn at each visit.
 
-Response definitions (Wang D 2014 defined MCR/PCR on BILAG, whose text was not retrievable;
+Response definitions (the text of Wang D 2014's MCR/PCR definitions was not retrievable, and
 the model has no BILAG, so these are the module's own, on SLEDAI-2K and proteinuria):
 
 - ``major_clinical_response``: SLEDAI-2K <= 3 and proteinuria <= 0.5 g/24 h;
@@ -43,6 +46,9 @@ the model has no BILAG, so these are the module's own, on SLEDAI-2K and proteinu
   baseline (LUNAR-type partial renal response);
 - ``remission``: clinical SLEDAI-2K = 0 (no non-serological descriptor; DORIS 2017 framework,
   van Vollenhoven Ann Rheum Dis 2017;76:554, without PGA and steroid dose).
+
+``relapse`` is the probability of a flare by t counted from day 0 in every patient (treated or
+not), not conditioned on a prior response as in Wang D 2014 (3/24 and 4/24 responders).
 """
 
 from __future__ import annotations
@@ -88,6 +94,13 @@ BASELINE_TARGETS = (
     "Wen 2019 median 13)",
 )
 
+#: default trial inclusion on the observed baseline: active SLE, SLEDAI-2K >= 8 (the Nanjing MSC
+#: database analysis, Wen 2019 Stem Cells Int 2019:7061408)
+INCLUSION = {"sledai": ">=8"}
+
+#: free effect parameters for `mscsim calibrate` (none changes the untreated baseline)
+CALIBRATION_PARAMETERS = ["i_B_msc_sle", "psi_ic_sle", "placebo_max_sle"]
+
 #: clinical (non-laboratory) SLEDAI-2K descriptors -> (prevalence parameter, share of it)
 CLINICAL_ITEMS = {
     "fever": ("prev_fever_sle", 1.0), "rash": ("prev_rash_sle", 1.0),
@@ -113,7 +126,8 @@ def compose(m, body, *, species, subtype, d_cell, cxcr4) -> ComposedModel:
     names = ["D_sle_s", "D_sle_t", "psi_ic_sle", "chi_ic_sle", "K_ic_sle", "k_B_sle", "w_B_ifng_sle", "w_B_il6_sle",
              "w_B_il17_sle", "kappa_B_sle", "phi_ic_sle", "i_B_msc_sle", "S_ref_sle", "k_PC_sle", "k_ab_sle",
              "dsdna0_sle", "dsdna_cut_sle", "C3_h_sle", "C4_h_sle", "k_c3_sle", "kappa_c3_sle", "kappa_c4_sle",
-             "c3_cut_sle", "c4_cut_sle", "k_N_sle", "k_glom_sle", "w_N_tnf_sle", "w_N_il6_sle", "w_N_ifng_sle", "S_N_ref_sle",
+             "c3_cut_sle", "c4_cut_sle", "k_N_sle", "k_glom_sle", "w_N_tnf_sle", "w_N_il6_sle", "w_N_ifng_sle",
+             "S_N_ref_sle",
              "K_N_sdf1_sle", "prot_h_sle", "beta_prot_sle", "alb_h_sle", "d_alb_sle", "K_alb_sle", "w_A_cyt_sle",
              "c_items_sle", "K_item_sle", "prot_cut_sle", "sdi0_sle", "k_dmg_sle", "w_dmg_N_sle", "h0_sle",
              "b_N_sle", "b_D_sle", "hf0_sle"]
@@ -195,7 +209,7 @@ def compose(m, body, *, species, subtype, d_cell, cxcr4) -> ComposedModel:
     m.rate(G, p["k_glom_sle"] * (N - G), desc="glomerular barrier injury follows active inflammation slowly",
            source="proteinuria under induction therapy halves in ~12 weeks (Korbet & Lewis 2012 NDT 27:2813)")
     prot = m.rule("proteinuria", p["prot_h_sle"] + p["beta_prot_sle"] * G, unit="g/24 h",
-                  desc="24-hour urine protein", source="linear in renal inflammation [design]; Liang 2010 baseline",
+                  desc="24-hour urine protein", source="linear in glomerular injury [design]; Liang 2010 baseline",
                   output=True)
     m.rule("albumin", p["alb_h_sle"] - p["d_alb_sle"] * prot / (prot + p["K_alb_sle"]), unit="g/L",
            desc="serum albumin (urinary loss)", source="[design]", output=True)
@@ -263,6 +277,8 @@ def observe(out: pd.DataFrame, rng=None) -> pd.DataFrame:
 
     v = P_.value
     n = len(out)
+    # event uniforms first, so a patient's flare and death times do not depend on the visit grid
+    u_flare, u_death = (rng.random(), rng.random()) if rng is not None else (None, None)
     dsdna = lognoise(rng, out["anti_dsdna"], v("cv_dsdna_sle"))
     c3 = lognoise(rng, out["c3"], v("cv_c3_sle"))
     c4 = lognoise(rng, out["c4"], v("cv_c3_sle"))
@@ -289,7 +305,6 @@ def observe(out: pd.DataFrame, rng=None) -> pd.DataFrame:
     if rng is None:
         relapse, alive = p_flare, p_alive
     else:
-        u_flare, u_death = rng.random(), rng.random()
         relapse = (u_flare < p_flare).astype(float)
         alive = (u_death >= 1 - p_alive).astype(float)
     obs = pd.DataFrame({
@@ -307,8 +322,9 @@ def responders(obs: pd.DataFrame, baseline: pd.Series) -> pd.DataFrame:
     """Major and partial clinical response versus baseline, as 0/1 (module docstring)."""
     s = obs["sledai"].to_numpy()
     pr = obs["proteinuria"].to_numpy()
-    major = (s <= 3) & (pr <= _prot_cut())
-    renal_ok = (pr <= 0.5 * baseline["proteinuria"]) if baseline["proteinuria"] > _prot_cut() else np.ones(len(obs), bool)
+    cut = _prot_cut()
+    major = (s <= 3) & (pr <= cut)
+    renal_ok = (pr <= 0.5 * baseline["proteinuria"]) if baseline["proteinuria"] > cut else np.ones(len(obs), bool)
     partial = ~major & (baseline["sledai"] - s >= 4) & renal_ok
     return pd.DataFrame({"major_clinical_response": major.astype(float),
                          "partial_clinical_response": partial.astype(float)}, index=obs.index)

@@ -1,0 +1,564 @@
+"""Building the report page: sections as HTML, figures and body-map data as one JSON blob, all
+filled into ``template.html`` together with plotly.js and ``report.js`` (inline, so the page
+needs no network)."""
+
+from __future__ import annotations
+
+import base64
+import datetime as _dt
+import json
+import math
+import re
+from html import escape
+from importlib import resources
+
+import numpy as np
+import pandas as pd
+
+from mscsim.report import bodymap, figures
+from mscsim.report.inputs import ReportInput, bodymap_data
+
+SECTION_TITLES = {
+    "simulated": "What was simulated",
+    "bodymap": "Where the cells are",
+    "immune": "Cytokines and T cells",
+    "scores": "Clinical scores",
+    "responders": "Responders and endpoints",
+    "published": "Published result beside the simulated one",
+    "figures": "Static figures",
+    "notes": "Notes",
+}
+
+DASH = "\u2013"
+ROUTE_TEXT = {"iv": "IV", "intra_arterial": "intra-arterial", "intraportal": "intraportal",
+              "intrathecal": "intrathecal", "local": "local injection"}
+
+
+# ---------------------------------------------------------------------------------------------
+# small formatting helpers
+
+def _isnum(x) -> bool:
+    return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def num(x, digits: int = 3) -> str:
+    """A number for people: 3 significant digits, powers of ten as 7 x 10^7 (HTML)."""
+    if not _isnum(x):
+        return "\u2013"
+    x = float(x)
+    if x != 0 and (abs(x) >= 1e5 or abs(x) < 1e-3):
+        e = int(math.floor(math.log10(abs(x))))
+        m = x / 10 ** e
+        ms = f"{m:.{max(digits - 1, 0)}f}".rstrip("0").rstrip(".")
+        return (f"{ms} \u00d7 " if ms != "1" else "") + f"10<sup>{e}</sup>"
+    return f"{x:.{digits}g}"
+
+
+def pct(x, digits: int = 0) -> str:
+    return "\u2013" if not _isnum(x) else f"{100 * float(x):.{digits}f}%"
+
+
+def _table(header: list[str], rows: list[list[str]], cls: str = "data", caption: str | None = None) -> str:
+    """Rows are already HTML (escaped by the caller)."""
+    h = "".join(f"<th>{c}</th>" for c in header)
+    b = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>" for r in rows)
+    cap = f"<caption>{caption}</caption>" if caption else ""
+    return f'<div class="table-wrap"><table class="{cls}">{cap}<thead><tr>{h}</tr></thead><tbody>{b}</tbody></table></div>'
+
+
+def _kv(rows: list[tuple[str, str]]) -> str:
+    b = "".join(f"<tr><th>{escape(k)}</th><td>{v}</td></tr>" for k, v in rows if v not in (None, ""))
+    return f'<div class="table-wrap"><table class="kv"><tbody>{b}</tbody></table></div>'
+
+
+def _section(sid: str, body: str, intro: str = "") -> str:
+    intro = f'<p class="intro">{intro}</p>' if intro else ""
+    return f'<section id="{sid}"><h2>{escape(SECTION_TITLES[sid])}</h2>{intro}{body}</section>'
+
+
+def _fig(fid: str) -> str:
+    return f'<div class="plot" id="{fid}"></div>'
+
+
+def _note(text: str) -> str:
+    return f'<p class="note">{text}</p>'
+
+
+def regimen_text(doses) -> str:
+    """``DoseSpec`` list -> '1e6 cells/kg ad-msc IV, at 0 d, every 7 d x 3'."""
+    if not doses:
+        return "no MSCs (standard of care / placebo)"
+    parts = []
+    for d in doses:
+        route = ROUTE_TEXT.get(d.route, d.route)
+        if d.artery:
+            route += f" ({d.artery} artery)"
+        if d.site:
+            route += f" ({d.site.replace('_', ' ')})"
+        s = f"{d.dose} {d.product} {route}, at {d.at}"
+        if d.infusion:
+            s += f", over {d.infusion}"
+        if d.every and d.times > 1:
+            s += f", every {d.every} \u00d7 {d.times}"
+        parts.append(s)
+    return "; ".join(parts)
+
+
+# ---------------------------------------------------------------------------------------------
+# sections
+
+def _simulated_simulate(inp: ReportInput) -> str:
+    s, st = inp.summary, inp.settings
+
+    def get(k):
+        v = s.get(k)
+        return st.get(k) if v is None else v
+
+    route = ROUTE_TEXT.get(s.get("route") or "iv", s.get("route") or "")
+    if s.get("artery"):
+        route += f" ({s['artery']} artery)"
+    if s.get("site"):
+        route += f" ({str(s['site']).replace('_', ' ')})"
+    sched = []
+    if s.get("dose") is not None:
+        sched.append(f"first dose at {escape(str(get('at') or '0 d'))}")
+        if get("infusion"):
+            sched.append(f"infused over {escape(str(get('infusion')))}")
+        else:
+            sched.append("bolus")
+        times = get("times")
+        if get("every") and times and int(times) > 1:
+            sched.append(f"every {escape(str(get('every')))} \u00d7 {int(times)}")
+        elif not any(k in s or k in st for k in ("times", "every")):
+            sched.append("(repeats not recorded in summary.json)")
+    disease = s.get("disease")
+    sub = get("subtype")
+    rows = [
+        ("Kind", "one simulated patient (<code>mscsim simulate</code>)"),
+        ("Dose", escape(str(s.get("dose") or "no dose (untreated course)"))),
+        ("Cells given (total)", num(s.get("cells_given"))),
+        ("Route", escape(route)),
+        ("Schedule", ", ".join(sched)),
+        ("Product", escape(str(s.get("product") or "msc"))),
+        ("Simulated time", f"{num(s.get('days'))} days"),
+        ("Patient", escape(f"{s.get('species', 'human')}, {num(s.get('weight_kg'))} kg")),
+        ("Injured tissue", escape(str(s.get("injury") or "none"))),
+        ("Disease", escape(f"{disease}" + (f" ({sub})" if sub else "")) if disease else "none (cell kinetics only)"),
+        ("Peak lung-occlusion signal", f"{num(s.get('peak_lung_occlusion'))} "
+                                       "<span class='muted'>(1 = the lung load that killed mice)</span>"),
+        ("Mass balance error", num(s.get("conservation_error"))),
+    ]
+    return _kv(rows)
+
+
+def _simulated_trial(inp: ReportInput) -> str:
+    s, sc = inp.summary, inp.scenario
+    rows = [("Kind", "virtual clinical trial (<code>mscsim trial</code>)"),
+            ("Scenario", escape(str(s.get("scenario", "")))),
+            ("Disease", escape(str(s.get("disease", "")) + (f" ({s['subtype']})" if s.get("subtype") else ""))),
+            ("Seed", escape(str(s.get("seed", "")))),
+            ("mscsim version", escape(str(s.get("version", ""))))]
+    if sc is not None:
+        if sc.description:
+            rows.insert(2, ("Design", escape(sc.description.strip())))
+        if sc.source:
+            rows.insert(3, ("Source", escape(sc.source)))
+        inc = sc.population.inclusion
+        rows.append(("Inclusion", escape(", ".join(f"{k} {v}" if isinstance(v, str) else f"{k} in {v}"
+                                                  for k, v in inc.items())) or "the disease's typical trial population"))
+        cov = sc.population.covariates
+        if cov:
+            rows.append(("Covariates", escape("; ".join(
+                f"{k}: " + ", ".join(f"{a} {getattr(c, a):g}" for a in ("mean", "sd", "min", "max")
+                                     if getattr(c, a) is not None) for k, c in cov.items()))))
+    out = [_kv(rows)]
+    # arms: regimen and population
+    specs = {a.name: a for a in sc.arms} if sc is not None else {}
+    pop = inp.population
+    pts = inp.patients
+    base_eps = []
+    if pts is not None and not pts.empty:
+        for arm in s["arms"]:
+            for e in arm["endpoints"]:
+                if e.get("stat") == "mean" and e["name"] not in base_eps:
+                    base_eps.append(e["name"])
+    header = ["arm", "regimen", "enrolled / planned", "screened (ratio)", "failed simulations",
+              "weight kg, mean (SD)", "age, mean (range)"] + [f"baseline {escape(e)}, mean (SD)" for e in base_eps]
+    rows = []
+    for arm in s["arms"]:
+        name = arm["name"]
+        reg = regimen_text(specs[name].regimen) if name in specs else "<span class='muted'>scenario not available</span>"
+        w = a = "\u2013"
+        if pop is not None and "arm" in pop:
+            g = pop[pop["arm"] == name]
+            if "weight_kg" in g and len(g):
+                w = f"{num(g['weight_kg'].mean())} ({num(g['weight_kg'].std(ddof=1) if len(g) > 1 else 0.0)})"
+            if "age" in g and len(g):
+                a = f"{num(g['age'].mean())} ({num(g['age'].min())}\u2013{num(g['age'].max())})"
+        base = []
+        for e in base_eps:
+            g = pts[(pts["arm"] == name) & (pts["endpoint"] == e)].drop_duplicates("patient")
+            base.append(f"{num(g['baseline'].mean())} ({num(g['baseline'].std(ddof=1) if len(g) > 1 else 0.0)})"
+                        if len(g) else "\u2013")
+        rows.append([escape(name), reg if name not in specs else escape(reg),
+                     f"{arm.get('n', '')} / {arm.get('n_planned', arm.get('n', ''))}",
+                     f"{arm.get('screened', DASH)} ({num(arm.get('screening_ratio'))})",
+                     escape(str(arm.get("failures", 0))), w, a] + base)
+    out.append(_table(header, rows, caption="Arms: regimen and virtual population"))
+    return "".join(out)
+
+
+def _bodymap_section(inp: ReportInput, bm: dict | None) -> str:
+    if bm is None:
+        why = "; ".join(escape(n) for n in inp.notes if "body map" in n) or "no per-organ cell data in this folder"
+        return _section("bodymap", _note(f"No body map: {why}."))
+    target = bm.get("target")
+    tname = f"target: {target.replace('_', ' ')}" if target else None
+    svg = bodymap.body_svg(target, target.replace("_", " ") if target else None)
+    keys = [k for k in bodymap.ORGAN_ORDER if k in bm["organs"]]
+    trows = "".join(
+        f'<tr data-row="{k}"><td><span class="swatch" data-swatch="{k}"></span>'
+        f'{escape(tname if k == "target" else k)}</td><td class="num" data-cell="viable">-</td>'
+        f'<td class="num" data-cell="label">-</td><td class="num" data-cell="cells">-</td></tr>' for k in keys)
+    table = (f'<table class="data organ-table" id="bm-table"><thead><tr><th>organ</th><th>viable, % of dose</th>'
+             f'<th>label, % of dose</th><th>viable cells</th></tr></thead><tbody>{trows}</tbody></table>')
+    controls = (
+        '<div class="bm-controls">'
+        '<div class="bm-time"><span class="muted">time</span> <strong id="bm-time">-</strong>'
+        ' <span class="muted" id="bm-since"></span></div>'
+        f'<input type="range" id="bm-slider" min="0" max="{len(bm["times"]) - 1}" step="1" '
+        f'value="{bm["initial"]}" aria-label="time">'
+        '<div class="bm-buttons"><button type="button" id="bm-play">\u25b6 play</button>'
+        '<span id="bm-quick"></span></div>'
+        '<div class="bm-mode"><label><input type="radio" name="bm-mode" value="viable" checked> viable MSCs</label>'
+        '<label><input type="radio" name="bm-mode" value="label"> label (viable + debris, as imaging sees it)'
+        '</label></div></div>')
+    intro = (f"The body map shows {escape(bm['source'])}. Organs are shaded by the percent of all cells given "
+             "that sit in them at the chosen time (log colour scale); move the slider or press play. An organ's "
+             "value includes the target tissue inside it"
+             + (f" (here the {escape(target.replace('_', ' '))} target tissue, outlined with a dashed line)"
+                if target else "") +
+             "; blood is drawn as the large vessels, skin as the outline.")
+    body = (f'<div class="bm-wrap"><div class="bm-figure">{controls}{svg}</div>'
+            f'<div class="bm-side">{table}</div></div>{_fig("fig-cells")}')
+    if inp.kind == "simulate" and inp.summary.get("where_cells_went"):
+        w = inp.summary["where_cells_went"]
+        cols = list(w[0].keys())
+        rows = [[escape(str(r[c])) if c == "organ" else num(r[c]) for c in cols] for r in w]
+        body += ("<details><summary>Where the cells went (table, % of all cells given)</summary>"
+                 + _table([escape(c) for c in cols], rows) + "</details>")
+    return _section("bodymap", body, intro)
+
+
+def _endpoint_stat(inp: ReportInput, name: str) -> str:
+    for arm in inp.summary.get("arms", []):
+        for e in arm["endpoints"]:
+            if e["name"] == name:
+                return e.get("stat", "mean")
+    if inp.disease:
+        try:
+            from mscsim.trial import endpoint_stat
+
+            return endpoint_stat(inp.disease, name)
+        except Exception:  # noqa: BLE001
+            return "mean"
+    return "mean"
+
+
+def _published_section(inp: ReportInput) -> str:
+    v = inp.validation
+    if v is None or v.empty:
+        if inp.scenario is not None and not inp.scenario.validation:
+            return _section("published", _note("This scenario has no published result attached "
+                                               "(no <code>validation:</code> entries)."))
+        return _section("published", _note("No published comparison: "
+                                           + ("; ".join(escape(n) for n in inp.notes) or "not available") + "."))
+    rows = []
+    for _, r in v.iterrows():
+        prop = r["compare"] == "value" and _endpoint_stat(inp, r["endpoint"]) == "proportion"
+        f = pct if prop else num
+        sim = f"{f(r['simulated'])} ({f(r['sim_ci_low'])} to {f(r['sim_ci_high'])})"
+        if r["compare"] == "direction":
+            pub = escape(str(r["spread"]))
+        else:
+            lo = r.get("pub_low")
+            pub = f(r["published"]) + (f" ({f(lo)} to {f(r['pub_high'])})" if _isnum(lo) else "")
+            pub += f"<br><span class='muted'>{escape(str(r['spread']))}</span>"
+        inside = r["inside"]
+        inside = None if inside is None or (isinstance(inside, float) and math.isnan(inside)) else bool(inside)
+        badge = {True: '<span class="ok">yes</span>', False: '<span class="miss">no</span>',
+                 None: '<span class="muted">n/a</span>'}[inside]
+        ep = escape(r["endpoint"]) + (" (change from baseline)" if r["compare"] == "change" else "")
+        rows.append([escape(r["arm"]), ep, num(r["at_days"]), sim, pub, badge, escape(r["role"]),
+                     escape(str(r["record"]))])
+    n_in = int(sum(1 for x in v["inside"] if x is True or x == 1))
+    n_all = int(sum(1 for x in v["inside"] if x is not None and not (isinstance(x, float) and math.isnan(x))))
+    intro = (f"Each row sets a simulated arm (same number of patients as published) beside the published "
+             f"result. \u201cOverlap\u201d: the simulated and the published 95% intervals overlap "
+             f"(for direction records: the simulated change has the published direction, p &lt; 0.05). "
+             f"{n_in} of {n_all} overlap. Records marked <em>calibration</em> were used to fit the model; "
+             "<em>validation</em> records only check it. Published values are also drawn as diamonds on the "
+             "responder and score plots.")
+    t = _table(["arm", "endpoint", "day", "simulated (95% CI)", "published (95% CI / spread)", "overlap",
+                "use", "record"], rows)
+    return _section("published", t, intro)
+
+
+def _trial_tables(inp: ReportInput) -> str:
+    s = inp.summary
+    rows = []
+    for arm in s["arms"]:
+        for e in arm["endpoints"]:
+            f = pct if e.get("stat") == "proportion" else num
+            rows.append([escape(arm["name"]), escape(e["name"]), num(e["at_days"]), escape(e.get("stat", "")),
+                         f(e["value"]), f"{f(e['ci_low'])} to {f(e['ci_high'])}",
+                         "\u2013" if e.get("stat") == "proportion" else num(e.get("sd"))])
+    out = _table(["arm", "endpoint", "day", "statistic", "value", "95% CI", "SD"], rows,
+                 caption="Endpoints per arm")
+    comps = s.get("comparisons") or []
+    if comps:
+        rows = []
+        for c in comps:
+            f = pct if _endpoint_stat(inp, c["endpoint"]) == "proportion" else num
+            p = c.get("p_value")
+            rows.append([escape(c["endpoint"]), num(c["at_days"]), escape(c["arm"]), escape(c["vs"]),
+                         f(c.get("difference")), f"{f(c.get('ci_low'))} to {f(c.get('ci_high'))}",
+                         "\u2013" if not _isnum(p) else (f"{p:.3g}" if p >= 1e-4 else "&lt; 0.0001")])
+        out += _table(["endpoint", "day", "arm", "vs", "difference", "95% CI", "p"], rows,
+                      caption="Comparisons with the control arm (arm \u2212 control)")
+    return out
+
+
+def _simulate_endpoint_table(inp: ReportInput, mod) -> str:
+    ep = inp.endpoints
+    if ep is None or ep.empty:
+        return ""
+    names = [e for e in list(getattr(mod, "SUMMARY_ENDPOINTS", [])) + ["tnf", "il10", "th17_pct", "treg_pct"]
+             if e in set(ep["endpoint"])]
+    names = list(dict.fromkeys(names))
+    times = sorted(ep["time_d"].unique())
+    piv = ep.pivot_table(index=["endpoint", "time_d"], columns="arm", values="value")
+    rows = []
+    for e in names:
+        prop = _endpoint_stat(inp, e) == "proportion"
+        cells = []
+        for t in times:
+            if (e, t) not in piv.index:
+                cells.append("\u2013")
+                continue
+            u, tr = piv.loc[(e, t)].get("untreated"), piv.loc[(e, t)].get("treated")
+            if prop:
+                cells.append(f"{'yes' if _isnum(u) and u > 0.5 else 'no'} \u2192 "
+                             f"<strong>{'yes' if _isnum(tr) and tr > 0.5 else 'no'}</strong>")
+            else:
+                cells.append(f"{num(u)} \u2192 <strong>{num(tr)}</strong>")
+        rows.append([escape(e)] + cells)
+    return _table(["endpoint"] + [f"day {t:g}" for t in times], rows,
+                  caption="Typical patient, without MSCs \u2192 with MSCs (no visit noise; "
+                          "responder endpoints as yes/no)")
+
+
+def _figures_section(inp: ReportInput) -> str:
+    if not inp.figures:
+        return _section("figures", _note("No PNG figures in the folder."))
+    parts = []
+    for p in inp.figures:
+        data = base64.b64encode(p.read_bytes()).decode("ascii")
+        parts.append(f'<figure><img alt="{escape(p.name)}" src="data:image/png;base64,{data}" loading="lazy">'
+                     f"<figcaption>{escape(p.name)}</figcaption></figure>")
+    body = ("<details><summary>Show the PNG figures written next to this report "
+            f"({len(inp.figures)})</summary><div class='pngs'>{''.join(parts)}</div></details>")
+    return _section("figures", body)
+
+
+# ---------------------------------------------------------------------------------------------
+
+def _published_for_plots(inp: ReportInput) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+    """(proportion rows for the responder plot, mean rows with a timecourse quantity)."""
+    v = inp.validation
+    if v is None or v.empty:
+        return None, None
+    v = v[(v["compare"] == "value") & v["published"].notna()].copy()
+    if v.empty:
+        return None, None
+    stat = v["endpoint"].map(lambda e: _endpoint_stat(inp, e))
+    props = v[stat == "proportion"]
+    means = v[stat != "proportion"].copy()
+    means["quantity"] = means["endpoint"].map(lambda e: figures.ENDPOINT_QUANTITY.get(e, e))
+    conv = {c: (lambda d, c=c: pd.to_numeric(d[c], errors="coerce")) for c in ("published", "pub_low", "pub_high")}
+    return props.assign(**conv), means.assign(**conv)
+
+
+def _arm_list(inp: ReportInput) -> list[dict]:
+    ctrl = set()
+    if inp.scenario is not None:
+        ctrl = {a.name for a in inp.scenario.arms if not a.regimen}
+    else:
+        ctrl = {c["vs"] for c in inp.summary.get("comparisons", [])}
+    return [{"name": a["name"], "control": a["name"] in ctrl} for a in inp.summary["arms"]]
+
+
+def build(inp: ReportInput) -> tuple[str, dict, list[str]]:
+    """(sections HTML, data blob, section ids) for one report."""
+    from mscsim.plots import ORGAN_COLORS
+
+    mod = None
+    if inp.disease:
+        from mscsim.model import disease_module
+
+        mod = disease_module(inp.disease)
+    key_labels = dict(getattr(mod, "KEY_OUTPUTS", []))
+    figs: dict[str, dict] = {}
+    sections: list[tuple[str, str]] = []
+
+    # what was simulated
+    body = _simulated_simulate(inp) if inp.kind == "simulate" else _simulated_trial(inp)
+    sections.append(("simulated", _section("simulated", body)))
+
+    # body map
+    bm = bodymap_data(inp)
+    if bm is not None:
+        t0 = bm["times"][bm["initial"]] or (bm["times"][1] if len(bm["times"]) > 1 else None)
+        figs["fig-cells"] = figures.cells_figure(inp.organs, ORGAN_COLORS, t0)
+    colors = figures.arm_colors(_arm_list(inp)) if inp.kind == "trial" else {}
+    sections.append(("bodymap", _bodymap_section(inp, bm)))
+
+    pub_props, pub_means = _published_for_plots(inp)
+    # immune
+    if inp.kind == "simulate":
+        f = None
+        if inp.timecourse is not None:
+            f = figures.single_patient_figure(inp.timecourse, figures.IMMUNE, figures.LABELS,
+                                              "Cytokines (blood) and T cells: with MSCs (line) and without "
+                                              "(circles, typical patient)", inp.endpoints, ncols=4)
+        if f:
+            figs["fig-immune"] = f
+            sections.append(("immune", _section("immune", _fig("fig-immune"))))
+        else:
+            sections.append(("immune", _section("immune", _note(
+                "No immune read-outs: the immune network and cytokines are simulated with a disease "
+                "(<code>mscsim simulate --disease ...</code>)."))))
+    else:
+        f = figures.trial_timecourse_figure(inp.timecourse, figures.IMMUNE, figures.LABELS,
+                                            "Cytokines (blood) and T cells per arm: mean, band = 5th\u201395th "
+                                            "percentile of virtual patients", colors, ncols=4)
+        if f:
+            figs["fig-immune"] = f
+            sections.append(("immune", _section("immune", _fig("fig-immune"))))
+        else:
+            sections.append(("immune", _section("immune", _note("No immune time courses in timecourse.parquet."))))
+
+    # clinical scores
+    score_q = [q for q in key_labels if q not in figures.IMMUNE]
+    if inp.kind == "simulate":
+        f = None
+        if mod is not None and inp.timecourse is not None:
+            f = figures.single_patient_figure(inp.timecourse, score_q, key_labels,
+                                              f"{inp.disease}: disease and scores with MSCs (line) and without "
+                                              "(circles)", inp.endpoints, ncols=3)
+        if f:
+            figs["fig-scores"] = f
+            sections.append(("scores", _section("scores", _fig("fig-scores"))))
+        else:
+            sections.append(("scores", _section("scores", _note(
+                "No clinical scores: no disease was simulated (<code>mscsim simulate --disease ra ...</code>)."))))
+    else:
+        f = figures.trial_timecourse_figure(inp.timecourse, score_q, key_labels,
+                                            "Disease and scores per arm: mean, band = 5th\u201395th percentile; "
+                                            "diamonds: published", colors, published=pub_means, ncols=3)
+        if f:
+            figs["fig-scores"] = f
+            sections.append(("scores", _section("scores", _fig("fig-scores"))))
+        else:
+            sections.append(("scores", _section("scores", _note("No score time courses in timecourse.parquet."))))
+
+    # responders and endpoint tables
+    if inp.kind == "trial":
+        f = figures.responders_figure(inp.summary, colors, pub_props)
+        body = ""
+        if f:
+            figs["fig-responders"] = f
+            body += _fig("fig-responders")
+        else:
+            body += _note("This trial has no responder (proportion) endpoints.")
+        body += _trial_tables(inp)
+        sections.append(("responders", _section("responders", body)))
+        sections.append(("published", _published_section(inp)))
+    elif mod is not None:
+        t = _simulate_endpoint_table(inp, mod)
+        if t:
+            sections.append(("responders", _section(
+                "responders", t, "One typical patient has no responder <em>rate</em>: run "
+                "<code>mscsim trial</code> for rates in a virtual population.")))
+
+    sections.append(("figures", _figures_section(inp)))
+    notes = list(inp.notes) + [str(w) for w in inp.summary.get("warnings", [])]
+    fails = inp.summary.get("failures") or []
+    if fails:
+        notes.append(f"{len(fails)} virtual patient(s) failed to simulate (see failures.csv)")
+    body = "".join(f"<li>{escape(n)}</li>" for n in notes) if notes else ""
+    about = ("Simulated results from a mechanistic model calibrated on published evidence; not a prediction "
+             "for an individual patient. Units: time in days, cytokines pg/mL, cells as counts or percent of "
+             "all cells given.")
+    sections.append(("notes", _section("notes", (f"<ul>{body}</ul>" if body else "") + f"<p class='muted'>{about}</p>")))
+
+    data = {"figures": figs, "bodymap": bm,
+            "scale": {"log_min": bodymap.LOG_MIN, "log_max": bodymap.LOG_MAX,
+                      "stops": [[p, c] for p, c in bodymap.COLOR_STOPS], "none": bodymap.NONE_COLOR}}
+    return "".join(h for _, h in sections), data, [sid for sid, _ in sections]
+
+
+def _resource(name: str) -> str:
+    return resources.files("mscsim.report").joinpath(name).read_text(encoding="utf-8")
+
+
+def _script_safe(text: str) -> str:
+    """Text that cannot end the <script> element it is embedded in."""
+    return re.sub(r"</(script)", r"<\\/\1", text, flags=re.IGNORECASE).replace("<!--", "<\\!--")
+
+
+def render(inp: ReportInput) -> str:
+    """The complete, self-contained HTML page."""
+    import plotly.offline
+
+    import mscsim
+
+    body, data, ids = build(inp)
+    s = inp.summary
+    if inp.kind == "trial":
+        title = str(s.get("scenario", "mscsim trial"))
+        subtitle = f"Virtual clinical trial \u00b7 {s.get('disease', '')} \u00b7 " + ", ".join(
+            f"{a['name']} (n={a['n']})" for a in s["arms"])
+    else:
+        bits = [str(s.get("dose") or "no dose"), ROUTE_TEXT.get(s.get("route") or "", s.get("route") or "")]
+        if s.get("disease"):
+            bits.append(f"disease {s['disease']}")
+        if s.get("injury"):
+            bits.append(f"injured {s['injury']}")
+        title = "mscsim simulation: " + ", ".join(b for b in bits if b)
+        subtitle = f"One simulated patient \u00b7 {num(s.get('days'))} days"
+    nav = "".join(f'<a href="#{i}">{escape(SECTION_TITLES[i])}</a>' for i in ids)
+    blob = json.dumps(data, separators=(",", ":"), allow_nan=False, default=_json_default)
+    values = {
+        "title": escape(title),
+        "subtitle": escape(subtitle),
+        "nav": nav,
+        "sections": body,
+        "generated": escape(_dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")),
+        "version": escape(str(getattr(mscsim, "__version__", ""))),
+        "folder": escape(str(inp.folder)),
+        "data_json": _script_safe(blob),
+        "plotly_js": _script_safe(plotly.offline.get_plotlyjs()),
+        "report_js": _script_safe(_resource("report.js")),
+    }
+    return re.sub(r"\{\{(\w+)\}\}", lambda m: values[m.group(1)], _resource("template.html"))
+
+
+def _json_default(o):
+    if isinstance(o, (np.integer,)):
+        return int(o)
+    if isinstance(o, (np.floating,)):
+        return float(o) if math.isfinite(o) else None
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
