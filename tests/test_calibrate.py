@@ -38,7 +38,8 @@ def test_fit_recovers_known_parameters():
 
 def test_profile_interval_covers_the_truth():
     scen, targets = synthetic_targets(TRUE)
-    res = cal.fit(scen, targets, ["placebo_max_ra"], start={"placebo_max_ra": 0.2}, maxfev=25,
+    res = cal.fit(scen, targets, ["placebo_max_ra"], start={"placebo_max_ra": 0.2}, maxfev=30,
                   profile_points=3, n_min=24)
+    assert res.values["placebo_max_ra"] == pytest.approx(TRUE["placebo_max_ra"], rel=0.10)
     lo, hi = res.ci["placebo_max_ra"]
     assert lo is not None and hi is not None and lo < TRUE["placebo_max_ra"] < hi

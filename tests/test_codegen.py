@@ -18,7 +18,8 @@ def test_jacobian_matches_finite_differences(disease, target):
     c = compile_model(m)
     p = np.array([q.value for q in m.params.values()])
     rng = np.random.default_rng(7)
-    scale = np.array([1e6 if s.group == "kinetics" else max(abs(s.init), 1.0) for s in m.states.values()])
+    # cell counts (and cell-equivalents per kg) are ~1e6; finite-difference steps scale with them
+    scale = np.array([1e6 if "cell" in s.unit else max(abs(s.init), 1.0) for s in m.states.values()])
     y = np.abs(rng.normal(1.0, 0.3, len(m.states))) * scale
     n = len(y)
     J = np.empty((n, n))

@@ -145,6 +145,20 @@ def test_uc_mayo_falls(uc):
     assert "cdai" not in ctl and "cdai_response" not in ctl
 
 
+def test_each_subtype_reports_its_own_endpoints(fistula, luminal, uc):
+    for sub, (_, ef) in (("crohns_perianal", fistula["1.2e8"]), ("crohns_luminal", luminal["control"]),
+                         ("uc", uc["control"])):
+        assert set(ef.columns) & set(ibd.ENDPOINTS) == set(ibd.SUBTYPE_ENDPOINTS[sub]), sub
+
+
+def test_cdai_visit_noise(luminal):
+    s, _ = luminal["untreated"]
+    base = np.array([endpoint_frame(ibd, s.outputs.iloc[:1], np.random.default_rng(k))["cdai"].iloc[0]
+                     for k in range(300)])
+    # visit-to-visit SD of CDAI of a few tens of points; mean close to the expected CDAI
+    assert 15 < base.std() < 60 and abs(base.mean() - s.outputs["cdai"].iloc[0]) < 15
+
+
 def test_observe_with_noise_is_consistent(fistula):
     s, _ = fistula["1.2e8"]
     rng = np.random.default_rng(1)

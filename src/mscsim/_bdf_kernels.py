@@ -31,7 +31,6 @@ _E_MAX_ORDER = 5
 _E_NEWTON_MAXITER = 4
 _E_MIN_FACTOR = 0.2
 _E_MAX_FACTOR = 10.0
-_E_PIVOT_THRESHOLD = 0.01
 _E_EPS = 2.220446049250313e-16
 
 # statistics slots
@@ -39,18 +38,20 @@ _E_ST_STEPS = 0
 _E_ST_FEV = 1
 _E_ST_JEV = 2
 _E_ST_LU = 3
-_E_ST_DENSE_LU = 4
+_E_ST_DENSE_LU = 4  # factorisations where a static pivot failed and the dense block grew
 _E_ST_REJECT = 5
 _E_ST_NEWTON_FAIL = 6
 _E_ST_SEGMENTS = 7
 
 
 @njit(cache=True, nogil=True)
-def _e_sparse_lu(W, n, k0, lptr, lidx, uptr, uidx, piv):
-    """In-place LU of the permuted matrix in ``W``: static pivots on the symbolic pattern for
-    k < k0 (each must pass the threshold test, else False: the caller then uses the dense LU),
-    then partial pivoting on the dense trailing block W[k0:, k0:] (row swaps in ``piv``; only
-    the block's own columns are swapped, so L's static part keeps its pattern)."""
+def _e_sparse_lu(W, n, k0, lptr, lidx, uptr, uidx, inpat, piv, piv_tol):
+    """In-place LU of the permuted matrix in ``W``. Pivots k < k0 are static, on the symbolic
+    pattern, while each passes the threshold test |a_kk| >= piv_tol max_i |a_ik|; from the first
+    pivot that fails (or from k0), the trailing block is factorised densely with partial pivoting
+    (row swaps in ``piv``; only the block's own columns are swapped, so the static part of L keeps
+    its pattern). Returns where the dense block starts, or -1 if the matrix is singular."""
+    kt = k0
     for k in range(k0):
         piv[k] = k
         pv = W[k, k]
@@ -60,8 +61,13 @@ def _e_sparse_lu(W, n, k0, lptr, lidx, uptr, uidx, piv):
             a = abs(W[lidx[q], k])
             if a > amax:
                 amax = a
-        if not (apiv > 0.0 and apiv < np.inf and apiv >= _E_PIVOT_THRESHOLD * amax):
-            return False
+        if not (apiv > 0.0 and apiv < np.inf and apiv >= piv_tol * amax):
+            kt = k
+            for i in range(k, n):  # entries outside the symbolic pattern are structural zeros
+                for j in range(k, n):
+                    if inpat[i, j] == 0:
+                        W[i, j] = 0.0
+            break
         inv = 1.0 / pv
         u0 = uptr[k]
         u1 = uptr[k + 1]
@@ -73,7 +79,7 @@ def _e_sparse_lu(W, n, k0, lptr, lidx, uptr, uidx, piv):
                 for r in range(u0, u1):
                     j = uidx[r]
                     W[i, j] -= li * W[k, j]
-    for k in range(k0, n):
+    for k in range(kt, n):
         p = k
         amax = abs(W[k, k])
         for i in range(k + 1, n):
@@ -83,9 +89,9 @@ def _e_sparse_lu(W, n, k0, lptr, lidx, uptr, uidx, piv):
                 p = i
         piv[k] = p
         if not (amax > 0.0 and amax < np.inf):
-            return False
+            return -1
         if p != k:
-            for j in range(k0, n):
+            for j in range(kt, n):
                 tmp = W[k, j]
                 W[k, j] = W[p, j]
                 W[p, j] = tmp
@@ -96,41 +102,56 @@ def _e_sparse_lu(W, n, k0, lptr, lidx, uptr, uidx, piv):
             if li != 0.0:
                 for j in range(k + 1, n):
                     W[i, j] -= li * W[k, j]
-    return True
+    return kt
 
 
 @njit(cache=True, nogil=True)
-def _e_sparse_solve(W, n, k0, perm, lptr, lidx, uptr, uidx, piv, b, x, tmp):
+def _e_gather(W, n, k0, lptr, lidx, uptr, uidx, lval, uval, dinv, T):
+    """Copy the factors out of the work array into contiguous storage for the solves."""
+    for k in range(k0):
+        for q in range(lptr[k], lptr[k + 1]):
+            lval[q] = W[lidx[q], k]
+        for r in range(uptr[k], uptr[k + 1]):
+            uval[r] = W[k, uidx[r]]
+        dinv[k] = 1.0 / W[k, k]
+    m = n - k0
+    for a in range(m):
+        for b in range(m):
+            T[a, b] = W[k0 + a, k0 + b]
+        dinv[k0 + a] = 1.0 / W[k0 + a, k0 + a]
+
+
+@njit(cache=True, nogil=True)
+def _e_sparse_solve(n, k0, perm, lptr, lidx, uptr, uidx, piv, lval, uval, dinv, T, b, x, tmp):
     for k in range(n):
         tmp[k] = b[perm[k]]
     for k in range(k0):
         v = tmp[k]
         if v != 0.0:
             for q in range(lptr[k], lptr[k + 1]):
-                i = lidx[q]
-                tmp[i] -= W[i, k] * v
+                tmp[lidx[q]] -= lval[q] * v
     for k in range(k0, n):
         p = piv[k]
         if p != k:
             v = tmp[k]
             tmp[k] = tmp[p]
             tmp[p] = v
-    for k in range(k0, n):
-        v = tmp[k]
-        if v != 0.0:
-            for i in range(k + 1, n):
-                tmp[i] -= W[i, k] * v
-    for k in range(n - 1, k0 - 1, -1):
-        s = tmp[k]
-        for j in range(k + 1, n):
-            s -= W[k, j] * tmp[j]
-        tmp[k] = s / W[k, k]
+    m = n - k0
+    for a in range(1, m):
+        s = tmp[k0 + a]
+        for c in range(a):
+            s -= T[a, c] * tmp[k0 + c]
+        tmp[k0 + a] = s
+    for a in range(m - 1, -1, -1):
+        s = tmp[k0 + a]
+        for c in range(a + 1, m):
+            s -= T[a, c] * tmp[k0 + c]
+        tmp[k0 + a] = s * dinv[k0 + a]
     for k in range(k0 - 1, -1, -1):
         s = tmp[k]
         for r in range(uptr[k], uptr[k + 1]):
-            j = uidx[r]
-            s -= W[k, j] * tmp[j]
-        tmp[k] = s / W[k, k]
+            s -= uval[r] * tmp[uidx[r]]
+        tmp[k] = s * dinv[k]
     for k in range(n):
         x[perm[k]] = tmp[k]
 
@@ -187,8 +208,9 @@ def _e_dense_solve(A, n, piv, b, x):
 
 
 @njit(cache=True, nogil=True)
-def _e_factor(J, c, n, k0, perm, lptr, lidx, uptr, uidx, pi, pj, W, Wd, piv, stats):
-    """Factorise I - c J. Returns 1 (sparse LU in W), 2 (dense LU in Wd) or 0 (singular)."""
+def _e_factor(J, c, n, k0, perm, lptr, lidx, uptr, uidx, pi, pj, inpat, W, piv, lval, uval, dinv, T, piv_tol,
+              stats):
+    """Factorise I - c J (see _e_sparse_lu). Returns the start of the dense block, -1 if singular."""
     stats[_E_ST_LU] += 1
     for q in range(pi.shape[0]):
         i = pi[q]
@@ -197,24 +219,13 @@ def _e_factor(J, c, n, k0, perm, lptr, lidx, uptr, uidx, pi, pj, W, Wd, piv, sta
         if i == j:
             v += 1.0
         W[i, j] = v
-    if _e_sparse_lu(W, n, k0, lptr, lidx, uptr, uidx, piv):
-        return 1
-    stats[_E_ST_DENSE_LU] += 1
-    for i in range(n):
-        for j in range(n):
-            Wd[i, j] = -c * J[i, j]
-        Wd[i, i] += 1.0
-    if _e_dense_lu(Wd, n, piv):
-        return 2
-    return 0
-
-
-@njit(cache=True, nogil=True)
-def _e_lsolve(mode, n, k0, perm, lptr, lidx, uptr, uidx, W, Wd, piv, b, x, tmp):
-    if mode == 1:
-        _e_sparse_solve(W, n, k0, perm, lptr, lidx, uptr, uidx, piv, b, x, tmp)
-    else:
-        _e_dense_solve(Wd, n, piv, b, x)
+    kt = _e_sparse_lu(W, n, k0, lptr, lidx, uptr, uidx, inpat, piv, piv_tol)
+    if kt < 0:
+        return -1
+    if kt < k0:
+        stats[_E_ST_DENSE_LU] += 1
+    _e_gather(W, n, kt, lptr, lidx, uptr, uidx, lval, uval, dinv, T)
+    return kt
 
 
 @njit(cache=True, nogil=True)
@@ -287,8 +298,8 @@ def _e_initial_step(t0, y0, f0, p, t_bound, max_step, atol, rtol, y1, f1, scale,
 
 
 @njit(cache=True, nogil=True)
-def _e_bdf_segment(t0, t1, y, p, atol, rtol, max_step, max_steps, t_out, Y, i_out,
-                   k0, perm, lptr, lidx, uptr, uidx, pi, pj, stats):
+def _e_bdf_segment(t0, t1, y, p, atol, rtol, max_step, max_steps, lu_dgmax, piv_tol, t_out, Y, i_out,
+                   k0, perm, lptr, lidx, uptr, uidx, pi, pj, inpat, stats):
     """Integrate y' = rhs(t, y, p) from t0 to t1 (y updated in place); fill Y[k] for the
     output times t0 < t_out[k] <= t1 starting at index ``i_out``. Returns (status, i_out):
     status 0 ok, 1 step size too small, 2 too many steps, 3 linear algebra failure."""
@@ -309,7 +320,11 @@ def _e_bdf_segment(t0, t1, y, p, atol, rtol, max_step, max_steps, t_out, Y, i_ou
     D = np.zeros((nmax + 3, n))
     J = np.empty((n, n))
     W = np.zeros((n, n))
-    Wd = np.empty((n, n))
+    kt = k0
+    lval = np.empty(lidx.shape[0])
+    uval = np.empty(uidx.shape[0])
+    dinv = np.empty(n)
+    T = np.empty((n, n))
     piv = np.zeros(n, dtype=np.int64)
     f = np.empty(n)
     y_pred = np.empty(n)
@@ -337,6 +352,8 @@ def _e_bdf_segment(t0, t1, y, p, atol, rtol, max_step, max_steps, t_out, Y, i_ou
     jac(t, y, p, J)
     stats[_E_ST_JEV] += 1
     lu_mode = 0  # 0: no valid LU
+    c_lu = 1.0   # c of the current LU (reused while |c / c_lu - 1| <= lu_dgmax, when lu_dgmax >= 0)
+    reuse = lu_dgmax >= 0.0
     n_steps = 0
 
     while t < t1:
@@ -365,7 +382,8 @@ def _e_bdf_segment(t0, t1, y, p, atol, rtol, max_step, max_steps, t_out, Y, i_ou
                 t_new = t1
                 _e_change_D(D, order, (t_new - t) / h_abs, R, U, RU, tmpc)
                 n_equal_steps = 0
-                lu_mode = 0
+                if not reuse:
+                    lu_mode = 0
             h = t_new - t
             h_abs = h
             for i in range(n):
@@ -382,10 +400,17 @@ def _e_bdf_segment(t0, t1, y, p, atol, rtol, max_step, max_steps, t_out, Y, i_ou
 
             converged = False
             while not converged:
+                if lu_mode != 0 and reuse and abs(c / c_lu - 1.0) > lu_dgmax:
+                    lu_mode = 0
                 if lu_mode == 0:
-                    lu_mode = _e_factor(J, c, n, k0, perm, lptr, lidx, uptr, uidx, pi, pj, W, Wd, piv, stats)
+                    c_lu = c
+                    kt = _e_factor(J, c, n, k0, perm, lptr, lidx, uptr, uidx, pi, pj, inpat, W, piv,
+                                   lval, uval, dinv, T, piv_tol, stats)
+                    lu_mode = 1 if kt >= 0 else 0
                 if lu_mode != 0:
-                    # modified Newton (scipy bdf.solve_bdf_system)
+                    # modified Newton (scipy bdf.solve_bdf_system); with a reused LU the correction
+                    # is scaled by 2 / (1 + c / c_lu) as in CVODE
+                    corr = 2.0 / (1.0 + c / c_lu)
                     for i in range(n):
                         d[i] = 0.0
                         y_new[i] = y_pred[i]
@@ -403,7 +428,10 @@ def _e_bdf_segment(t0, t1, y, p, atol, rtol, max_step, max_steps, t_out, Y, i_ou
                             break
                         for i in range(n):
                             b[i] = c * f[i] - psi[i] - d[i]
-                        _e_lsolve(lu_mode, n, k0, perm, lptr, lidx, uptr, uidx, W, Wd, piv, b, dy, tmp)
+                        _e_sparse_solve(n, kt, perm, lptr, lidx, uptr, uidx, piv, lval, uval, dinv, T, b, dy, tmp)
+                        if corr != 1.0:
+                            for i in range(n):
+                                dy[i] *= corr
                         dy_norm = _e_rms(dy, scale, n)
                         rate = -1.0
                         if dy_norm_old >= 0.0:
@@ -489,7 +517,8 @@ def _e_bdf_segment(t0, t1, y, p, atol, rtol, max_step, max_steps, t_out, Y, i_ou
             h_abs *= factor
             _e_change_D(D, order, factor, R, U, RU, tmpc)
             n_equal_steps = 0
-            lu_mode = 0
+            if not reuse:
+                lu_mode = 0
 
         # dense output on (t_old, t]: the BDF interpolating polynomial (scipy BdfDenseOutput)
         while i_out < n_out and t_out[i_out] <= t:
@@ -510,8 +539,8 @@ def _e_bdf_segment(t0, t1, y, p, atol, rtol, max_step, max_steps, t_out, Y, i_ou
 
 
 @njit(cache=True, nogil=True)
-def engine_integrate(y0, P_seg, seg_t, t_out, atol, rtol, max_step, max_steps,
-                     k0, perm, lptr, lidx, uptr, uidx, pi, pj, Y, stats):
+def engine_integrate(y0, P_seg, seg_t, t_out, atol, rtol, max_step, max_steps, lu_dgmax, piv_tol,
+                     k0, perm, lptr, lidx, uptr, uidx, pi, pj, inpat, Y, stats):
     """One patient through all dosing segments. ``P_seg[s]`` is the parameter vector on
     [seg_t[s], seg_t[s+1]] (inputs set to that segment's infusion rates). Fills ``Y`` (one row per
     output time) and ``stats``. Returns 0 on success, else an error code (see mscsim.engine)."""
@@ -528,8 +557,8 @@ def engine_integrate(y0, P_seg, seg_t, t_out, atol, rtol, max_step, max_steps,
             i_out += 1
         if b > a:
             stats[_E_ST_SEGMENTS] += 1
-            status, i_out = _e_bdf_segment(a, b, y, P_seg[s], atol, rtol, max_step, max_steps, t_out, Y, i_out,
-                                           k0, perm, lptr, lidx, uptr, uidx, pi, pj, stats)
+            status, i_out = _e_bdf_segment(a, b, y, P_seg[s], atol, rtol, max_step, max_steps, lu_dgmax, piv_tol, t_out, Y, i_out,
+                                           k0, perm, lptr, lidx, uptr, uidx, pi, pj, inpat, stats)
             if status != 0:
                 return status
             for i in range(n):

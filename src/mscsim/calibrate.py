@@ -82,8 +82,8 @@ def calibration_targets(disease: str) -> tuple[dict[str, Scenario], list[Target]
             if se is None or pd.isna(rec["value"]):
                 raise MscsimError(f"record {v.record} has no value or spread to calibrate on", field="validation")
             scen[sid] = sc
-            targets.append(Target(sid, v.arm, v.endpoint, parse_time(v.at), v.compare, float(rec["value"]),
-                                  max(se, 1e-6), v.record))
+            targets.append(Target(sid, v.arm, v.endpoint, parse_time(v.at), v.compare, float(rec["value"]) * v.scale,
+                                  max(se * v.scale, 1e-6), v.record))
     return scen, targets
 
 
@@ -132,6 +132,8 @@ def simulate_targets(scenarios: dict[str, Scenario], targets: list[Target], thet
                 x = sel["value"].to_numpy(float)
                 if t.compare == "change":
                     x = x - sel["baseline"].to_numpy(float)
+                elif t.compare == "complement":
+                    x = 1.0 - x
                 out[i] = float(np.mean(x)) if len(x) else np.nan
     return out
 
@@ -261,13 +263,19 @@ def _profile(objective, xbest, i, tr, fbest, points):
         return minimize(g, xbest[others], method="Nelder-Mead", options={"maxfev": 12, "xatol": 1e-2}).fun
 
     bounds = []
-    for direction, edge in ((-1, lo_x), (1, hi_x)):
+    for edge in (lo_x, hi_x):
         found = None
+        prev = xbest[i]
         for k in range(1, points + 1):
             xi = xbest[i] + (edge - xbest[i]) * k / points
             if prof(xi) - fbest > 3.84:
-                found = t.to_v(xbest[i] + (edge - xbest[i]) * (k - 0.5) / points)
+                a, b = prev, xi          # the 95 % crossing lies between a (inside) and b (outside)
+                for _ in range(3):       # refine by bisection
+                    mid = 0.5 * (a + b)
+                    a, b = (mid, b) if prof(mid) - fbest <= 3.84 else (a, mid)
+                found = t.to_v(0.5 * (a + b))
                 break
+            prev = xi
         bounds.append(found)  # None: the data do not bound the parameter on this side
     return bounds[0], bounds[1]
 

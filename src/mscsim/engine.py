@@ -56,7 +56,12 @@ _STATUS = {
     4: "non-finite state",
     5: "some output times were not reached",
 }
-STAT_NAMES = ("steps", "rhs_evals", "jac_evals", "lu_factorizations", "dense_lu_fallbacks", "rejected_steps",
+#: an LU of I - c J is reused while |c / c_lu - 1| <= LU_REUSE (CVODE's dgmax; -1: refactorise on every
+#: step-size change, as scipy's BDF does)
+LU_REUSE = 0.3
+#: threshold-pivoting test of the static pivots: |a_kk| >= PIVOT_TOL * max_i |a_ik|
+PIVOT_TOL = 0.01
+STAT_NAMES = ("steps", "rhs_evals", "jac_evals", "lu_factorizations", "pivot_fallbacks", "rejected_steps",
               "newton_failures", "segments")
 
 
@@ -72,6 +77,7 @@ class LUPlan:
     pi: np.ndarray     # every pattern position (row, col), diagonal and fill included
     pj: np.ndarray
     k0: int            # pivots k >= k0 form a dense trailing block, factorised with partial pivoting
+    inpat: np.ndarray  # uint8 n x n: 1 on the symbolic pattern (fill and dense block included)
     flops: int         # multiply-adds per numeric factorisation
 
     @property
@@ -133,7 +139,8 @@ def lu_plan(pattern: np.ndarray, tail_density: float = TAIL_DENSITY) -> LUPlan:
     flops += m * (m - 1) * (2 * m - 1) // 6
     pi, pj = np.nonzero(A)
     i64 = lambda x: np.ascontiguousarray(x, dtype=np.int64)  # noqa: E731
-    return LUPlan(i64(perm), i64(lptr), i64(lidx), i64(uptr), i64(uidx), i64(pi), i64(pj), int(k0), flops)
+    return LUPlan(i64(perm), i64(lptr), i64(lidx), i64(uptr), i64(uidx), i64(pi), i64(pj), int(k0),
+                  np.ascontiguousarray(A, dtype=np.uint8), flops)
 
 
 class EnginePlan:
@@ -188,7 +195,8 @@ def segments(admins: list[Administration], p: np.ndarray, plan: EnginePlan, t0: 
 
 def integrate(compiled: CompiledModel, p: np.ndarray, y0: np.ndarray, t_out: np.ndarray,
               admins: list[Administration], rtol: float = 1e-6, atol_scale: float = 1.0,
-              max_step: float = np.inf, max_steps: int = 50_000, stats: np.ndarray | None = None) -> np.ndarray:
+              max_step: float = np.inf, max_steps: int = 50_000, lu_reuse: float = LU_REUSE, piv_tol: float = PIVOT_TOL,
+              stats: np.ndarray | None = None, lu: LUPlan | None = None) -> np.ndarray:
     """States at ``t_out`` (sorted, >= 0). Raises ``solve.IntegrationError`` on failure."""
     from mscsim.solve import IntegrationError
 
@@ -199,11 +207,11 @@ def integrate(compiled: CompiledModel, p: np.ndarray, y0: np.ndarray, t_out: np.
     seg_t, P = segments(admins, p, plan, min(0.0, float(t_out[0])), float(t_out[-1]))
     Y = np.empty((len(t_out), plan.n))
     st = np.zeros(len(STAT_NAMES), dtype=np.int64)
-    lu = plan.lu
+    lu = plan.lu if lu is None else lu
     y0 = np.ascontiguousarray(y0, dtype=float)
     code = plan.kernels.engine_integrate(y0, P, seg_t, t_out, plan.atol * atol_scale, float(rtol), float(max_step),
-                                         int(max_steps), lu.k0, lu.perm, lu.lptr, lu.lidx, lu.uptr, lu.uidx, lu.pi, lu.pj,
-                                         Y, st)
+                                         int(max_steps), float(lu_reuse), float(piv_tol), lu.k0, lu.perm, lu.lptr, lu.lidx, lu.uptr, lu.uidx, lu.pi, lu.pj,
+                                         lu.inpat, Y, st)
     if stats is not None:
         stats += st
     if code != 0:

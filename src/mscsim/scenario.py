@@ -125,6 +125,15 @@ class PopulationSpec(BaseModel):
         return v
 
 
+class PublishedOverride(BaseModel):
+    """A number quoted by a secondary source that the evidence record could not verify."""
+
+    model_config = _STRICT
+    events: int = Field(ge=0)
+    total: int = Field(ge=1)
+    note: str = Field(min_length=1)
+
+
 class ValidationSpec(BaseModel):
     """Compare one simulated arm/endpoint/time with an evidence record (``mscsim validate``)."""
 
@@ -133,9 +142,13 @@ class ValidationSpec(BaseModel):
     endpoint: str
     at: str
     record: str
-    compare: Literal["value", "change", "direction"] = "value"
+    compare: Literal["value", "change", "direction", "complement"] = "value"
     expect: Literal["decrease", "increase"] | None = None   # for compare: direction
     role: Literal["calibration", "validation"] = "validation"
+    #: only for records whose number could not be verified (shown flagged as unverified)
+    unverified: PublishedOverride | None = None
+    #: unit conversion of the published number and spread into the endpoint's unit (e.g. mg -> g: 0.001)
+    scale: float = Field(1.0, gt=0)
 
     @model_validator(mode="after")
     def _direction(self):

@@ -88,7 +88,7 @@ def trial_cmd(
             from mscsim.report import write_report
 
             files.append(write_report(out, scenario=sc))
-        except ModuleNotFoundError:
+        except ImportError:  # the report package is optional
             pass
     clear_checkpoint(out)
     print_summary(result.summary)

@@ -108,6 +108,7 @@ def endpoint_frame(module, out: pd.DataFrame, rng=None) -> pd.DataFrame:
     """Every endpoint at every time of ``out`` (first row = baseline): common + disease + responders."""
     obs = observe_common(out)
     dis = module.observe(out, rng)
-    obs = pd.concat([obs, dis.drop(columns=[c for c in dis.columns if c in obs.columns])], axis=1)
+    # a disease's own observation (e.g. survival drawn as 0/1) replaces the common read-out
+    obs = pd.concat([obs.drop(columns=[c for c in obs.columns if c in dis.columns]), dis], axis=1)
     resp = module.responders(obs, obs.iloc[0])
     return pd.concat([obs, resp], axis=1)

@@ -116,7 +116,7 @@ def compose(m, body, *, species, subtype, d_cell, cxcr4) -> ComposedModel:
                   "K_comp_ibd", "ad_max_ibd", "K_ad_ibd", "K_mass_ibd", "hct_h_ibd", "d_hct_ibd", "hct_exp_ibd",
                   "wd_max_ibd", "K_wd_ibd"]
     else:
-        names += ["K_mayo_stool_ibd", "K_mayo_bleed_ibd", "K_mayo_endo_ibd", "K_mayo_pga_ibd"]
+        names += ["K_mayo_stool_ibd", "K_mayo_bleed_ibd", "K_mayo_endo_ibd", "K_mayo_pga_ibd", "b_placebo_uc_ibd"]
     p = {n: P(m, n, species) for n in names}
 
     # --- disease states ---
@@ -237,7 +237,13 @@ def compose(m, body, *, species, subtype, d_cell, cxcr4) -> ComposedModel:
                unit="score", desc="CDAI (expected, from expected components)", source="scores.cdai (Best 1976)",
                output=True)
     else:
-        u = m.rule("symptoms_ibd", (act + c_fn) / (1 + c_fn) * (1 - plc), unit="1",
+        # UC trials: the placebo/participation arm improves on every Mayo item, endoscopy included
+        # (placebo mucosal healing 19-26 %, PMID 30590590): factor (1 - placebo)/(1 + b placebo) on all four
+        keep = m.rule("placebo_keep_uc", (1 - plc) / (1 + p["b_placebo_uc_ibd"] * plc), unit="1",
+                      desc="share of UC activity left by the placebo/participation response",
+                      source="placebo response 28-34 %, mucosal healing 19-26 % in UC (Su 2007; PMID 30590590) [design]",
+                      output=True)
+        u = m.rule("symptoms_ibd", (act + c_fn) / (1 + c_fn) * keep, unit="1",
                    desc="patient-reported symptom index (1 = typical active patient)",
                    source="[design] inflammation plus functional (IBS-like) symptoms, less placebo", output=True)
 
@@ -245,9 +251,9 @@ def compose(m, body, *, species, subtype, d_cell, cxcr4) -> ComposedModel:
             return m.rule(name, 3 * x / (K + x), unit="0-3", desc=desc, source="[design] monotone, 0..3",
                           output=True)
         s1 = sub("mayo_stool", u, p["K_mayo_stool_ibd"], "Mayo stool-frequency subscore (expected)")
-        s2 = sub("mayo_bleeding", U * (1 - plc), p["K_mayo_bleed_ibd"], "Mayo rectal-bleeding subscore (expected)")
-        s3 = sub("mayo_endoscopy", act, p["K_mayo_endo_ibd"], "Mayo endoscopy subscore (expected)")
-        s4 = sub("mayo_pga", act * (1 - plc / 2), p["K_mayo_pga_ibd"], "Mayo physician global assessment (expected)")
+        s2 = sub("mayo_bleeding", U * keep, p["K_mayo_bleed_ibd"], "Mayo rectal-bleeding subscore (expected)")
+        s3 = sub("mayo_endoscopy", act * keep, p["K_mayo_endo_ibd"], "Mayo endoscopy subscore (expected)")
+        s4 = sub("mayo_pga", act * keep, p["K_mayo_pga_ibd"], "Mayo physician global assessment (expected)")
         m.rule("mayo", scores.mayo_score(s1, s2, s3, s4, xp=scores.SYM), unit="score",
                desc="Mayo score (expected)", source="scores.mayo_score (Schroeder 1987)", output=True)
     return ComposedModel(m, species, NAME, target_for(subtype), kin,

@@ -33,6 +33,10 @@ def published_interval(rec: pd.Series) -> tuple[float | None, float | None, floa
     n = None if n is None or pd.isna(n) else int(n)
     if v is None:
         return None, None, None, str(rec.get("value_text", ""))
+    ev, tot = rec.get("events"), rec.get("total")
+    if stat in ("proportion", "count") and pd.notna(ev) and pd.notna(tot) and int(tot) > 0:
+        lo, hi = proportion_confint(float(ev), int(tot), method="wilson")
+        return float(ev) / int(tot), lo, hi, f"{int(ev)}/{int(tot)}, Wilson 95% CI"
     if pd.notna(rec.get("ci_low")) and pd.notna(rec.get("ci_high")):
         return v, float(rec["ci_low"]), float(rec["ci_high"]), f"{rec.get('ci_level') or 95}% CI (published)"
     if stat == "proportion":
@@ -80,6 +84,8 @@ def validate_result(scenario: Scenario, result) -> pd.DataFrame:
         if v.compare in ("change", "direction"):
             x = x - sel["baseline"].to_numpy(dtype=float)
             stat = "mean"
+        elif v.compare == "complement":  # e.g. published "relapse-free" vs simulated "relapse"
+            x = 1.0 - x
         s = summarize(x, stat)
         row = {"trial": scenario.name, "study": rec["study_id"], "arm": v.arm, "endpoint": v.endpoint,
                "at_days": at, "compare": v.compare, "simulated": s["value"], "sim_ci_low": s["ci_low"],
@@ -92,6 +98,14 @@ def validate_result(scenario: Scenario, result) -> pd.DataFrame:
                         "inside": bool(sign_ok and p < 0.05), "p_sim": float(p)})
         else:
             pv, lo, hi, text = published_interval(rec)
+            if pv is not None and v.scale != 1.0:
+                pv, lo, hi = pv * v.scale, (None if lo is None else lo * v.scale), (None if hi is None else hi * v.scale)
+                text += f" (x{v.scale:g} to model units)"
+            if pv is None and v.unverified is not None:
+                u = v.unverified
+                pv = u.events / u.total
+                lo, hi = proportion_confint(u.events, u.total, method="wilson")
+                text = f"UNVERIFIED {u.events}/{u.total} ({u.note})"
             inside = None
             if pv is not None and lo is not None and s["ci_low"] is not None:
                 inside = bool(s["ci_low"] <= hi and lo <= s["ci_high"])

@@ -180,8 +180,8 @@ def _load_trial(inp: ReportInput, scenario) -> None:
             from mscsim.evidence.validate import validate_result
 
             inp.validation = validate_result(scenario, SimpleNamespace(patients=inp.patients))
-        except MscsimError as exc:
-            inp.notes.append(f"published comparison not available: {exc}")
+        except Exception as exc:  # noqa: BLE001 - the report goes on without the comparison
+            inp.notes.append(f"published comparison not available: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}")
 
 
 def _typical_patient(inp: ReportInput, sc) -> None:

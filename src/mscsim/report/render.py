@@ -275,7 +275,7 @@ def _published_section(inp: ReportInput) -> str:
                                            + ("; ".join(escape(n) for n in inp.notes) or "not available") + "."))
     rows = []
     for _, r in v.iterrows():
-        prop = r["compare"] == "value" and _endpoint_stat(inp, r["endpoint"]) == "proportion"
+        prop = r["compare"] in ("value", "complement") and _endpoint_stat(inp, r["endpoint"]) == "proportion"
         f = pct if prop else num
         sim = f"{f(r['simulated'])} ({f(r['sim_ci_low'])} to {f(r['sim_ci_high'])})"
         if r["compare"] == "direction":
@@ -288,7 +288,8 @@ def _published_section(inp: ReportInput) -> str:
         inside = None if inside is None or (isinstance(inside, float) and math.isnan(inside)) else bool(inside)
         badge = {True: '<span class="ok">yes</span>', False: '<span class="miss">no</span>',
                  None: '<span class="muted">n/a</span>'}[inside]
-        ep = escape(r["endpoint"]) + (" (change from baseline)" if r["compare"] == "change" else "")
+        ep = escape(r["endpoint"]) + {"change": " (change from baseline)",
+                                      "complement": f" (as 1 \u2212 {escape(r['endpoint'])})"}.get(r["compare"], "")
         rows.append([escape(r["arm"]), ep, num(r["at_days"]), sim, pub, badge, escape(r["role"]),
                      escape(str(r["record"]))])
     n_in = int(sum(1 for x in v["inside"] if x is True or x == 1))
@@ -378,15 +379,19 @@ def _published_for_plots(inp: ReportInput) -> tuple[pd.DataFrame | None, pd.Data
     v = inp.validation
     if v is None or v.empty:
         return None, None
-    v = v[(v["compare"] == "value") & v["published"].notna()].copy()
+    v = v[v["compare"].isin(["value", "complement"]) & v["published"].notna()].copy()
     if v.empty:
         return None, None
+    for c in ("published", "pub_low", "pub_high"):
+        v[c] = pd.to_numeric(v[c], errors="coerce")
+    comp = v["compare"] == "complement"        # published as 1 - endpoint: drawn on the endpoint's scale
+    v.loc[comp, ["published", "pub_low", "pub_high"]] = (
+        1.0 - v.loc[comp, ["published", "pub_high", "pub_low"]].to_numpy())
     stat = v["endpoint"].map(lambda e: _endpoint_stat(inp, e))
     props = v[stat == "proportion"]
-    means = v[stat != "proportion"].copy()
+    means = v[(stat != "proportion") & ~comp].copy()
     means["quantity"] = means["endpoint"].map(lambda e: figures.ENDPOINT_QUANTITY.get(e, e))
-    conv = {c: (lambda d, c=c: pd.to_numeric(d[c], errors="coerce")) for c in ("published", "pub_low", "pub_high")}
-    return props.assign(**conv), means.assign(**conv)
+    return props, means
 
 
 def _arm_list(inp: ReportInput) -> list[dict]:
