@@ -76,7 +76,9 @@ def calibration_targets(disease: str) -> tuple[dict[str, Scenario], list[Target]
         for v in sc.validation:
             if v.role != "calibration" or v.compare == "direction":
                 continue
-            rec = recs.loc[v.record]
+            rec = recs.loc[v.record].copy()
+            if v.n is not None and pd.isna(rec.get("n")):
+                rec["n"] = v.n
             stat = "mean" if v.compare == "change" else endpoint_stat(sc.disease, v.endpoint)
             se = published_se(rec, stat)
             if se is None or pd.isna(rec["value"]):

@@ -58,9 +58,9 @@ _STATUS = {
 }
 #: an LU of I - c J is reused while |c / c_lu - 1| <= LU_REUSE (CVODE's dgmax; -1: refactorise on every
 #: step-size change, as scipy's BDF does)
-LU_REUSE = 0.3
+LU_REUSE = -1.0
 #: threshold-pivoting test of the static pivots: |a_kk| >= PIVOT_TOL * max_i |a_ik|
-PIVOT_TOL = 0.01
+PIVOT_TOL = 0.1
 STAT_NAMES = ("steps", "rhs_evals", "jac_evals", "lu_factorizations", "pivot_fallbacks", "rejected_steps",
               "newton_failures", "segments")
 
@@ -106,7 +106,7 @@ def minimum_degree(pattern: np.ndarray) -> np.ndarray:
 
 #: the trailing block of the elimination order whose symbolic density reaches this is factorised
 #: densely with partial pivoting (for the RA model: the immune/disease core)
-TAIL_DENSITY = 0.6
+TAIL_DENSITY = 0.9
 
 
 def lu_plan(pattern: np.ndarray, tail_density: float = TAIL_DENSITY) -> LUPlan:

@@ -70,7 +70,8 @@ def comparison_figure(frames: dict[str, pd.DataFrame], quantities: list[tuple[st
 
     ``frames``: label -> wide DataFrame indexed by time_d; ``quantities``: (column, y label).
     """
-    n = len(quantities)
+    quantities = [(c, lab) for c, lab in quantities if any(c in df for df in frames.values())]
+    n = max(len(quantities), 1)
     nrows = int(np.ceil(n / ncols))
     fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 3.1 * nrows), squeeze=False)
     styles = ["-", "--", ":", "-."]

@@ -22,8 +22,8 @@ How the model maps onto SBML (the reasons are in ``docs/interoperability.md``):
   them species would need invented volumes and substance units.
 - **Algebraic rules are assignment rules** (cytokines, percent of dose, clinical scores).
 - **Initial state** = the patient's untreated steady state (``steady.steady_state``), written
-  as numbers; a state set from a patient parameter (``init_mode="param:X"``) gets an initial
-  assignment ``state = X`` so editing ``X`` in another tool moves it.
+  as numbers (a state set from a patient parameter keeps ``init_mode="param:X"`` in its
+  annotation; see ``_Builder.build`` for why it is not an initial assignment).
 - **Doses are events**: per administration, ``dose<k>_on`` at ``time >= dose<k>_time`` and
   ``dose<k>_off`` at ``time >= dose<k>_time + dose<k>_duration`` set the route's input
   parameter (``in_iv``, ``in_ia_<artery>``, ...) to the total rate of the doses running just
@@ -568,12 +568,11 @@ class _Builder:
             self._rule_parameter(r, output=r.name in m.outputs)
         dose_ids = self._dose_parameters()
 
-        # initial assignments: states set from a patient parameter; compartment sizes
-        for s in m.states.values():
-            if s.init_mode.startswith("param:"):
-                ia = model.createInitialAssignment()
-                ia.setSymbol(s.name)
-                ia.setMath(self.math(sp.Symbol(s.init_mode[6:]), f"initial value of {s.name}"))
+        # initial assignments: compartment sizes from the volume parameters, dose rates.
+        # States set from a patient parameter (init_mode "param:X") are written as numbers
+        # (annotated with their init_mode), not as "state = X" initial assignments: such an
+        # assignment on a rate-rule variable that feeds the exponent of a power sends libSBML
+        # 5.21's unit checker into endless recursion (a segfault in checkConsistency).
         for cid, pname in self._comp_size_params.items():
             ia = model.createInitialAssignment()
             ia.setSymbol(cid)

@@ -149,6 +149,8 @@ class ValidationSpec(BaseModel):
     unverified: PublishedOverride | None = None
     #: unit conversion of the published number and spread into the endpoint's unit (e.g. mg -> g: 0.001)
     scale: float = Field(1.0, gt=0)
+    #: arm size to use when the record gives none (e.g. an mITT total split by arm); shown as assumed
+    n: int | None = Field(None, ge=1)
 
     @model_validator(mode="after")
     def _direction(self):
@@ -187,7 +189,7 @@ class Scenario(BaseModel):
         names = [a.name for a in self.arms]
         if len(set(names)) != len(names):
             raise MscsimError(f"arm names must be unique, got {names}", field="arms")
-        allowed = endpoint_names(self.disease)
+        allowed = endpoint_names(self.disease, self.subtype)
         for e in self.endpoints:
             if e.name not in allowed and not _label_ok(e.name):
                 raise unknown(f"endpoint for {self.disease}", e.name, allowed, field="endpoints")
@@ -221,11 +223,16 @@ def _label_ok(name: str) -> bool:
     return label_endpoint(name) is not None
 
 
-def endpoint_names(disease: str) -> list[str]:
+def endpoint_names(disease: str, subtype: str | None = None) -> list[str]:
+    """Endpoints a scenario of ``disease`` (and ``subtype``) may ask for."""
     from mscsim.diseases.base import COMMON_ENDPOINTS
 
     mod = disease_module(disease)
-    return sorted(set(COMMON_ENDPOINTS) | set(mod.ENDPOINTS))
+    own = set(mod.ENDPOINTS)
+    by_subtype = getattr(mod, "SUBTYPE_ENDPOINTS", None)
+    if by_subtype:
+        own = set(by_subtype[subtype or mod.DEFAULT_SUBTYPE])
+    return sorted(set(COMMON_ENDPOINTS) | own)
 
 
 def load_scenario(source: str | Path | dict) -> Scenario:

@@ -75,8 +75,9 @@ def make_problem(disease: str, endpoint: str, at_days: float, *, subtype=None, r
     from mscsim.model import build_model
     from mscsim.scenario import endpoint_names
 
-    if endpoint not in endpoint_names(disease):
-        raise unknown(f"endpoint for {disease}", endpoint, endpoint_names(disease), field="--endpoint")
+    allowed = endpoint_names(disease, subtype)
+    if endpoint not in allowed:
+        raise unknown(f"endpoint for {disease}", endpoint, allowed, field="--endpoint")
     composed = build_model(disease, None, "human", subtype)
     reg = parameters.registry()
     names = names or [n for n in default_parameters(disease) if n in composed.ode.params]

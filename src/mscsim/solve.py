@@ -1,7 +1,16 @@
 """Integration engines: advance one patient's composed model through its doses.
 
-The default engine is SciPy's LSODA (a maintained stiff/non-stiff switching solver from
-ODEPACK) driven by the numba-compiled right-hand side and exact Jacobian from ``codegen``.
+Two engines, chosen by ``SolverOptions.engine``:
+
+- ``"compiled"`` (default): the whole patient in one numba nopython call: scipy's variable-order
+  BDF/NDF algorithm with modified Newton on the generated exact Jacobian and a static-pivot
+  sparse LU (``mscsim.engine``, which documents the algorithm and its measured accuracy).
+- ``"scipy"``: SciPy's ``solve_ivp`` (LSODA by default, a maintained stiff/non-stiff switching
+  solver from ODEPACK; any ``solve_ivp`` method by ``method``) driven by the same compiled
+  right-hand side and Jacobian through Python callbacks. It is the reference and cross-check,
+  and ``SolverOptions.stricter()`` (Radau, tighter tolerances) is where a failed compiled
+  integration is retried, so failures are still reported.
+
 Doses are piecewise-constant inputs, so the time axis is cut at every infusion start and end
 and each piece is integrated with its own input rates (no discontinuity inside a step).
 """
@@ -21,17 +30,29 @@ class IntegrationError(RuntimeError):
     """The solver failed for one patient (reported, not fatal, in a trial)."""
 
 
+ENGINES = ("compiled", "scipy")
+
+
 @dataclass(frozen=True)
 class SolverOptions:
-    """Small immutable solver settings (defaults chosen for clinical-time-scale accuracy)."""
+    """Small immutable solver settings (defaults chosen for clinical-time-scale accuracy).
+
+    ``engine``: "compiled" (numba BDF, default) or "scipy" (``solve_ivp`` with ``method``).
+    """
 
     method: str = "LSODA"
     rtol: float = 1e-6
     atol_scale: float = 1.0   # multiplies every state's own atol
     max_step: float = np.inf
+    engine: str = "compiled"
+
+    def __post_init__(self):
+        if self.engine not in ENGINES:
+            raise ValueError(f"unknown engine {self.engine!r}; accepted: {', '.join(ENGINES)}")
 
     def stricter(self) -> SolverOptions:
-        return SolverOptions("Radau", self.rtol / 10, self.atol_scale / 10, min(self.max_step, 1.0))
+        """The retry after a failure: scipy Radau, 10x tighter tolerances, steps of at most 1 day."""
+        return SolverOptions("Radau", self.rtol / 10, self.atol_scale / 10, min(self.max_step, 1.0), "scipy")
 
 
 def breakpoints(admins: list[Administration], t0: float, t1: float) -> np.ndarray:
@@ -56,6 +77,17 @@ def input_rates(admins: list[Administration], t_mid: float, input_index: dict[st
 def integrate(compiled: CompiledModel, p: np.ndarray, y0: np.ndarray, t_out: np.ndarray,
               admins: list[Administration], options: SolverOptions = SolverOptions()) -> np.ndarray:
     """States at the times ``t_out`` (days, sorted, starting at or after 0)."""
+    if options.engine == "compiled":
+        from mscsim import engine
+
+        return engine.integrate(compiled, p, y0, t_out, admins, rtol=options.rtol, atol_scale=options.atol_scale,
+                                max_step=options.max_step)
+    return integrate_scipy(compiled, p, y0, t_out, admins, options)
+
+
+def integrate_scipy(compiled: CompiledModel, p: np.ndarray, y0: np.ndarray, t_out: np.ndarray,
+                    admins: list[Administration], options: SolverOptions = SolverOptions(engine="scipy")) -> np.ndarray:
+    """The scipy engine (``solve_ivp`` per dosing segment, Python callbacks)."""
     model = compiled.model
     names = model.param_names
     input_index = {n: i for i, n in enumerate(names) if n.startswith("in_")}

@@ -2,9 +2,19 @@
 
 States marked ``init_mode="steady"`` (immune network, disease activity) are solved so that
 they are at rest given the others (damage and natural-history states start from patient
-parameters, kinetics from zero). Newton's method with the exact compiled Jacobian
-(scipy.optimize.root, MINPACK hybrj), started from the healthy state; if it fails, the free
-states are relaxed by integrating with the others frozen, then solved again.
+parameters, kinetics from zero), started from the healthy state.
+
+Two solvers, same acceptance test (``max |F_i| / (1 + |x_i|) < tol`` on the free states):
+
+- compiled (default, ``mscsim.engine.steady_state``, ~0.05 ms): damped Newton with the exact
+  Jacobian in numba, else pseudo-transient continuation then Newton;
+- scipy (the fallback when the compiled one does not converge, and ``engine="scipy"``):
+  ``scipy.optimize.root`` (MINPACK hybrj) with the exact compiled Jacobian; if it fails, the free
+  states are relaxed by integrating with the others frozen, then solved again.
+
+Over 40 random patients of each disease the two agree to <1e-7 relative (the tolerance).
+A trial computes each patient's baseline once, at screening, and hands the same vector to the
+simulation (``trial.PatientTask.y0``).
 """
 
 from __future__ import annotations
@@ -35,8 +45,21 @@ def baseline_vector(compiled: CompiledModel, p: np.ndarray) -> tuple[np.ndarray,
     return y0, free
 
 
-def steady_state(compiled: CompiledModel, p: np.ndarray, tol: float = 1e-9) -> np.ndarray:
+def steady_state(compiled: CompiledModel, p: np.ndarray, tol: float = 1e-9, engine: str = "compiled") -> np.ndarray:
     """Untreated baseline state for parameter vector ``p``."""
+    if engine == "compiled":
+        from mscsim import engine as _engine
+
+        y = _engine.steady_state(compiled, np.asarray(p, dtype=float), tol)
+        if y is not None:
+            return y
+    elif engine != "scipy":
+        raise ValueError(f"unknown engine {engine!r}")
+    return steady_state_scipy(compiled, p, tol)
+
+
+def steady_state_scipy(compiled: CompiledModel, p: np.ndarray, tol: float = 1e-9) -> np.ndarray:
+    """The scipy path (MINPACK hybrj, relaxation if it fails)."""
     y0, free = baseline_vector(compiled, p)
     if not free.any():
         return y0

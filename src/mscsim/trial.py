@@ -55,6 +55,11 @@ class PatientTask:
     obs_times: np.ndarray
     tc_times: np.ndarray
     tc_outputs: list[str]
+    #: the untreated baseline state computed at screening (None: computed in run_patient); the
+    #: simulation starts from exactly this vector, so screening and run see the same baseline
+    y0: np.ndarray | None = None
+    #: integration engine ("compiled" or "scipy", see solve.SolverOptions)
+    engine: str = "compiled"
 
 
 @dataclass
@@ -85,13 +90,14 @@ def run_patient(task: PatientTask) -> PatientResult:
     times = np.unique(np.concatenate([task.obs_times, task.tc_times]))
     admins = task.regimen.administrations(pt.covariates.get("weight_kg", 70.0))
     retried = False
+    options = SolverOptions(engine=task.engine)
     try:
-        y0 = steady_state(compiled, p)
+        y0 = task.y0 if task.y0 is not None else steady_state(compiled, p, engine=task.engine)
         try:
-            Y = integrate(compiled, p, y0, times, admins, SolverOptions())
+            Y = integrate(compiled, p, y0, times, admins, options)
         except IntegrationError:
             retried = True
-            Y = integrate(compiled, p, y0, times, admins, SolverOptions().stricter())
+            Y = integrate(compiled, p, y0, times, admins, options.stricter())
     except (IntegrationError, SteadyStateError, FloatingPointError, ValueError) as exc:
         return PatientResult(pt.pid, pt.arm, None, None, failed=True, message=str(exc)[:300], retried=True)
     out = np.empty((len(times), len(composed.ode.outputs)))
@@ -116,6 +122,9 @@ class TrialPlan:
     patients: dict[str, list[VirtualPatient]]
     screened: dict[str, int]
     warnings: list[str] = field(default_factory=list)
+    #: pid -> untreated baseline state found at screening (handed to the simulation)
+    baselines: dict[str, np.ndarray] = field(default_factory=dict)
+    engine: str = "compiled"
 
     def tasks(self) -> list[PatientTask]:
         sc = self.scenario
@@ -124,11 +133,11 @@ class TrialPlan:
             reg = arm.to_regimen()
             for pt in self.patients[arm.name]:
                 out.append(PatientTask(sc.disease, sc.subtype, pt, reg, self.obs_times, self.tc_times,
-                                       self.tc_outputs))
+                                       self.tc_outputs, self.baselines.get(pt.pid), self.engine))
         return out
 
 
-def plan_trial(scenario: Scenario, progress: bool = False) -> TrialPlan:
+def plan_trial(scenario: Scenario, progress: bool = False, engine: str = "compiled") -> TrialPlan:
     """Screen and enrol the virtual patients of every arm (deterministic in the seed)."""
     mod = disease_module(scenario.disease)
     composed = build_model(scenario.disease, None, "human", scenario.subtype)
@@ -147,6 +156,7 @@ def plan_trial(scenario: Scenario, progress: bool = False) -> TrialPlan:
     inclusion = dict(getattr(mod, "INCLUSION", {}))
     inclusion.update(scenario.population.inclusion)
     patients: dict[str, list[VirtualPatient]] = {}
+    baselines: dict[str, np.ndarray] = {}
     screened: dict[str, int] = {}
     warnings: list[str] = []
     n_obs = len(obs_times)
@@ -165,7 +175,7 @@ def plan_trial(scenario: Scenario, progress: bool = False) -> TrialPlan:
             k += 1
             p = _patient_vector(composed, pt, reg)
             try:
-                y0 = steady_state(compiled, p)
+                y0 = steady_state(compiled, p, engine=engine)
             except SteadyStateError:
                 continue
             out = np.empty(len(composed.ode.outputs))
@@ -177,11 +187,12 @@ def plan_trial(scenario: Scenario, progress: bool = False) -> TrialPlan:
             if inclusion_mask(base, cov, inclusion):
                 pt.baseline = {c: float(base[c]) for c in base.index}
                 enrolled.append(pt)
+                baselines[pt.pid] = y0
         patients[arm.name] = enrolled
         screened[arm.name] = k
         for w in check_regimen_safety(reg, 70.0):
             warnings.append(f"arm {arm.name}: {w}")
-    return TrialPlan(scenario, mod, obs_times, tc_times, tc_outputs, patients, screened, warnings)
+    return TrialPlan(scenario, mod, obs_times, tc_times, tc_outputs, patients, screened, warnings, baselines, engine)
 
 
 @dataclass
@@ -202,9 +213,9 @@ def control_arm(scenario: Scenario) -> str:
 
 
 def run_trial(scenario: Scenario, *, workers: int = 1, scheduler: str | None = None,
-              progress: bool = True) -> TrialResult:
-    """Run a virtual trial (see module docstring)."""
-    plan = plan_trial(scenario)
+              progress: bool = True, engine: str = "compiled") -> TrialResult:
+    """Run a virtual trial (see module docstring). ``engine``: "compiled" (default) or "scipy"."""
+    plan = plan_trial(scenario, engine=engine)
     tasks = plan.tasks()
     results: list[PatientResult] = map_tasks(run_patient, tasks, workers=workers, scheduler=scheduler,
                                               desc=f"{scenario.name}", progress=progress)

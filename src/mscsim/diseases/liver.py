@@ -104,7 +104,7 @@ def compose(m, body, *, species, subtype, d_cell, cxcr4) -> ComposedModel:
         "cr_h_liver", "a_cr_asc_liver", "a_cr_il6_liver", "na_h_liver", "d_na_asc_liver",
         "hvpg_h_liver", "a_hvpg_cpa_liver", "a_hvpg_hsc_liver", "hvpg_asc_liver", "K_asc_liver",
         "vmax_asc_liver", "v_grade_asc_liver", "K_he_liver", "n_he_liver",
-        "h_death_liver", "b_meld_death_liver", "il6_ref_liver", "g_il6_death_liver",
+        "h_death_liver", "b_meld_death_liver", "il6_ref_liver", "c_il6_death_liver",
         "lam_inf_liver", "b_meld_inf_liver")}
     h0, c0, f0 = _INIT[subtype]
     for n in (h0, c0, f0):
@@ -243,11 +243,11 @@ def compose(m, body, *, species, subtype, d_cell, cxcr4) -> ComposedModel:
     # --- events ---
     il6_s = imm.cyt["s", "il6"]
     h_death = m.rule("death_hazard", p["h_death_liver"] * sp.exp(p["b_meld_death_liver"] * (meld - 15))
-                     * (il6_s / p["il6_ref_liver"]) ** p["g_il6_death_liver"], unit="1/day",
-                     desc="death hazard from MELD and systemic inflammation",
+                     * (1 + p["c_il6_death_liver"] * sp.Max(il6_s / p["il6_ref_liver"] - 1, 0)), unit="1/day",
+                     desc="death hazard from MELD and excess systemic inflammation (organ failures of ACLF)",
                      source="3-month mortality by MELD band (Wiesner 2003, disease-models.md s.7.1) fitted as "
-                            "log-linear; IL-6 predicts ACLF death (Murakami 2023 Hepatol Int, "
-                            "doi:10.1007/s12072-023-10532-x) [form: design]", output=True)
+                            "log-linear; IL-6 above the decompensated level predicts ACLF death (Murakami 2023 "
+                            "Hepatol Int, doi:10.1007/s12072-023-10532-x) [form: design]", output=True)
     m.rate(S, -h_death * S, desc="survival", source="dS/dt = -h(t) S (docs/disease-modules.md)")
     lam = m.rule("infection_hazard", p["lam_inf_liver"] * sp.exp(p["b_meld_inf_liver"] * (meld - 15)),
                  unit="1/day", desc="hazard of a severe bacterial infection",

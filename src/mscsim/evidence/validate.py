@@ -97,7 +97,13 @@ def validate_result(scenario: Scenario, result) -> pd.DataFrame:
                         "spread": f"{v.expect} (P<0.05): {rec['value_text']}",
                         "inside": bool(sign_ok and p < 0.05), "p_sim": float(p)})
         else:
-            pv, lo, hi, text = published_interval(rec)
+            if v.n is not None and (rec.get("n") is None or pd.isna(rec.get("n"))):
+                rec = rec.copy()
+                rec["n"] = v.n
+                pv, lo, hi, text = published_interval(rec)
+                text += " (n assumed)"
+            else:
+                pv, lo, hi, text = published_interval(rec)
             if pv is not None and v.scale != 1.0:
                 pv, lo, hi = pv * v.scale, (None if lo is None else lo * v.scale), (None if hi is None else hi * v.scale)
                 text += f" (x{v.scale:g} to model units)"

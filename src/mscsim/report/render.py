@@ -181,7 +181,9 @@ def _simulated_trial(inp: ReportInput) -> str:
         for arm in s["arms"]:
             for e in arm["endpoints"]:
                 if e.get("stat") == "mean" and e["name"] not in base_eps:
-                    base_eps.append(e["name"])
+                    b = pts.loc[pts["endpoint"] == e["name"], "baseline"]
+                    if b.notna().any() and (b.fillna(0) != 0).any():   # not a change-from-baseline endpoint
+                        base_eps.append(e["name"])
     header = ["arm", "regimen", "enrolled / planned", "screened (ratio)", "failed simulations",
               "weight kg, mean (SD)", "age, mean (range)"] + [f"baseline {escape(e)}, mean (SD)" for e in base_eps]
     rows = []
@@ -289,7 +291,7 @@ def _published_section(inp: ReportInput) -> str:
         badge = {True: '<span class="ok">yes</span>', False: '<span class="miss">no</span>',
                  None: '<span class="muted">n/a</span>'}[inside]
         ep = escape(r["endpoint"]) + {"change": " (change from baseline)",
-                                      "complement": f" (as 1 \u2212 {escape(r['endpoint'])})"}.get(r["compare"], "")
+                                      "complement": f" (shown as 1 \u2212 {escape(r['endpoint'])})"}.get(r["compare"], "")
         rows.append([escape(r["arm"]), ep, num(r["at_days"]), sim, pub, badge, escape(r["role"]),
                      escape(str(r["record"]))])
     n_in = int(sum(1 for x in v["inside"] if x is True or x == 1))
