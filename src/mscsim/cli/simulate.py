@@ -65,7 +65,8 @@ def run_simulation(*, dose, route, artery, site, days, species, weight, injury, 
     summary = {
         "dose": dose, "route": route, "artery": artery, "site": site, "days": ndays,
         "species": species, "weight_kg": sim.info["weight_kg"], "injury": injury,
-        "disease": disease, "product": product,
+        "disease": disease, "subtype": subtype, "product": product,
+        "at": at, "every": every, "times": times, "infusion": infusion,
         "cells_given": float(sim.states["X_dosed"].iloc[-1]),
         "peak_lung_occlusion": float(sim.outputs["lung_occlusion"].max()),
         "conservation_error": sim.conservation_error(),
@@ -83,8 +84,7 @@ def run_simulation(*, dose, route, artery, site, days, species, weight, injury, 
     try:
         from mscsim.report import write_report
 
-        files.append(write_report(out, settings={"at": at, "every": every, "times": times, "infusion": infusion,
-                                                 "subtype": subtype}))
+        files.append(write_report(out, regimen=regimen, settings={"subtype": subtype}))
     except ModuleNotFoundError:
         pass
     if not quiet:
@@ -100,7 +100,7 @@ def run_simulation(*, dose, route, artery, site, days, species, weight, injury, 
             for line in summary["disease_summary"]["lines"]:
                 console.print(line)
         console.print(f"output: [bold]{out}[/bold] ({len(files)} files: organs.parquet/.csv, "
-                      "timecourse.parquet/.csv, figures, summary.json)")
+                      "timecourse.parquet/.csv, figures, summary.json, report.html)")
     return summary
 
 

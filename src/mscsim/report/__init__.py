@@ -21,25 +21,26 @@ from pathlib import Path
 __all__ = ["write_report", "build_report"]
 
 
-def build_report(folder, scenario=None, *, settings: dict | None = None) -> str:
+def build_report(folder, scenario=None, *, regimen=None, settings: dict | None = None) -> str:
     """The report of an output folder as an HTML string.
 
     ``scenario``: the trial's :class:`mscsim.scenario.Scenario` (regimens, body map of a typical
     patient, published comparison); when omitted it is looked up among the shipped scenarios by
-    the name in ``summary.json``. ``settings``: run settings not recorded in a simulate
-    folder's ``summary.json`` (``at``, ``every``, ``times``, ``infusion``, ``subtype``).
+    the name in ``summary.json``. ``regimen``: the :class:`mscsim.dosing.Regimen` of a simulate
+    run (its schedule is not in ``summary.json``). ``settings``: other run settings missing
+    from a simulate folder's ``summary.json`` (``subtype``).
     """
     from mscsim.report.inputs import load_inputs
     from mscsim.report.render import render
 
-    return render(load_inputs(folder, scenario, settings))
+    return render(load_inputs(folder, scenario, settings, regimen=regimen))
 
 
-def write_report(folder, scenario=None, *, settings: dict | None = None, path=None) -> Path:
+def write_report(folder, scenario=None, *, regimen=None, settings: dict | None = None, path=None) -> Path:
     """Write ``folder/report.html`` (or ``path``), atomically; return its path."""
     from mscsim.io import atomic_path
 
-    html = build_report(folder, scenario, settings=settings)
+    html = build_report(folder, scenario, regimen=regimen, settings=settings)
     dest = Path(path) if path is not None else Path(folder) / "report.html"
     with atomic_path(dest) as tmp:
         tmp.write_text(html, encoding="utf-8")

@@ -26,7 +26,7 @@ COLOR_STOPS: list[tuple[float, str]] = [   # matplotlib "magma", reversed, witho
 NONE_COLOR = "#e6e6e6"
 
 X0 = 100.0          # shift of the figure inside the drawing (room for labels on the left)
-WIDTH, HEIGHT = 500, 700
+WIDTH, HEIGHT = 560, 700
 
 Pt = tuple[float, float]
 

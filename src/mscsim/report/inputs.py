@@ -38,6 +38,7 @@ class ReportInput:
     scenario: object | None = None              # mscsim.scenario.Scenario
     validation: pd.DataFrame | None = None      # published vs simulated (trial)
     settings: dict = field(default_factory=dict)
+    regimen: object | None = None               # mscsim.dosing.Regimen of a simulate run
     notes: list[str] = field(default_factory=list)
     figures: list[Path] = field(default_factory=list)
 
@@ -59,7 +60,7 @@ def _read_parquet(path: Path, required: bool = False) -> pd.DataFrame | None:
                           field="report") from None
 
 
-def load_inputs(folder, scenario=None, settings: dict | None = None) -> ReportInput:
+def load_inputs(folder, scenario=None, settings: dict | None = None, *, regimen=None) -> ReportInput:
     """Read an output folder (simulate or trial); raise :class:`MscsimError` on a wrong folder."""
     folder = Path(folder)
     if not folder.exists():
@@ -82,7 +83,8 @@ def load_inputs(folder, scenario=None, settings: dict | None = None) -> ReportIn
         inp = ReportInput(folder, "trial", summary, settings=dict(settings or {}), figures=figures)
         _load_trial(inp, scenario)
     elif "cells_given" in summary:
-        inp = ReportInput(folder, "simulate", summary, settings=dict(settings or {}), figures=figures)
+        inp = ReportInput(folder, "simulate", summary, settings=dict(settings or {}), figures=figures,
+                          regimen=regimen)
         _load_simulate(inp)
     else:
         raise MscsimError(f"{sfile} is neither a `mscsim simulate` nor a `mscsim trial` summary",
@@ -93,25 +95,16 @@ def load_inputs(folder, scenario=None, settings: dict | None = None) -> ReportIn
 # ---------------------------------------------------------------------------------------------
 # simulate folders
 
-def _dose_schedule(summary: dict, settings: dict) -> list[float]:
-    from mscsim.units import parse_time
-
-    def get(k):
-        v = summary.get(k)
-        return settings.get(k) if v is None else v
-
-    if summary.get("dose") is None:
-        return []
-    try:
-        at = get("at")
-        t0 = 0.0 if at in (None, "") else (float(at) if isinstance(at, (int, float)) else parse_time(str(at)))
-        n = int(get("times") or 1)
-        every = get("every")
-        step = 0.0 if every in (None, "") else (float(every) if isinstance(every, (int, float))
-                                                else parse_time(str(every)))
-    except (MscsimError, ValueError, TypeError):
-        return [0.0]
-    return [t0 + k * step for k in range(max(n, 1)) if step > 0 or k == 0]
+def _dose_schedule(inp: ReportInput) -> list[float]:
+    """Start times of every dose (days): from the run's regimen, else the first dose at 0."""
+    s = inp.summary
+    if inp.regimen is not None:
+        w = s.get("weight_kg") if isinstance(s.get("weight_kg"), (int, float)) else 70.0
+        try:
+            return sorted({round(float(a.start), 9) for a in inp.regimen.administrations(w)})
+        except Exception:  # noqa: BLE001 - a schedule is a nicety
+            pass
+    return [0.0] if s.get("dose") is not None else []
 
 
 def _load_simulate(inp: ReportInput) -> None:
@@ -127,7 +120,7 @@ def _load_simulate(inp: ReportInput) -> None:
     if isinstance(s.get("weight_kg"), (int, float)):
         who += f", {s['weight_kg']:g} kg"
     inp.organs_source = f"the simulated patient ({who})"
-    inp.dose_times = _dose_schedule(s, inp.settings)
+    inp.dose_times = _dose_schedule(inp)
 
 
 def _check_columns(df: pd.DataFrame, path: Path, cols: set[str]) -> None:
@@ -242,6 +235,15 @@ def _sig(x, digits: int = 4):
     return out
 
 
+def _parent_of(target: str) -> str | None:
+    try:
+        from mscsim.physiology import make_body
+
+        return make_body("human", None, target).target_parent
+    except Exception:  # noqa: BLE001
+        return None
+
+
 def bodymap_data(inp: ReportInput) -> dict | None:
     """Per-organ series for the body map (JSON-ready), or None when there is no organ data."""
     org = inp.organs
@@ -249,7 +251,7 @@ def bodymap_data(inp: ReportInput) -> dict | None:
         return None
     times = frame_times(org["time_d"].to_numpy(), inp.dose_times)
     target = None
-    organs: dict[str, dict] = {}
+    series: dict[str, tuple[str, pd.DataFrame]] = {}
     for name, g in org.groupby("organ", sort=False):
         key = str(name)
         if key.startswith("target:"):
@@ -257,8 +259,15 @@ def bodymap_data(inp: ReportInput) -> dict | None:
             key = "target"
         cols = [c for c in ("viable_pct_dose", "label_pct_dose", "viable_cells") if c in g.columns]
         g = g.drop_duplicates("time_d").set_index("time_d").sort_index()[cols].astype(float)
-        g = g.reindex(g.index.union(times)).interpolate(method="index").loc[times]
-        entry = {"name": str(name), "viable": _sig(g["viable_pct_dose"]), "label": _sig(g["label_pct_dose"])}
+        series[key] = (str(name), g.reindex(g.index.union(times)).interpolate(method="index").loc[times])
+    if target is not None and "rest" in series and _parent_of(target) == "rest":
+        # "rest" is drawn as the whole body around the organs: leave the target (a joint, a fistula)
+        # out of it, or one local injection would colour the whole figure
+        rest, tg = series["rest"][1], series["target"][1]
+        series["rest"] = ("rest (without the target tissue)", (rest - tg).clip(lower=0.0))
+    organs: dict[str, dict] = {}
+    for key, (name, g) in series.items():
+        entry = {"name": name, "viable": _sig(g["viable_pct_dose"]), "label": _sig(g["label_pct_dose"])}
         if "viable_cells" in g:
             entry["cells"] = _sig(g["viable_cells"], 3)
         organs[key] = entry

@@ -107,6 +107,32 @@ def regimen_text(doses) -> str:
 # ---------------------------------------------------------------------------------------------
 # sections
 
+def _days_text(d: float) -> str:
+    if d < 1 / 24:
+        return f"{d * 1440:.3g} min"
+    if d < 2:
+        return f"{d * 24:.3g} h"
+    return f"{d:.4g} d"
+
+
+def _schedule_text(inp: ReportInput) -> str:
+    """Schedule of a simulate run: from its regimen (passed by `mscsim simulate`), else unknown."""
+    s = inp.summary
+    if s.get("dose") is None:
+        return ""
+    doses = list(inp.regimen) if inp.regimen is not None else []
+    if not doses:
+        return "first dose at 0 d (infusion time and repeats are not recorded in summary.json)"
+    parts = []
+    for d in doses:
+        t = f"at {_days_text(d.at) if d.at else '0 d'}"
+        t += f", infused over {_days_text(d.duration)}" if d.duration and d.duration > 0 else ", bolus"
+        if d.every and d.times > 1:
+            t += f", every {_days_text(d.every)} \u00d7 {d.times}"
+        parts.append(t)
+    return escape("; ".join(parts))
+
+
 def _simulated_simulate(inp: ReportInput) -> str:
     s, st = inp.summary, inp.settings
 
@@ -119,18 +145,6 @@ def _simulated_simulate(inp: ReportInput) -> str:
         route += f" ({s['artery']} artery)"
     if s.get("site"):
         route += f" ({str(s['site']).replace('_', ' ')})"
-    sched = []
-    if s.get("dose") is not None:
-        sched.append(f"first dose at {escape(str(get('at') or '0 d'))}")
-        if get("infusion"):
-            sched.append(f"infused over {escape(str(get('infusion')))}")
-        else:
-            sched.append("bolus")
-        times = get("times")
-        if get("every") and times and int(times) > 1:
-            sched.append(f"every {escape(str(get('every')))} \u00d7 {int(times)}")
-        elif not any(k in s or k in st for k in ("times", "every")):
-            sched.append("(repeats not recorded in summary.json)")
     disease = s.get("disease")
     sub = get("subtype")
     rows = [
@@ -138,10 +152,10 @@ def _simulated_simulate(inp: ReportInput) -> str:
         ("Dose", escape(str(s.get("dose") or "no dose (untreated course)"))),
         ("Cells given (total)", num(s.get("cells_given"))),
         ("Route", escape(route)),
-        ("Schedule", ", ".join(sched)),
+        ("Schedule", _schedule_text(inp)),
         ("Product", escape(str(s.get("product") or "msc"))),
         ("Simulated time", f"{num(s.get('days'))} days"),
-        ("Patient", escape(f"{s.get('species', 'human')}, {num(s.get('weight_kg'))} kg")),
+        ("Patient", escape(str(s.get("species") or "human")) + f", {num(s.get('weight_kg'))} kg"),
         ("Injured tissue", escape(str(s.get("injury") or "none"))),
         ("Disease", escape(f"{disease}" + (f" ({sub})" if sub else "")) if disease else "none (cell kinetics only)"),
         ("Peak lung-occlusion signal", f"{num(s.get('peak_lung_occlusion'))} "
@@ -220,7 +234,8 @@ def _bodymap_section(inp: ReportInput, bm: dict | None) -> str:
     keys = [k for k in bodymap.ORGAN_ORDER if k in bm["organs"]]
     trows = "".join(
         f'<tr data-row="{k}"><td><span class="swatch" data-swatch="{k}"></span>'
-        f'{escape(tname if k == "target" else k)}</td><td class="num" data-cell="viable">-</td>'
+        f'{escape(tname if k == "target" else bm["organs"][k].get("name", k))}</td>'
+        '<td class="num" data-cell="viable">-</td>'
         f'<td class="num" data-cell="label">-</td><td class="num" data-cell="cells">-</td></tr>' for k in keys)
     table = (f'<table class="data organ-table" id="bm-table"><thead><tr><th>organ</th><th>viable, % of dose</th>'
              f'<th>label, % of dose</th><th>viable cells</th></tr></thead><tbody>{trows}</tbody></table>')
@@ -238,7 +253,9 @@ def _bodymap_section(inp: ReportInput, bm: dict | None) -> str:
     intro = (f"The body map shows {escape(bm['source'])}. Organs are shaded by the percent of all cells given "
              "that sit in them at the chosen time (log colour scale); move the slider or press play. An organ's "
              "value includes the target tissue inside it"
-             + (f" (here the {escape(target.replace('_', ' '))} target tissue, outlined with a dashed line)"
+             + (f" (here the {escape(target.replace('_', ' '))} target tissue, outlined with a dashed line"
+                + ("; the rest of the body is shown without it" if "rest" in bm["organs"]
+                   and bm["organs"]["rest"].get("name", "rest") != "rest" else "") + ")"
                 if target else "") +
              "; blood is drawn as the large vessels, skin as the outline.")
     body = (f'<div class="bm-wrap"><div class="bm-figure">{controls}{svg}</div>'
