@@ -100,15 +100,18 @@ def run_patient(task: PatientTask) -> PatientResult:
             Y = integrate(compiled, p, y0, times, admins, options.stricter())
     except (IntegrationError, SteadyStateError, FloatingPointError, ValueError) as exc:
         return PatientResult(pt.pid, pt.arm, None, None, failed=True, message=str(exc)[:300], retried=True)
-    out = np.empty((len(times), len(composed.ode.outputs)))
+    names = composed.ode.outputs
+    out = np.empty((len(times), len(names)))
     compiled.outputs_traj(times, Y, p, out)
-    frame = pd.DataFrame(out, index=pd.Index(times, name="time_d"), columns=composed.ode.outputs)
     if not np.all(np.isfinite(out)):
         return PatientResult(pt.pid, pt.arm, None, None, failed=True, message="non-finite read-outs",
                              retried=retried)
     rng = np.random.default_rng(np.random.SeedSequence(pt.noise_seed))
-    ef = endpoint_frame(composed.disease_module, frame.loc[task.obs_times], rng)
-    tc = frame.loc[task.tc_times, task.tc_outputs].to_numpy()
+    obs = pd.DataFrame(out[np.searchsorted(times, task.obs_times)], columns=names,
+                       index=pd.Index(np.asarray(task.obs_times, dtype=float), name="time_d"))
+    ef = endpoint_frame(composed.disease_module, obs, rng)
+    col = {c: i for i, c in enumerate(names)}
+    tc = out[np.ix_(np.searchsorted(times, task.tc_times), [col[c] for c in task.tc_outputs])]
     return PatientResult(pt.pid, pt.arm, ef, tc, retried=retried)
 
 
@@ -137,11 +140,72 @@ class TrialPlan:
         return out
 
 
-def plan_trial(scenario: Scenario, progress: bool = False, engine: str = "compiled") -> TrialPlan:
-    """Screen and enrol the virtual patients of every arm (deterministic in the seed)."""
+@dataclass
+class _Screened:
+    """What screening one candidate found (baseline observation and state when enrolled)."""
+
+    k: int
+    covariates: dict
+    params: dict
+    noise_seed: tuple
+    baseline: dict | None = None     # observed baseline endpoints when the candidate is included
+    y0: np.ndarray | None = None     # untreated baseline state when included
+
+
+@dataclass
+class _Screener:
+    """Screen candidate ``k`` of one arm: own steady state, observed baseline, inclusion. Picklable
+    and self-contained, so candidates can be screened in any worker; the result depends only on
+    (seed, arm, k)."""
+
+    disease: str
+    subtype: str | None
+    seed: int
+    arm_index: int
+    arm_name: str
+    regimen: Regimen
+    covs: dict
+    iiv: dict
+    typical: dict
+    inclusion: dict
+    obs_times: np.ndarray
+    engine: str
+
+    def __call__(self, k: int) -> _Screened:
+        composed = build_model(self.disease, None, "human", self.subtype)
+        compiled = compile_model(composed.ode)
+        mod = disease_module(self.disease)
+        cov, params, seed = draw_candidate(self.seed, self.arm_index, k, self.covs, self.iiv, self.typical)
+        pt = VirtualPatient(self.arm_name, 0, k, cov, params, seed)
+        p = _patient_vector(composed, pt, self.regimen)
+        res = _Screened(k, cov, params, seed)
+        try:
+            y0 = steady_state(compiled, p, engine=self.engine)
+        except SteadyStateError:
+            return res
+        out = np.empty(len(composed.ode.outputs))
+        compiled.outputs(0.0, y0, p, out)
+        frame = pd.DataFrame(np.repeat(out[None, :], len(self.obs_times), axis=0), index=self.obs_times,
+                             columns=composed.ode.outputs)
+        rng = np.random.default_rng(np.random.SeedSequence(seed))
+        base = endpoint_frame(mod, frame, rng).iloc[0]
+        if inclusion_mask(base, cov, self.inclusion):
+            res.baseline = {c: float(base[c]) for c in base.index}
+            res.y0 = y0
+        return res
+
+
+def plan_trial(scenario: Scenario, progress: bool = False, engine: str = "compiled", *, workers: int = 1,
+               scheduler: str | None = None) -> TrialPlan:
+    """Screen and enrol the virtual patients of every arm (deterministic in the seed).
+
+    Candidates of an arm are screened in candidate order until the arm is full. With ``workers``
+    or ``scheduler`` they are screened in parallel batches and then taken in the same order, so
+    the plan (patients, baselines, screening counts) is identical however the work is split.
+    """
     mod = disease_module(scenario.disease)
     composed = build_model(scenario.disease, None, "human", scenario.subtype)
-    compiled = compile_model(composed.ode)
+    compile_model(composed.ode)
     obs_times = np.unique(np.array([0.0] + [e.at_days for e in scenario.endpoints]))
     end = float(obs_times[-1]) if obs_times[-1] > 0 else 1.0
     tc_times = np.unique(np.concatenate([np.linspace(0.0, end, 61), obs_times]))
@@ -159,35 +223,37 @@ def plan_trial(scenario: Scenario, progress: bool = False, engine: str = "compil
     baselines: dict[str, np.ndarray] = {}
     screened: dict[str, int] = {}
     warnings: list[str] = []
-    n_obs = len(obs_times)
+    parallel = workers > 1 or bool(scheduler)
     for j, arm in enumerate(scenario.arms):
         reg = arm.to_regimen()
+        screener = _Screener(scenario.disease, scenario.subtype, scenario.seed, j, arm.name, reg, covs, iiv,
+                             typical, inclusion, obs_times, engine)
+        limit = MAX_SCREEN_FACTOR * arm.n + 100
         enrolled: list[VirtualPatient] = []
         k = 0
         while len(enrolled) < arm.n:
-            if k >= MAX_SCREEN_FACTOR * arm.n + 100:
+            if k >= limit:
                 raise MscsimError(
                     f"arm {arm.name!r}: only {len(enrolled)} of {arm.n} patients met the inclusion criteria "
                     f"after screening {k}; the criteria {inclusion} are too strict for this population",
                     field="population.inclusion")
-            cov, params, seed = draw_candidate(scenario.seed, j, k, covs, iiv, typical)
-            pt = VirtualPatient(arm.name, len(enrolled), k, cov, params, seed)
-            k += 1
-            p = _patient_vector(composed, pt, reg)
-            try:
-                y0 = steady_state(compiled, p, engine=engine)
-            except SteadyStateError:
-                continue
-            out = np.empty(len(composed.ode.outputs))
-            compiled.outputs(0.0, y0, p, out)
-            frame = pd.DataFrame(np.repeat(out[None, :], n_obs, axis=0), index=obs_times,
-                                 columns=composed.ode.outputs)
-            rng = np.random.default_rng(np.random.SeedSequence(seed))
-            base = endpoint_frame(mod, frame, rng).iloc[0]
-            if inclusion_mask(base, cov, inclusion):
-                pt.baseline = {c: float(base[c]) for c in base.index}
-                enrolled.append(pt)
-                baselines[pt.pid] = y0
+            if parallel:  # a batch sized by the inclusion rate so far; extra candidates are discarded
+                need = arm.n - len(enrolled)
+                rate = (len(enrolled) + 1) / (k + 1)
+                size = int(min(limit - k, max(8 * max(workers, 2), 1.15 * need / rate + 4)))
+                batch = map_tasks(screener, range(k, k + size), workers=workers, scheduler=scheduler,
+                                  progress=False)
+            else:
+                batch = [screener(k)]
+            for r in batch:
+                k = r.k + 1
+                if r.baseline is not None:
+                    pt = VirtualPatient(arm.name, len(enrolled), r.k, r.covariates, r.params, r.noise_seed)
+                    pt.baseline = r.baseline
+                    enrolled.append(pt)
+                    baselines[pt.pid] = r.y0
+                    if len(enrolled) == arm.n:
+                        break
         patients[arm.name] = enrolled
         screened[arm.name] = k
         for w in check_regimen_safety(reg, 70.0):
@@ -215,7 +281,7 @@ def control_arm(scenario: Scenario) -> str:
 def run_trial(scenario: Scenario, *, workers: int = 1, scheduler: str | None = None,
               progress: bool = True, engine: str = "compiled") -> TrialResult:
     """Run a virtual trial (see module docstring). ``engine``: "compiled" (default) or "scipy"."""
-    plan = plan_trial(scenario, engine=engine)
+    plan = plan_trial(scenario, engine=engine, workers=workers, scheduler=scheduler)
     tasks = plan.tasks()
     results: list[PatientResult] = map_tasks(run_patient, tasks, workers=workers, scheduler=scheduler,
                                               desc=f"{scenario.name}", progress=progress)
