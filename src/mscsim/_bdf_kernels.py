@@ -32,6 +32,11 @@ _E_NEWTON_MAXITER = 4
 _E_MIN_FACTOR = 0.2
 _E_MAX_FACTOR = 10.0
 _E_EPS = 2.220446049250313e-16
+#: keep the step size when the proposed increase is below this factor (CVODE: 1.5; scipy: 1, always change)
+_E_STEP_THRESH = 1.0
+#: accept a Newton solve after one iteration when the convergence rate measured on earlier steps
+#: with the same LU predicts convergence (0: scipy's test, which needs two iterations)
+_E_CARRY_RATE = 0
 
 # statistics slots
 _E_ST_STEPS = 0
@@ -45,7 +50,7 @@ _E_ST_SEGMENTS = 7
 
 
 @njit(cache=True, nogil=True)
-def _e_sparse_lu(W, n, k0, lptr, lidx, uptr, uidx, inpat, piv, piv_tol):
+def _e_sparse_lu(W, n, k0, lptr, lidx, uptr, uidx, inpat, piv, piv_tol, urow):
     """In-place LU of the permuted matrix in ``W``. Pivots k < k0 are static, on the symbolic
     pattern, while each passes the threshold test |a_kk| >= piv_tol max_i |a_ik|; from the first
     pivot that fails (or from k0), the trailing block is factorised densely with partial pivoting
@@ -70,15 +75,16 @@ def _e_sparse_lu(W, n, k0, lptr, lidx, uptr, uidx, inpat, piv, piv_tol):
             break
         inv = 1.0 / pv
         u0 = uptr[k]
-        u1 = uptr[k + 1]
+        nu = uptr[k + 1] - u0
+        for r in range(nu):
+            urow[r] = W[k, uidx[u0 + r]]
         for q in range(lptr[k], lptr[k + 1]):
             i = lidx[q]
             li = W[i, k] * inv
             W[i, k] = li
             if li != 0.0:
-                for r in range(u0, u1):
-                    j = uidx[r]
-                    W[i, j] -= li * W[k, j]
+                for r in range(nu):
+                    W[i, uidx[u0 + r]] -= li * urow[r]
     for k in range(kt, n):
         p = k
         amax = abs(W[k, k])
@@ -208,18 +214,23 @@ def _e_dense_solve(A, n, piv, b, x):
 
 
 @njit(cache=True, nogil=True)
-def _e_factor(J, c, n, k0, perm, lptr, lidx, uptr, uidx, pi, pj, inpat, W, piv, lval, uval, dinv, T, piv_tol,
+def _e_jac_gather(J, perm, pi, pj, Jc):
+    """Jacobian entries on the LU pattern, in pattern order (once per Jacobian evaluation)."""
+    for q in range(pi.shape[0]):
+        Jc[q] = J[perm[pi[q]], perm[pj[q]]]
+
+
+@njit(cache=True, nogil=True)
+def _e_factor(Jc, c, n, k0, lptr, lidx, uptr, uidx, pi, pj, inpat, W, piv, lval, uval, dinv, T, piv_tol,
               stats):
-    """Factorise I - c J (see _e_sparse_lu). Returns the start of the dense block, -1 if singular."""
+    """Factorise I - c J (J given on the pattern by _e_jac_gather; see _e_sparse_lu). Returns the
+    start of the dense block, -1 if singular."""
     stats[_E_ST_LU] += 1
     for q in range(pi.shape[0]):
-        i = pi[q]
-        j = pj[q]
-        v = -c * J[perm[i], perm[j]]
-        if i == j:
-            v += 1.0
-        W[i, j] = v
-    kt = _e_sparse_lu(W, n, k0, lptr, lidx, uptr, uidx, inpat, piv, piv_tol)
+        W[pi[q], pj[q]] = -c * Jc[q]
+    for k in range(n):
+        W[k, k] += 1.0
+    kt = _e_sparse_lu(W, n, k0, lptr, lidx, uptr, uidx, inpat, piv, piv_tol, T[0])  # T[0]: scratch row
     if kt < 0:
         return -1
     if kt < k0:
@@ -320,6 +331,7 @@ def _e_bdf_segment(t0, t1, y, p, atol, rtol, max_step, max_steps, lu_dgmax, piv_
     D = np.zeros((nmax + 3, n))
     J = np.empty((n, n))
     W = np.zeros((n, n))
+    Jc = np.empty(pi.shape[0])
     kt = k0
     lval = np.empty(lidx.shape[0])
     uval = np.empty(uidx.shape[0])
@@ -350,8 +362,10 @@ def _e_bdf_segment(t0, t1, y, p, atol, rtol, max_step, max_steps, lu_dgmax, piv_
     order = 1
     n_equal_steps = 0
     jac(t, y, p, J)
+    _e_jac_gather(J, perm, pi, pj, Jc)
     stats[_E_ST_JEV] += 1
     lu_mode = 0  # 0: no valid LU
+    crate = -1.0  # Newton convergence rate measured with the current LU (-1: unknown)
     c_lu = 1.0   # c of the current LU (reused while |c / c_lu - 1| <= lu_dgmax, when lu_dgmax >= 0)
     reuse = lu_dgmax >= 0.0
     n_steps = 0
@@ -404,7 +418,8 @@ def _e_bdf_segment(t0, t1, y, p, atol, rtol, max_step, max_steps, lu_dgmax, piv_
                     lu_mode = 0
                 if lu_mode == 0:
                     c_lu = c
-                    kt = _e_factor(J, c, n, k0, perm, lptr, lidx, uptr, uidx, pi, pj, inpat, W, piv,
+                    crate = -1.0
+                    kt = _e_factor(Jc, c, n, k0, lptr, lidx, uptr, uidx, pi, pj, inpat, W, piv,
                                    lval, uval, dinv, T, piv_tol, stats)
                     lu_mode = 1 if kt >= 0 else 0
                 if lu_mode != 0:
@@ -436,6 +451,14 @@ def _e_bdf_segment(t0, t1, y, p, atol, rtol, max_step, max_steps, lu_dgmax, piv_
                         rate = -1.0
                         if dy_norm_old >= 0.0:
                             rate = dy_norm / dy_norm_old if dy_norm_old > 0.0 else np.inf
+                            crate = rate
+                        elif _E_CARRY_RATE and 0.0 <= crate < 1.0 and crate / (1.0 - crate) * dy_norm < newton_tol:
+                            if np.isfinite(dy_norm):
+                                for i in range(n):
+                                    y_new[i] += dy[i]
+                                    d[i] += dy[i]
+                                converged = True
+                                break
                         if rate >= 0.0 and (rate >= 1.0 or
                                             rate ** (_E_NEWTON_MAXITER - k) / (1.0 - rate) * dy_norm > newton_tol):
                             break
@@ -453,6 +476,7 @@ def _e_bdf_segment(t0, t1, y, p, atol, rtol, max_step, max_steps, lu_dgmax, piv_
                     if current_jac:
                         break
                     jac(t_new, y_pred, p, J)
+                    _e_jac_gather(J, perm, pi, pj, Jc)
                     stats[_E_ST_JEV] += 1
                     lu_mode = 0
                     current_jac = True
@@ -512,13 +536,14 @@ def _e_bdf_segment(t0, t1, y, p, atol, rtol, max_step, max_steps, lu_dgmax, piv_
                 if fq > best:
                     best = fq
                     delta = q - 1
-            order += delta
             factor = min(_E_MAX_FACTOR, safety * best)
-            h_abs *= factor
-            _e_change_D(D, order, factor, R, U, RU, tmpc)
+            if delta != 0 or factor < 1.0 or factor >= _E_STEP_THRESH:
+                order += delta
+                h_abs *= factor
+                _e_change_D(D, order, factor, R, U, RU, tmpc)
+                if not reuse:
+                    lu_mode = 0
             n_equal_steps = 0
-            if not reuse:
-                lu_mode = 0
 
         # dense output on (t_old, t]: the BDF interpolating polynomial (scipy BdfDenseOutput)
         while i_out < n_out and t_out[i_out] <= t:

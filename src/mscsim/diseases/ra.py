@@ -47,6 +47,8 @@ KEY_OUTPUTS = [("das28_esr", "DAS28-ESR"), ("das28_crp", "DAS28-CRP"), ("crp_out
                ("syn", "synovitis (1 = typical RA)"), ("tjc28", "tender joints (28)"),
                ("sjc28", "swollen joints (28)")]
 SUMMARY_ENDPOINTS = ["das28_esr", "das28_crp", "crp", "acr20", "eular_response"]
+#: free parameters fitted by `mscsim calibrate --disease ra` (records: role calibration in the scenarios)
+CALIBRATION_PARAMETERS = ['P50_memory', 'iota_P', 'placebo_max_ra']
 #: tools/calibrate_baselines.py: free constants, baseline targets of the typical patient, sources
 BASELINE_TARGETS = (
     {"S_ref_ra": (1.0, 200.0), "D_ra_s": (0.0, 10.0)},

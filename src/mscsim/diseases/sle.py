@@ -99,7 +99,7 @@ BASELINE_TARGETS = (
 INCLUSION = {"sledai": ">=8"}
 
 #: free effect parameters for `mscsim calibrate` (none changes the untreated baseline)
-CALIBRATION_PARAMETERS = ["i_B_msc_sle", "psi_ic_sle", "placebo_max_sle"]
+CALIBRATION_PARAMETERS = ['i_B_msc_sle', 'psi_ic_sle']
 
 #: clinical (non-laboratory) SLEDAI-2K descriptors -> (prevalence parameter, share of it)
 CLINICAL_ITEMS = {

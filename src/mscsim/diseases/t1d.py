@@ -82,6 +82,8 @@ _BETA0 = {"established": "beta0_t1d_est", "new_onset": "beta0_t1d_new"}
 _TOPP = "Topp 2000 J Theor Biol 206:605 (doi:10.1006/jtbi.2000.2150); disease-models.md s.3.1"
 
 
+#: free parameters fitted by `mscsim calibrate --disease t1d` (records: role calibration in the scenarios)
+CALIBRATION_PARAMETERS = ['r_reg_t1d', 'P50_memory']
 def compose(m, body, *, species, subtype, d_cell, cxcr4) -> ComposedModel:
     p = {n: P(m, n, species) for n in _PARAMS}
     beta0 = _BETA0[subtype]
