@@ -32,11 +32,9 @@ _E_NEWTON_MAXITER = 4
 _E_MIN_FACTOR = 0.2
 _E_MAX_FACTOR = 10.0
 _E_EPS = 2.220446049250313e-16
-#: keep the step size when the proposed increase is below this factor (CVODE: 1.5; scipy: 1, always change)
-_E_STEP_THRESH = 1.0
-#: accept a Newton solve after one iteration when the convergence rate measured on earlier steps
-#: with the same LU predicts convergence (0: scipy's test, which needs two iterations)
-_E_CARRY_RATE = 0
+#: keep the step size (and so the LU) when the proposed increase is below this factor (CVODE uses
+#: 1.5, scipy 1: always change). 1.2 cut LU factorisations by 30% at equal or better accuracy.
+_E_STEP_THRESH = 1.2
 
 # statistics slots
 _E_ST_STEPS = 0
@@ -365,7 +363,6 @@ def _e_bdf_segment(t0, t1, y, p, atol, rtol, max_step, max_steps, lu_dgmax, piv_
     _e_jac_gather(J, perm, pi, pj, Jc)
     stats[_E_ST_JEV] += 1
     lu_mode = 0  # 0: no valid LU
-    crate = -1.0  # Newton convergence rate measured with the current LU (-1: unknown)
     c_lu = 1.0   # c of the current LU (reused while |c / c_lu - 1| <= lu_dgmax, when lu_dgmax >= 0)
     reuse = lu_dgmax >= 0.0
     n_steps = 0
@@ -418,7 +415,6 @@ def _e_bdf_segment(t0, t1, y, p, atol, rtol, max_step, max_steps, lu_dgmax, piv_
                     lu_mode = 0
                 if lu_mode == 0:
                     c_lu = c
-                    crate = -1.0
                     kt = _e_factor(Jc, c, n, k0, lptr, lidx, uptr, uidx, pi, pj, inpat, W, piv,
                                    lval, uval, dinv, T, piv_tol, stats)
                     lu_mode = 1 if kt >= 0 else 0
@@ -451,14 +447,6 @@ def _e_bdf_segment(t0, t1, y, p, atol, rtol, max_step, max_steps, lu_dgmax, piv_
                         rate = -1.0
                         if dy_norm_old >= 0.0:
                             rate = dy_norm / dy_norm_old if dy_norm_old > 0.0 else np.inf
-                            crate = rate
-                        elif _E_CARRY_RATE and 0.0 <= crate < 1.0 and crate / (1.0 - crate) * dy_norm < newton_tol:
-                            if np.isfinite(dy_norm):
-                                for i in range(n):
-                                    y_new[i] += dy[i]
-                                    d[i] += dy[i]
-                                converged = True
-                                break
                         if rate >= 0.0 and (rate >= 1.0 or
                                             rate ** (_E_NEWTON_MAXITER - k) / (1.0 - rate) * dy_norm > newton_tol):
                             break

@@ -26,7 +26,7 @@ from sympy.printing.pycode import PythonCodePrinter
 
 from mscsim.equations import OdeModel, t as T_SYMBOL
 
-CODEGEN_VERSION = "8"
+CODEGEN_VERSION = "9"
 
 
 @lru_cache(maxsize=1)
@@ -113,7 +113,7 @@ def jacobian_structure(model: OdeModel):
 
     def total_grad(expr) -> dict[str, sp.Expr]:
         grad: dict[str, sp.Expr] = {}
-        for s in expr.free_symbols:
+        for s in sorted(expr.free_symbols, key=lambda x: x.name):
             n = s.name
             if n in sidx:
                 d = sp.diff(expr, s)

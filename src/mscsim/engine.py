@@ -220,6 +220,28 @@ def integrate(compiled: CompiledModel, p: np.ndarray, y0: np.ndarray, t_out: np.
     return Y
 
 
+_WARM: set[str] = set()
+
+
+def warm_up(compiled: CompiledModel, p: np.ndarray) -> None:
+    """Load (or compile) every compiled kernel of the model in this process, once. Call it before
+    forking worker processes, so they inherit the machine code instead of each loading it."""
+    key = str(compiled.path)
+    if key in _WARM:
+        return
+    y = steady_state(compiled, p)
+    if y is None:
+        y, _ = baseline_guess(compiled, p)
+    try:
+        Y = integrate(compiled, p, y, np.array([0.0, 1e-3]), [])
+        out = np.empty((2, len(compiled.model.outputs)))
+        compiled.outputs_traj(np.array([0.0, 1e-3]), Y, np.asarray(p, dtype=float), out)
+        compiled.outputs(0.0, Y[0], np.asarray(p, dtype=float), out[0])
+    except Exception:  # noqa: BLE001 - warming up must never fail a run
+        pass
+    _WARM.add(key)
+
+
 def baseline_guess(compiled: CompiledModel, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Initial guess of every state (table values; param-initialised states) and the free states."""
     plan = plan_for(compiled)

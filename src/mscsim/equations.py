@@ -169,7 +169,7 @@ class OdeModel:
             if r.name in visiting:
                 raise ValueError(f"algebraic loop through rule {r.name!r}")
             visiting.add(r.name)
-            for s in r.expr.free_symbols:
+            for s in sorted(r.expr.free_symbols, key=lambda x: x.name):  # deterministic order
                 if s.name in self.rules:
                     visit(self.rules[s.name])
             visiting.discard(r.name)

@@ -545,11 +545,6 @@ class _Builder:
         fluxes, _plain = split_terms(m)
         species = [s for s in m.states.values() if s.unit in CELL_UNITS and s.name not in BOOKKEEPING]
         species_names = {s.name for s in species}
-        in_flux: dict[str, list[Flux]] = {}
-        for f in fluxes:
-            for end in (f.src, f.dst):
-                if end is not None:
-                    in_flux.setdefault(end, []).append(f)
         plain_states = {t.state for t in m.terms if t.flux is None}
         # species changed only by fluxes are driven by reactions; the others get rate rules
         by_reaction = {n for n in species_names if n not in plain_states}
@@ -557,7 +552,6 @@ class _Builder:
         comps = self._compartments(species)
         for s in species:
             self._species(s, comps[s.name], boundary=s.name not in by_reaction)
-        rule_vars = {r.name for r in m.rules.values()}
         for pname, prm in m.params.items():
             self._parameter(pname, self.p[pname], prm.unit, prm.desc, prm.source, prm.kind,
                             constant=not pname.startswith("in_"))
@@ -602,17 +596,13 @@ class _Builder:
                         *[f"{t.desc} [{t.source}]" for t in terms])
             n_rate += 1
         n_rx = 0
-        used_ids: set[str] = set()
         for f in fluxes:
             ends = [e for e in (f.src, f.dst) if e is not None]
             if not any(e in by_reaction for e in ends):
                 continue
             n_rx += 1
-            self._reaction(n_rx, f, species_names, comps, used_ids)
-        for s in species:
-            assert s.name in by_reaction or s.name in plain_states or not in_flux.get(s.name)
+            self._reaction(n_rx, f, species_names, comps)
         self._events(dose_ids)
-        del rule_vars
 
         text = sb.writeSBMLToString(self.doc)
         return SbmlExport(text, model.getId(), dict(self.p), dict(self.y0), list(self.admins),
@@ -755,7 +745,7 @@ class _Builder:
         self._parameter(r.name, None, r.unit, r.desc, r.source, "rule", constant=False, tag="rule",
                         extra={"output": "true" if output else "false"}, sbo_rate=False)
 
-    def _reaction(self, k: int, f: Flux, species_names: set[str], comps: dict[str, str], used: set[str]) -> None:
+    def _reaction(self, k: int, f: Flux, species_names: set[str], comps: dict[str, str]) -> None:
         rid = _sid(f"J{k}_{f.name}")
         rx = self.model.createReaction()
         rx.setId(rid)

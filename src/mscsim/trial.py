@@ -205,7 +205,7 @@ def plan_trial(scenario: Scenario, progress: bool = False, engine: str = "compil
     """
     mod = disease_module(scenario.disease)
     composed = build_model(scenario.disease, None, "human", scenario.subtype)
-    compile_model(composed.ode)
+    compiled = compile_model(composed.ode)
     obs_times = np.unique(np.array([0.0] + [e.at_days for e in scenario.endpoints]))
     end = float(obs_times[-1]) if obs_times[-1] > 0 else 1.0
     tc_times = np.unique(np.concatenate([np.linspace(0.0, end, 61), obs_times]))
@@ -224,6 +224,10 @@ def plan_trial(scenario: Scenario, progress: bool = False, engine: str = "compil
     screened: dict[str, int] = {}
     warnings: list[str] = []
     parallel = workers > 1 or bool(scheduler)
+    if parallel and engine == "compiled":  # forked workers inherit the loaded kernels
+        from mscsim import engine as _engine
+
+        _engine.warm_up(compiled, _patient_vector(composed, VirtualPatient("", 0, 0, {}, {}, ()), Regimen()))
     for j, arm in enumerate(scenario.arms):
         reg = arm.to_regimen()
         screener = _Screener(scenario.disease, scenario.subtype, scenario.seed, j, arm.name, reg, covs, iiv,

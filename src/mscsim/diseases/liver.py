@@ -17,8 +17,9 @@ Structure (disease-models.md s.7.3, a reduced fibrosis/regeneration model):
   cells to the liver than IV, act more here;
 - ``flare`` (0..1): the acute insult of acute-on-chronic liver failure (HBV flare, alcoholic
   hepatitis, sepsis) that multiplies the inflammatory drive and resolves over weeks;
-- ``survival`` and ``p_severe_infection``: probabilities with hazards from MELD (Wiesner 2003
-  bands) and systemic IL-6, and from MELD for infections.
+- ``survival`` and ``p_severe_infection``: probabilities; the death hazard is log-linear in
+  MELD (Wiesner 2003 bands) times a term for systemic IL-6 above the typical decompensated level
+  (the organ failures of ACLF); the infection hazard is log-linear in MELD.
 
 Labs are monotone functions of H (bilirubin, INR, albumin synthesis), of portal pressure and
 albumin (ascites, hence sodium and a hepatorenal creatinine term) and of inflammation
@@ -26,9 +27,9 @@ albumin (ascites, hence sodium and a hepatorenal creatinine term) and of inflamm
 ``mscsim.scores``. The SDF-1 signal that brings MSCs to the liver rises with activated HSCs
 (CXCL12 is made by activated stellate cells) and necro-inflammation.
 
-Where MSCs act: (1) through the immune network (less TNF-alpha/IFN-gamma, more IL-10 and M2):
-less hepatocyte death, less HSC activation, more collagen degradation; (2) locally through
-``msc_trophic``. Fibrogenic TGF-beta here is the hepatic (Kupffer/injury) signal, not the immune
+Where MSCs act: (1) through the immune network (less TNF-alpha/IFN-gamma, more IL-10, a more
+restorative M2:M1 balance, less systemic IL-6): less hepatocyte death, less HSC activation, more
+collagen degradation, lower death hazard in ACLF; (2) locally through ``msc_trophic``. Fibrogenic TGF-beta here is the hepatic (Kupffer/injury) signal, not the immune
 network's regulatory TGF-beta, which MSCs raise.
 """
 
@@ -83,6 +84,11 @@ BASELINE_TARGETS = (
     "and functional hepatocytes -0.02/yr untreated [design: slow progression, median survival 2-4 y, "
     "disease-models.md s.7.4]",
 )
+
+#: design constants of the MSC effect that `mscsim calibrate` may fit to liver trial records
+CALIBRATION_PARAMETERS = ["a_hsc_troph_liver", "a_troph_hep_liver"]
+#: default trial entry: MELD > 10 (decompensated-cirrhosis MSC trial NCT03529136, parameter-sources.md s.8)
+INCLUSION = {"meld": ">10"}
 
 #: per-subtype natural-history parameters (initial hepatocyte fraction, collagen area, acute insult)
 _INIT = {"decompensated": ("H0_liver", "cpa0_liver", "flare0_liver"),

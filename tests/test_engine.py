@@ -1,0 +1,237 @@
+"""The compiled engine (issue 7): agreement with scipy's stiff solvers, its sparse LU, the
+compiled steady state, the fallback to the scipy path, and one baseline per patient in a trial.
+No timing assertions: speed is shown by benchmarks/bench_engines.py."""
+
+import numpy as np
+import pytest
+
+from mscsim import engine
+from mscsim.codegen import compile_model
+from mscsim.dosing import Dose, Regimen
+from mscsim.model import build_model
+from mscsim.simulate import default_times, parameter_vector
+from mscsim.solve import IntegrationError, SolverOptions, integrate, integrate_scipy
+from mscsim.steady import steady_state, steady_state_scipy
+
+RADAU = SolverOptions("Radau", rtol=1e-10, atol_scale=1e-3, engine="scipy")
+
+
+def relerr(A, R):
+    """Max relative error; values below 1e-4 of a trajectory's peak are compared against that floor."""
+    floor = 1e-4 * np.abs(R).max(axis=0)
+    return float(np.max(np.abs(A - R) / np.maximum(np.maximum(np.abs(R), floor), 1e-300)))
+
+
+def setup(disease, target=None, regimen=Regimen(), weight=70.0, injury=None, over=None):
+    composed = build_model(disease, target)
+    c = compile_model(composed.ode)
+    p = parameter_vector(composed, weight_kg=weight, regimen=regimen, injury=injury, overrides=over)
+    return composed, c, p, steady_state(c, p), regimen.administrations(weight)
+
+
+def outputs(c, t, Y, p):
+    out = np.empty((len(t), len(c.model.outputs)))
+    c.outputs_traj(t, np.ascontiguousarray(Y), p, out)
+    return out
+
+
+def test_ra_year_agrees_with_radau_like_lsoda():
+    reg = Regimen((Dose.parse("1e6 cells/kg", "iv"),))
+    composed, c, p, y0, admins = setup("ra", regimen=reg, weight=82.0,
+                                       over={"trial_on": 1.0, "D_ra_t": 1.3 * build_model("ra").ode.params["D_ra_t"].value})
+    t = default_times(365.0, admins)
+    ref = integrate_scipy(c, p, y0, t, admins, RADAU)
+    stats = np.zeros(len(engine.STAT_NAMES), dtype=np.int64)
+    Y = engine.integrate(c, p, y0, t, admins, stats=stats)
+    L = integrate(c, p, y0, t, admins, SolverOptions(engine="scipy"))
+    e_c, e_l = relerr(Y, ref), relerr(L, ref)
+    e_co, e_lo = relerr(outputs(c, t, Y, p), outputs(c, t, ref, p)), relerr(outputs(c, t, L, p), outputs(c, t, ref, p))
+    print(f"RA: compiled {e_c:.1e} (read-outs {e_co:.1e}); LSODA {e_l:.1e} ({e_lo:.1e}); "
+          + ", ".join(f"{k} {v}" for k, v in zip(engine.STAT_NAMES, stats)))
+    assert e_c < 1e-3 and e_co < 1e-3
+    assert e_c < 20 * max(e_l, 1e-6)          # the same order as LSODA at the same tolerances
+    assert stats[0] > 50 and stats[7] == 2     # really stepped, bolus + rest = two segments
+    # output at the start is exactly the baseline; the default engine is the compiled one
+    assert np.array_equal(Y[0], y0)
+    assert np.array_equal(integrate(c, p, y0, t, admins), Y)
+
+
+def test_kinetics_overlapping_doses_agree_and_conserve_cells():
+    reg = Regimen((Dose.parse("1e6 cells/kg", "iv", infusion="30 min"),
+                   Dose.parse("1e7 cells", "iv", at="10 min"),                 # overlaps the infusion
+                   Dose.parse("5e7 cells", "intra_arterial", artery="hepatic", at="2 d")))
+    composed, c, p, y0, admins = setup(None, "liver", regimen=reg, injury=0.6)
+    t = default_times(10.0, admins)
+    ref = integrate_scipy(c, p, y0, t, admins, RADAU)
+    Y = engine.integrate(c, p, y0, t, admins)
+    assert relerr(Y, ref) < 1e-3
+    assert relerr(outputs(c, t, Y, p), outputs(c, t, ref, p)) < 1e-3
+    names = composed.ode.state_names
+    kin = [i for i, n in enumerate(names) if composed.ode.states[n].group == "kinetics" and n != "X_dosed"]
+    dosed = Y[:, names.index("X_dosed")]
+    assert dosed[-1] == pytest.approx(1e6 * 70 + 1e7 + 5e7, rel=1e-6)
+    assert np.max(np.abs(Y[:, kin].sum(axis=1) - dosed)) / dosed[-1] < 1e-6
+
+
+def test_tight_tolerance_and_max_step_options_work():
+    reg = Regimen((Dose.parse("1e6 cells/kg", "iv"),))
+    composed, c, p, y0, admins = setup("ra", regimen=reg)
+    t = np.linspace(0.0, 30.0, 31)
+    ref = integrate_scipy(c, p, y0, t, admins, RADAU)
+    tight = integrate(c, p, y0, t, admins, SolverOptions(rtol=1e-10, atol_scale=1e-4))
+    assert relerr(tight, ref) < 1e-6
+    capped = engine.integrate(c, p, y0, t, admins, max_step=0.5)
+    assert relerr(capped, ref) < 1e-3
+
+
+@pytest.mark.parametrize("piv_tol", [0.1, 1.0])
+def test_sparse_lu_solves_like_dense(piv_tol):
+    """I - cJ solved by the static-pivot sparse LU (piv_tol 1 forces the dense-block fallback
+    almost everywhere) equals numpy's dense solve."""
+    from numba import njit
+
+    composed, c, p, y0, admins = setup("ra", regimen=Regimen((Dose.parse("1e6 cells/kg", "iv"),)))
+    n = len(y0)
+    rng = np.random.default_rng(3)
+    y = y0 + np.abs(rng.normal(0, 1e5, n)) * (np.array([s.group == "kinetics" for s in composed.ode.states.values()]))
+    J = np.empty((n, n))
+    c.jac(0.5, y, p, J)
+    lu = engine.plan_for(c).lu
+    mod = c.module
+    fac, gat, sol = mod._e_factor, mod._e_jac_gather, mod._e_sparse_solve
+
+    @njit
+    def factor_solve(J, cc, b, k0, perm, lptr, lidx, uptr, uidx, pi, pj, inpat, piv_tol):
+        n = J.shape[0]
+        Jc = np.empty(pi.shape[0])
+        gat(J, perm, pi, pj, Jc)
+        W = np.zeros((n, n))
+        piv = np.zeros(n, dtype=np.int64)
+        lval, uval = np.empty(lidx.shape[0]), np.empty(uidx.shape[0])
+        dinv, T = np.empty(n), np.empty((n, n))
+        st = np.zeros(8, dtype=np.int64)
+        kt = fac(Jc, cc, n, k0, lptr, lidx, uptr, uidx, pi, pj, inpat, W, piv, lval, uval, dinv, T, piv_tol, st)
+        x, tmp = np.empty(n), np.empty(n)
+        sol(n, kt, perm, lptr, lidx, uptr, uidx, piv, lval, uval, dinv, T, b, x, tmp)
+        return kt, x
+
+    kts = []
+    for cc in (1e-4, 0.1, 3.0, 100.0, 1e4):
+        b = rng.normal(size=n)
+        kt, x = factor_solve(J, cc, b, lu.k0, lu.perm, lu.lptr, lu.lidx, lu.uptr, lu.uidx, lu.pi, lu.pj, lu.inpat,
+                             piv_tol)
+        M = np.eye(n) - cc * J
+        xd = np.linalg.solve(M, b)
+        assert np.max(np.abs(x - xd)) <= 1e-8 * np.max(np.abs(xd)), cc
+        kts.append(kt)
+    assert lu.nnz < 0.4 * n * n and lu.flops < 10_000       # the pattern is really exploited
+    if piv_tol == 1.0:
+        assert min(kts) < lu.k0                              # the dense fallback was exercised
+
+
+def test_lu_plan_of_a_known_pattern():
+    # arrow matrix: eliminating the hub last gives no fill
+    n = 6
+    S = np.eye(n, dtype=bool)
+    S[0, :] = S[:, 0] = True
+    plan = engine.lu_plan(S, tail_density=1.01)
+    assert plan.perm[-1] == 0 or plan.perm[-2] == 0
+    assert plan.nnz == S.sum()
+
+
+@pytest.mark.parametrize("disease", ["ra", "t1d", "ms"])
+def test_compiled_steady_state_matches_minpack(disease):
+    composed = build_model(disease)
+    c = compile_model(composed.ode)
+    rng = np.random.default_rng(11)
+    drives = [k for k in composed.ode.params if k.startswith("D_") and k.endswith(("_t", "_s"))]
+    for _ in range(5):
+        over = {k: composed.ode.params[k].value * float(np.exp(rng.normal(0, 0.3))) for k in drives}
+        p = parameter_vector(composed, weight_kg=float(rng.uniform(50, 100)), overrides=over)
+        a = engine.steady_state(c, p)
+        b = steady_state_scipy(c, p)
+        assert a is not None
+        assert np.max(np.abs(a - b) / (np.abs(b) + 1e-6)) < 1e-6
+        assert np.array_equal(steady_state(c, p), a)          # the default is the compiled solve
+
+
+def test_engine_errors_are_integration_errors_and_options_are_checked():
+    reg = Regimen((Dose.parse("1e6 cells/kg", "iv"),))
+    composed, c, p, y0, admins = setup("ra", regimen=reg)
+    with pytest.raises(IntegrationError, match="too many steps"):
+        engine.integrate(c, p, y0, np.array([0.0, 365.0]), admins, max_steps=5)
+    with pytest.raises(IntegrationError):
+        engine.integrate(c, p, y0, np.array([3.0, 1.0]), admins)
+    with pytest.raises(ValueError, match="engine"):
+        SolverOptions(engine="fortran")
+    s = SolverOptions().stricter()
+    assert s.engine == "scipy" and s.method == "Radau"
+
+
+def test_failed_compiled_integration_falls_back_to_scipy(monkeypatch):
+    from mscsim import trial as trial_mod
+    from mscsim.scenario import load_scenario
+
+    sc = load_scenario({"name": "fallback", "disease": "ra", "seed": 3,
+                        "arms": [{"name": "msc", "n": 2, "regimen": [{"dose": "1e6 cells/kg", "route": "iv"}]}],
+                        "endpoints": [{"name": "das28_esr", "at": "30 d"}]})
+    plan = trial_mod.plan_trial(sc)
+    task = plan.tasks()[0]
+    good = trial_mod.run_patient(task)
+    assert not good.failed and not good.retried
+
+    def broken(*a, **k):
+        raise IntegrationError("compiled BDF failed: forced")
+
+    monkeypatch.setattr(engine, "integrate", broken)
+    res = trial_mod.run_patient(task)
+    assert not res.failed and res.retried                   # retried with scipy Radau, reported as retried
+    a = good.endpoints.to_numpy()
+    b = res.endpoints.to_numpy()
+    assert np.allclose(a, b, rtol=1e-4, atol=1e-6)
+
+
+def test_trial_computes_each_baseline_once(monkeypatch):
+    from mscsim import trial as trial_mod
+    from mscsim.scenario import load_scenario
+
+    sc = load_scenario({"name": "once", "disease": "ra", "seed": 5,
+                        "population": {"inclusion": {"das28_esr": ">5.1"}},
+                        "arms": [{"name": "msc", "n": 3, "regimen": [{"dose": "1e6 cells/kg", "route": "iv"}]},
+                                 {"name": "placebo", "n": 2, "regimen": []}],
+                        "endpoints": [{"name": "das28_esr", "at": "30 d"}]})
+    plan = trial_mod.plan_trial(sc)
+    tasks = plan.tasks()
+    assert all(t.y0 is plan.baselines[t.patient.pid] for t in tasks)
+    calls = {"n": 0}
+    real = trial_mod.steady_state
+
+    def counting(*a, **k):
+        calls["n"] += 1
+        return real(*a, **k)
+
+    monkeypatch.setattr(trial_mod, "steady_state", counting)
+    res = trial_mod.run_trial(sc, progress=False)
+    assert calls["n"] == sum(plan.screened.values())        # screening only; the run reuses them
+    assert res.summary["arms"][0]["n"] == 3
+    # the run starts from the screening baseline: the observed baseline is the screening one
+    for t in tasks:
+        r = trial_mod.run_patient(t)
+        assert r.endpoints["das28_esr"].iloc[0] == pytest.approx(t.patient.baseline["das28_esr"], rel=1e-12)
+
+
+def test_parallel_screening_gives_the_same_plan():
+    from mscsim import trial as trial_mod
+    from mscsim.scenario import load_scenario
+
+    sc = load_scenario({"name": "screen", "disease": "ra", "seed": 9,
+                        "population": {"inclusion": {"das28_esr": ">6.0"}},
+                        "arms": [{"name": "msc", "n": 6, "regimen": [{"dose": "1e6 cells/kg", "route": "iv"}]}],
+                        "endpoints": [{"name": "das28_esr", "at": "30 d"}]})
+    a = trial_mod.plan_trial(sc)
+    b = trial_mod.plan_trial(sc, workers=2)
+    assert a.screened == b.screened and a.screened["msc"] > 6
+    pa, pb = a.patients["msc"], b.patients["msc"]
+    assert [x.candidate for x in pa] == [x.candidate for x in pb]
+    assert [x.baseline for x in pa] == [x.baseline for x in pb]
+    assert all(np.array_equal(a.baselines[k], b.baselines[k]) for k in a.baselines)
