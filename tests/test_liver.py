@@ -1,6 +1,7 @@
 """Liver cirrhosis / ACLF module (issue 4, liver part): natural history, MSC effects, headline trials."""
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from mscsim import scores
@@ -170,7 +171,7 @@ def test_observe_with_noise_gives_consistent_events_and_valid_scores(untreated):
     s, _ = untreated
     for seed in range(5):
         rng = np.random.default_rng(seed)
-        obs = liver.observe(s.outputs, rng)
+        obs = pd.DataFrame(liver.observe(s.outputs, rng))
         for ev in ("severe_infection", "survival"):
             assert set(np.unique(obs[ev])) <= {0.0, 1.0}
         assert np.all(np.diff(obs["severe_infection"]) >= 0) and np.all(np.diff(obs["survival"]) <= 0)

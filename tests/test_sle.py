@@ -126,7 +126,7 @@ def test_visit_noise_and_events_are_consistent(wang2014):
     rng = np.random.default_rng(11)
     relapses, deaths = [], []
     for _ in range(200):
-        obs = sle.observe(out, rng)
+        obs = pd.DataFrame(sle.observe(out, rng))
         w = obs["sledai"].to_numpy()
         assert np.all(w == np.round(w)) and np.all((w >= 0) & (w <= 105))
         for c in ("relapse", "survival", "remission"):
@@ -144,12 +144,12 @@ def test_response_definitions():
     base = pd.Series({"sledai": 12.0, "proteinuria": 2.5})
     obs = pd.DataFrame({"sledai": [12.0, 8.0, 8.0, 3.0, 3.0, 2.0],
                         "proteinuria": [2.5, 1.2, 1.4, 0.4, 0.6, 0.4]})
-    r = sle.responders(obs, base)
+    r = pd.DataFrame(sle.responders(obs, base))
     assert r["major_clinical_response"].tolist() == [0, 0, 0, 1, 0, 1]
     assert r["partial_clinical_response"].tolist() == [0, 1, 0, 0, 1, 0]
     # without renal disease at baseline, partial response needs only the SLEDAI fall
-    r = sle.responders(pd.DataFrame({"sledai": [6.0], "proteinuria": [0.3]}),
-                       pd.Series({"sledai": 10.0, "proteinuria": 0.3}))
+    r = pd.DataFrame(sle.responders(pd.DataFrame({"sledai": [6.0], "proteinuria": [0.3]}),
+                                     pd.Series({"sledai": 10.0, "proteinuria": 0.3})))
     assert r["partial_clinical_response"].iloc[0] == 1
 
 

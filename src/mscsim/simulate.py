@@ -206,7 +206,12 @@ def simulate(regimen: Regimen | None = None, days: float = 30.0, *, disease: str
                          overrides=params)
     compiled = compile_model(composed.ode)
     admins = regimen.administrations(body.weight_kg)
-    t = default_times(days, admins) if times is None else np.asarray(times, dtype=float)
+    if times is None:
+        t = default_times(days, admins)
+    else:
+        t = np.asarray(times, dtype=float).ravel()
+        if t.size == 0 or not np.all(np.isfinite(t)) or t[0] < 0 or np.any(np.diff(t) <= 0):
+            raise MscsimError("times must be finite, non-negative and strictly increasing", field="times")
     y0 = steady_state(compiled, p)
     Y = integrate(compiled, p, y0, t, admins, options)
     OUT = np.empty((len(t), len(composed.ode.outputs)))

@@ -18,7 +18,7 @@ import pandas as pd
 
 import mscsim
 from mscsim.codegen import compile_model
-from mscsim.diseases.base import COMMON_ENDPOINTS, endpoint_frame, label_endpoint
+from mscsim.diseases.base import COMMON_ENDPOINTS, Readouts, endpoint_frame, label_endpoint
 from mscsim.dosing import Regimen
 from mscsim.errors import MscsimError
 from mscsim.execution import map_tasks
@@ -107,8 +107,8 @@ def run_patient(task: PatientTask) -> PatientResult:
         return PatientResult(pt.pid, pt.arm, None, None, failed=True, message="non-finite read-outs",
                              retried=retried)
     rng = np.random.default_rng(np.random.SeedSequence(pt.noise_seed))
-    obs = pd.DataFrame(out[np.searchsorted(times, task.obs_times)], columns=names,
-                       index=pd.Index(np.asarray(task.obs_times, dtype=float), name="time_d"))
+    obs = Readouts.from_array(out[np.searchsorted(times, task.obs_times)], names,
+                              pd.Index(np.asarray(task.obs_times, dtype=float), name="time_d"))
     ef = endpoint_frame(composed.disease_module, obs, rng)
     col = {c: i for i, c in enumerate(names)}
     tc = out[np.ix_(np.searchsorted(times, task.tc_times), [col[c] for c in task.tc_outputs])]
@@ -185,8 +185,8 @@ class _Screener:
             return res
         out = np.empty(len(composed.ode.outputs))
         compiled.outputs(0.0, y0, p, out)
-        frame = pd.DataFrame(np.repeat(out[None, :], len(self.obs_times), axis=0), index=self.obs_times,
-                             columns=composed.ode.outputs)
+        frame = Readouts.from_array(np.repeat(out[None, :], len(self.obs_times), axis=0),
+                                    composed.ode.outputs, pd.Index(self.obs_times))
         rng = np.random.default_rng(np.random.SeedSequence(seed))
         base = endpoint_frame(mod, frame, rng).iloc[0]
         if inclusion_mask(base, cov, self.inclusion):

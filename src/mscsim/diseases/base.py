@@ -8,10 +8,13 @@ A disease module (``mscsim.diseases.<name>``) defines:
   disease states, derives the SDF-1 signal from tissue damage (homing), adds kinetics and the
   immune network with the disease's autoimmune drive, then the disease equations and the
   clinical read-outs (exact score formulas from ``mscsim.scores``);
-- ``observe(out, rng=None) -> DataFrame``: clinical measurements at each time from the model
-  read-outs, with visit-to-visit measurement noise when ``rng`` is given, and the scores;
-- ``responders(obs, baseline) -> DataFrame``: endpoints that compare with baseline (ACR20,
-  EULAR response, CDAI response, ...), as 0/1.
+- ``observe(out, rng=None) -> dict``: clinical measurements at each time (name -> array) from
+  the model read-outs ``out`` (a `Readouts`: ``out["crp"]`` is an array with ``to_numpy()``),
+  with visit-to-visit measurement noise when ``rng`` is given, and the scores;
+- ``responders(obs, baseline) -> dict``: endpoints that compare with baseline (ACR20, EULAR
+  response, CDAI response, ...), as 0/1; ``baseline`` maps each observation to its first value.
+``endpoint_frame`` turns both into one DataFrame. Modules work on arrays, not pandas objects,
+because a trial observes each patient separately and pandas' per-operation cost dominated.
 """
 
 from __future__ import annotations
@@ -95,20 +98,85 @@ def lognoise(rng, x, cv):
     return x if rng is None else x * np.exp(rng.normal(0.0, cv, size=x.shape) - cv * cv / 2)
 
 
-def observe_common(out: pd.DataFrame) -> pd.DataFrame:
+class Column(np.ndarray):
+    """A read-out column: a NumPy array that also answers ``to_numpy()`` like a pandas Series,
+    so disease modules can be written against pandas and run on plain arrays."""
+
+    def to_numpy(self, dtype=None, copy: bool = False):
+        a = np.asarray(self)
+        return a.astype(dtype, copy=copy) if dtype is not None else (a.copy() if copy else a)
+
+
+class Readouts:
+    """Read-outs (or observations) by name at each time, backed by NumPy arrays.
+
+    Why not a DataFrame: a virtual trial observes every patient separately, and pandas' per-column
+    overhead (~0.1 ms per access or arithmetic) made observation cost 5x the integration
+    (benchmarks/RESULTS.md). Modules index it like a DataFrame (``out["crp"]``, ``out.index``,
+    ``len(out)``, ``"x" in out``); ``frame()`` gives the DataFrame."""
+
+    __slots__ = ("_cols", "index")
+
+    def __init__(self, cols: dict, index: pd.Index):
+        self._cols = {k: np.asarray(v).view(Column) for k, v in cols.items()}
+        self.index = index
+
+    @classmethod
+    def from_frame(cls, df: pd.DataFrame) -> "Readouts":
+        return cls({c: df[c].to_numpy() for c in df.columns}, df.index)
+
+    @classmethod
+    def from_array(cls, values: np.ndarray, names, index: pd.Index) -> "Readouts":
+        return cls({n: values[:, i] for i, n in enumerate(names)}, index)
+
+    def __getitem__(self, name: str) -> Column:
+        return self._cols[name]
+
+    def __contains__(self, name) -> bool:
+        return name in self._cols
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self._cols)
+
+    def items(self):
+        return self._cols.items()
+
+    def get(self, name, default=None):
+        return self._cols.get(name, default)
+
+    def frame(self) -> pd.DataFrame:
+        return pd.DataFrame({k: np.asarray(v) for k, v in self._cols.items()}, index=self.index)
+
+
+def observe_common(out) -> dict:
     """Common endpoints (kinetics, cytokines, T cells) straight from the read-outs."""
-    cols = [c for c in out.columns if c in COMMON_ENDPOINTS or label_endpoint(c)]
-    obs = out[cols].copy()
+    obs = {c: np.array(out[c], dtype=float) for c in out.columns if c in COMMON_ENDPOINTS or label_endpoint(c)}
     if "survival" not in obs:
-        obs["survival"] = 1.0
+        obs["survival"] = np.ones(len(out))
     return obs
 
 
-def endpoint_frame(module, out: pd.DataFrame, rng=None) -> pd.DataFrame:
-    """Every endpoint at every time of ``out`` (first row = baseline): common + disease + responders."""
+def _arrays(cols, n: int) -> dict:
+    """Name -> 1-D array of length ``n`` from a module's mapping (or DataFrame) of columns."""
+    if isinstance(cols, pd.DataFrame):
+        cols = {c: cols[c].to_numpy() for c in cols.columns}
+    return {k: np.broadcast_to(np.asarray(v), (n,)) if np.ndim(v) == 0 else np.asarray(v) for k, v in cols.items()}
+
+
+def endpoint_frame(module, out, rng=None) -> pd.DataFrame:
+    """Every endpoint at every time of ``out`` (first row = baseline): common + disease + responders.
+
+    ``out`` is a DataFrame of read-outs or a `Readouts`; the result is a DataFrame."""
+    if isinstance(out, pd.DataFrame):
+        out = Readouts.from_frame(out)
     obs = observe_common(out)
-    dis = module.observe(out, rng)
+    n = len(out)
+    dis = _arrays(module.observe(out, rng), n)
     # a disease's own observation (e.g. survival drawn as 0/1) replaces the common read-out
-    obs = pd.concat([obs.drop(columns=[c for c in obs.columns if c in dis.columns]), dis], axis=1)
-    resp = module.responders(obs, obs.iloc[0])
-    return pd.concat([obs, resp], axis=1)
+    obs = {k: v for k, v in obs.items() if k not in dis} | dis
+    resp = _arrays(module.responders(Readouts(obs, out.index), {k: v[0] for k, v in obs.items()}), n)
+    return pd.DataFrame(obs | {k: v for k, v in resp.items() if k not in obs}, index=out.index)

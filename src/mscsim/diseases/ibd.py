@@ -36,7 +36,6 @@ the exact formulas of ``mscsim.scores`` (Best 1976 CDAI; Schroeder 1987 Mayo).
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import sympy as sp
 
 from mscsim import scores
@@ -267,7 +266,7 @@ CDAI_PARTS = ("stools_day", "abd_pain_day", "wellbeing_day", "n_complications", 
 MAYO_PARTS = ("mayo_stool", "mayo_bleeding", "mayo_endoscopy", "mayo_pga")
 
 
-def observe(out: pd.DataFrame, rng=None) -> pd.DataFrame:
+def observe(out, rng=None) -> dict[str, np.ndarray]:
     """Clinical measurements and scores at each time; only the endpoints of the patient's subtype
     (CDAI for Crohn's, fistula endpoints for the perianal subtype, Mayo for UC).
 
@@ -279,7 +278,7 @@ def observe(out: pd.DataFrame, rng=None) -> pd.DataFrame:
 
     v = P_.value
     n = len(out)
-    obs = pd.DataFrame(index=out.index)
+    obs = {}
     obs["crp"] = lognoise(rng, out["crp_out"], v("cv_crp_ibd"))
     # the two fistula uniforms are drawn for every subtype, so the noise stream does not depend on it
     u_close, u_coll = (rng.uniform(), rng.uniform()) if rng is not None else (None, None)
@@ -320,9 +319,9 @@ def observe(out: pd.DataFrame, rng=None) -> pd.DataFrame:
     return obs
 
 
-def responders(obs: pd.DataFrame, baseline: pd.Series) -> pd.DataFrame:
+def responders(obs, baseline) -> dict[str, np.ndarray]:
     """CDAI response CR-100 (fall from baseline > 100 points; Crohn's) and Mayo response (UC), as 0/1."""
-    out = pd.DataFrame(index=obs.index)
+    out = {}
     if "cdai" in obs:
         out["cdai_response"] = ((baseline["cdai"] - obs["cdai"].to_numpy(dtype=float)) > 100).astype(float)
     if "mayo" in obs:

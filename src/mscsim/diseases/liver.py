@@ -36,7 +36,6 @@ network's regulatory TGF-beta, which MSCs raise.
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import sympy as sp
 
 from mscsim import scores
@@ -275,7 +274,7 @@ def compose(m, body, *, species, subtype, d_cell, cxcr4) -> ComposedModel:
                          subtype=subtype)
 
 
-def observe(out: pd.DataFrame, rng=None) -> pd.DataFrame:
+def observe(out, rng=None) -> dict[str, np.ndarray]:
     """Clinical measurements and scores at each time (with visit noise when ``rng`` is given).
 
     Events: without ``rng`` the probabilities (survival, severe infection by t); with ``rng`` one
@@ -305,19 +304,18 @@ def observe(out: pd.DataFrame, rng=None) -> pd.DataFrame:
         p_inf = (u_inf < out["p_severe_infection"].to_numpy(dtype=float)).astype(float)
         alive = (u_death >= 1 - out["survival"].to_numpy(dtype=float)).astype(float)
     meld = scores.meld(bil, inr, cr)
-    obs = pd.DataFrame({
+    obs = {
         "bilirubin": bil, "albumin": alb, "inr": inr, "creatinine": cr, "sodium": na, "collagen": cpa,
         "ascites": asc, "ascites_grade": asc_g, "encephalopathy_grade": enc_g,
         "meld": meld, "meld_na": scores.meld_na(meld, na),
         "child_pugh": scores.child_pugh(bil, alb, inr, asc_g, enc_g),
         "severe_infection": p_inf, "survival": alive,
-    }, index=out.index)
-    assert len(obs) == n
+    }
     return obs
 
 
-def responders(obs: pd.DataFrame, baseline: pd.Series) -> pd.DataFrame:
+def responders(obs, baseline) -> dict[str, np.ndarray]:
     """Child-Pugh improvement (score at least 1 point below baseline), as 0/1."""
-    out = pd.DataFrame(index=obs.index)
+    out = {}
     out["child_pugh_improved"] = (obs["child_pugh"].to_numpy() <= baseline["child_pugh"] - 1).astype(float)
     return out

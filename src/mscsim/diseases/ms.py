@@ -43,7 +43,6 @@ No placebo state: Petrou's sham arm worsened and EDSS, relapses and MRI are rate
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import sympy as sp
 
 from mscsim.diseases.base import Endpoint
@@ -216,7 +215,7 @@ def _poisson_quantile(u, mean):
     return poisson.ppf(u, np.maximum(mean, 0.0))
 
 
-def observe(out: pd.DataFrame, rng=None) -> pd.DataFrame:
+def observe(out, rng=None) -> dict[str, np.ndarray]:
     """EDSS, relapses, MRI at each time (first row = baseline). Without ``rng``: expected values and
     probabilities; with ``rng``: one uniform per patient and event type, EDSS with visit noise
     rounded to 0.5 steps, lesion counts drawn from a negative binomial."""
@@ -228,8 +227,8 @@ def observe(out: pd.DataFrame, rng=None) -> pd.DataFrame:
     gd = np.maximum(out["gd_lesions"].to_numpy(dtype=float), 0.0)
     h_rel = np.maximum(out["relapses_expected"].to_numpy(dtype=float), 0.0)
     if rng is None:
-        return pd.DataFrame({"edss": edss, "relapse": p_rel, "relapses": h_rel, "mri_activity": p_mri,
-                             "gd_lesions": gd}, index=out.index)
+        return {"edss": edss, "relapse": p_rel, "relapses": h_rel, "mri_activity": p_mri,
+                             "gd_lesions": gd}
     u_rel, u_mri = rng.uniform(size=2)
     relapse = (u_rel < p_rel).astype(float)
     # the count is the Poisson quantile at 1 - u: >= 1 exactly when u < 1 - exp(-H), monotone in time
@@ -239,8 +238,8 @@ def observe(out: pd.DataFrame, rng=None) -> pd.DataFrame:
     e = np.clip(np.round(2 * e) / 2, 0.0, 10.0)
     k = P_.value("k_nb_ms")
     counts = rng.negative_binomial(k, k / (k + np.maximum(gd, 1e-12))).astype(float)
-    return pd.DataFrame({"edss": e, "relapse": relapse, "relapses": relapses, "mri_activity": mri,
-                         "gd_lesions": counts}, index=out.index)
+    return {"edss": e, "relapse": relapse, "relapses": relapses, "mri_activity": mri,
+                         "gd_lesions": counts}
 
 
 def worsening_threshold(baseline_edss):
@@ -250,11 +249,11 @@ def worsening_threshold(baseline_edss):
                      [rise for _, rise in WORSENING_THRESHOLDS], WORSENING_THRESHOLDS[-1][1])
 
 
-def responders(obs: pd.DataFrame, baseline: pd.Series) -> pd.DataFrame:
+def responders(obs, baseline) -> dict[str, np.ndarray]:
     """EDSS change, EDSS worsening, treatment failure and NEDA versus baseline."""
     change = obs["edss"].to_numpy(dtype=float) - float(baseline["edss"])
     worse = (change >= worsening_threshold(baseline["edss"]) - 1e-9).astype(float)
     fail = 1 - (1 - obs["relapse"].to_numpy(dtype=float)) * (1 - obs["mri_activity"].to_numpy(dtype=float)) \
         * (1 - worse)
-    return pd.DataFrame({"edss_change": change, "edss_worsening": worse, "treatment_failure": fail,
-                         "neda": 1 - fail}, index=obs.index)
+    return {"edss_change": change, "edss_worsening": worse, "treatment_failure": fail,
+                         "neda": 1 - fail}

@@ -13,7 +13,6 @@ DAS28-CRP, DAS28-ESR, ACR20/50/70 (Felson), EULAR response.
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import sympy as sp
 
 from mscsim import scores
@@ -118,7 +117,7 @@ def compose(m, body, *, species, subtype, d_cell, cxcr4) -> ComposedModel:
                          subtype=subtype)
 
 
-def observe(out: pd.DataFrame, rng=None) -> pd.DataFrame:
+def observe(out, rng=None) -> dict[str, np.ndarray]:
     """Clinical measurements and scores at each time (with visit noise when ``rng`` is given)."""
     from mscsim import parameters as P_
 
@@ -132,26 +131,25 @@ def observe(out: pd.DataFrame, rng=None) -> pd.DataFrame:
     haq = np.clip(gauss(rng, out["haq"], v("sd_haq")), 0, 3)
     crp = lognoise(rng, out["crp_out"], v("cv_crp"))
     esr = np.maximum(lognoise(rng, out["esr"], v("cv_esr")), 1.0)
-    obs = pd.DataFrame({
+    obs = {
         "tjc28": tjc, "sjc28": sjc, "pain_vas": pain, "ptga": ptga, "phga": phga, "haq": haq,
         "crp": crp, "esr": esr,
         # 68/66 joint counts scaled from the 28-joint counts [design]
         "tjc68": np.asarray(tjc) * 68 / 28, "sjc68": np.asarray(sjc) * 66 / 28,
-    }, index=out.index)
+    }
     obs["das28_crp"] = scores.das28_crp(obs["tjc28"], obs["sjc28"], obs["crp"], obs["ptga"])
     obs["das28_esr"] = scores.das28_esr(obs["tjc28"], obs["sjc28"], obs["esr"], obs["ptga"])
-    assert len(obs) == n
     return obs
 
 
-def responders(obs: pd.DataFrame, baseline: pd.Series) -> pd.DataFrame:
+def responders(obs, baseline) -> dict[str, np.ndarray]:
     """ACR20/50/70 and EULAR (good or moderate, on DAS28-ESR) versus baseline, as 0/1."""
     cur = {k: obs[k].to_numpy() for k in ("tjc68", "sjc68", "pain_vas", "ptga", "phga", "haq", "crp")}
     base = {k: np.full(len(obs), baseline[k]) for k in cur}
     rename = {"pain_vas": "pain"}
     cur = {rename.get(k, k): x for k, x in cur.items()}
     base = {rename.get(k, k): x for k, x in base.items()}
-    out = pd.DataFrame(index=obs.index)
+    out = {}
     for lvl in (20, 50, 70):
         out[f"acr{lvl}"] = scores.acr_response(base, cur, lvl).astype(float)
     eular = scores.eular_response(np.full(len(obs), baseline["das28_esr"]), obs["das28_esr"].to_numpy())

@@ -265,7 +265,7 @@ def _item_probabilities(out: pd.DataFrame) -> dict[str, np.ndarray]:
     return probs
 
 
-def observe(out: pd.DataFrame, rng=None) -> pd.DataFrame:
+def observe(out, rng=None) -> dict[str, np.ndarray]:
     """Laboratory values, SLEDAI-2K item by item, remission, relapse and survival at each time.
 
     Without ``rng``: noise-free laboratory values, the expected SLEDAI-2K, the probability of
@@ -307,18 +307,17 @@ def observe(out: pd.DataFrame, rng=None) -> pd.DataFrame:
     else:
         relapse = (u_flare < p_flare).astype(float)
         alive = (u_death >= 1 - p_alive).astype(float)
-    obs = pd.DataFrame({
+    obs = {
         "sledai": sledai, "proteinuria": prot, "anti_dsdna": dsdna, "c3": c3, "c4": c4, "albumin": alb,
         "remission": np.asarray(remission, dtype=float), "relapse": relapse, "survival": alive,
         "damage": out["damage"].to_numpy(),
-    }, index=out.index)
+    }
     for k, x in items.items():
         obs[f"sledai_{k}"] = x
-    assert len(obs) == n
     return obs
 
 
-def responders(obs: pd.DataFrame, baseline: pd.Series) -> pd.DataFrame:
+def responders(obs, baseline) -> dict[str, np.ndarray]:
     """Major and partial clinical response versus baseline, as 0/1 (module docstring)."""
     s = obs["sledai"].to_numpy()
     pr = obs["proteinuria"].to_numpy()
@@ -326,8 +325,8 @@ def responders(obs: pd.DataFrame, baseline: pd.Series) -> pd.DataFrame:
     major = (s <= 3) & (pr <= cut)
     renal_ok = (pr <= 0.5 * baseline["proteinuria"]) if baseline["proteinuria"] > cut else np.ones(len(obs), bool)
     partial = ~major & (baseline["sledai"] - s >= 4) & renal_ok
-    return pd.DataFrame({"major_clinical_response": major.astype(float),
-                         "partial_clinical_response": partial.astype(float)}, index=obs.index)
+    return {"major_clinical_response": major.astype(float),
+                         "partial_clinical_response": partial.astype(float)}
 
 
 def _prot_cut() -> float:

@@ -34,7 +34,6 @@ number), and (iii) through a small trophic term from the local MSC density in th
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import sympy as sp
 
 from mscsim import scores
@@ -192,13 +191,13 @@ def compose(m, body, *, species, subtype, d_cell, cxcr4) -> ComposedModel:
                          subtype=subtype)
 
 
-def observe(out: pd.DataFrame, rng=None) -> pd.DataFrame:
+def observe(out, rng=None) -> dict[str, np.ndarray]:
     """Clinical measurements at each time (with visit noise when ``rng`` is given)."""
     from mscsim import parameters as P_
 
     v = P_.value
     dose = np.maximum(lognoise(rng, out["insulin_dose"], v("cv_ins_t1d")), 0.0)
-    obs = pd.DataFrame({
+    obs = {
         "c_peptide_auc": lognoise(rng, out["c_peptide_auc"], v("cv_cpep_t1d")),
         "fasting_c_peptide": lognoise(rng, out["fasting_c_peptide"], v("cv_cpep_t1d")),
         "hba1c": np.asarray(gauss(rng, out["hba1c"], v("sd_hba1c_t1d"))),
@@ -206,14 +205,14 @@ def observe(out: pd.DataFrame, rng=None) -> pd.DataFrame:
         "insulin_dose": dose,
         # insulin stopped when the titrated dose is negligible (model dose, not the noisy report)
         "insulin_free": (out["insulin_dose"].to_numpy() < v("ins_free_thr_t1d")).astype(float),
-    }, index=out.index)
+    }
     obs["idaa1c"] = scores.idaa1c(obs["hba1c"], obs["insulin_dose"])
     return obs
 
 
-def responders(obs: pd.DataFrame, baseline: pd.Series) -> pd.DataFrame:
+def responders(obs, baseline) -> dict[str, np.ndarray]:
     """No T1D endpoint of the design contract compares with baseline (insulin_free is absolute)."""
-    return pd.DataFrame(index=obs.index)
+    return {}
 
 
 def fit_natural_history(slope_ratio_12m: float = 0.608, auc0: float = 135.0) -> dict[str, float]:
