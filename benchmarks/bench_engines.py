@@ -533,7 +533,7 @@ def main(argv=None) -> int:
         rows = []
         for w in (1, 2):
             tw = trial_wall(n_trial, w)
-            extra = (f"observation (pandas, disease module) {tw['observe']:.1f} s, integration {tw['integrate']:.1f} s, "
+            extra = (f"observation (disease module, endpoints) {tw['observe']:.1f} s, integration {tw['integrate']:.1f} s, "
                      f"baselines {tw['steady']:.2f} s" if w == 1 else "")
             rows.append([w, f"{tw['wall_s']:.1f}", tw["screened"], extra])
         say(fmt_table(["workers", "wall s", "candidates screened", "where the time goes (serial)"], rows))

@@ -261,7 +261,11 @@ def test_loader_returns_all_records_with_sources():
     assert set(df["disease"]) == {"ra", "t1d", "ms", "sle", "ibd", "liver"}
     numeric = df[df["value"].notna()]
     assert numeric["citation"].str.len().gt(0).all()  # every number keeps its source
-    assert df["use"].isna().all()  # calibration/validation split is left to a later issue
+    # the split used by `mscsim calibrate` / `mscsim validate`, from the shipped scenarios
+    use = df.set_index("record_id")["use"]
+    assert use["RA_AlvaroGracia2017#2"] == "calibration" and use["T1D_Cai2016#1"] == "calibration"
+    assert use["T1D_Cai2016#5"] == "validation" and use["LIV_ZhangShi2012#1"] == "validation"
+    assert set(use.dropna()) == {"calibration", "validation"} and use.isna().any()
     # "not reported" stays listable but has no number
     ghor = _rec(df, "RA_Ghoryani2019#3")
     assert np.isnan(ghor["value"]) and ghor["value_text"] == "not reported"

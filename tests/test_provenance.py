@@ -45,3 +45,10 @@ def test_every_model_constant_and_equation_has_a_source(disease, target):
 def test_parameter_docs_are_generated_from_the_table():
     doc = (ROOT / "docs" / "parameters.md").read_text()
     assert doc.strip() == parameter_table_markdown().strip(), "run: python tools/gen_param_table.py"
+
+
+def test_calibration_docs_are_generated_from_the_shipped_files():
+    from mscsim.paramdocs import calibration_markdown
+
+    doc = (ROOT / "docs" / "calibration.md").read_text()
+    assert calibration_markdown().strip() in doc, "run: python tools/gen_param_table.py"

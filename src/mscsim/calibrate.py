@@ -109,6 +109,7 @@ def simulate_targets(scenarios: dict[str, Scenario], targets: list[Target], thet
                      n_min: int = 60, workers: int = 1, scheduler=None) -> np.ndarray:
     """Simulated value of every target under parameters ``theta`` (common random numbers)."""
     from mscsim.execution import map_tasks
+    from mscsim.model import build_model
     from mscsim.trial import assemble, plan_trial, run_patient
 
     out = np.full(len(targets), np.nan)
@@ -118,10 +119,11 @@ def simulate_targets(scenarios: dict[str, Scenario], targets: list[Target], thet
             arms = [a.model_copy(update={"n": max(a.n, n_min)}) for a in sc.arms]
             sc2 = sc.model_copy(update={"arms": arms})
             plan = plan_trial(sc2)
+            known = build_model(sc.disease, None, "human", sc.subtype).ode.params  # subtype-specific
             for pts in plan.patients.values():
                 for pt in pts:
                     for k, v in theta.items():
-                        if k not in pt.params:
+                        if k not in pt.params and k in known:
                             pt.params[k] = v
             tasks = plan.tasks()
             res = assemble(plan, tasks, map_tasks(run_patient, tasks, workers=workers, scheduler=scheduler,
@@ -179,9 +181,15 @@ class CalibrationResult:
 
     def table(self) -> pd.DataFrame:
         reg = parameters.registry()
-        return pd.DataFrame([{"parameter": n, "start": self.start[n], "fitted": self.values[n],
-                              "ci_low": self.ci[n][0], "ci_high": self.ci[n][1], "unit": reg[n].unit}
-                             for n in self.names])
+        def side(v, bound):  # None: the profile never rose 3.84 above the optimum up to the bound
+            return f"{v:.4g}" if v is not None else f"open (to the table bound {bound:g})"
+
+        rows = []
+        for n in self.names:
+            lo, hi = reg[n].bounds or (float("nan"), float("nan"))
+            rows.append({"parameter": n, "start": self.start[n], "fitted": self.values[n],
+                         "ci_low": side(self.ci[n][0], lo), "ci_high": side(self.ci[n][1], hi), "unit": reg[n].unit})
+        return pd.DataFrame(rows)
 
     def fit_table(self) -> pd.DataFrame:
         return pd.DataFrame([{"scenario": t.scenario, "arm": t.arm, "endpoint": t.endpoint, "at_days": t.at_days,

@@ -66,3 +66,29 @@ def equations_markdown(models) -> str:
             lines.append(f"| `{r.name}` | `{_cell(r.expr)}` | {_cell(r.unit)} | {_cell(r.desc)} | {_cell(r.source)} |")
         lines.append("")
     return "\n".join(lines)
+
+
+def calibration_markdown() -> str:
+    """The shipped calibrations (``data/calibration/<disease>.json``): per disease, each fitted
+    parameter with its table value, fitted value and profile-likelihood 95 % CI, and the evidence
+    records used. All other evidence records were only used to check (``mscsim validate``)."""
+    import json
+    from importlib import resources
+
+    from mscsim.model import DISEASES
+
+    lines = ["| disease | parameter | table value | fitted | 95% CI (profile) | records used to fit |",
+             "|---|---|---|---|---|---|"]
+    for d in DISEASES:
+        path = resources.files("mscsim.data").joinpath(f"calibration/{d}.json")
+        if not path.is_file():
+            lines.append(f"| {d} | (not calibrated) | | | | |")
+            continue
+        data = json.loads(path.read_text())
+        recs = ", ".join(data.get("records", []))
+        for k, (name, v) in enumerate(data["parameters"].items()):
+            lo, hi = v.get("ci_low"), v.get("ci_high")
+            ci = f"{'open' if lo is None else f'{lo:.3g}'} to {'open' if hi is None else f'{hi:.3g}'}"
+            lines.append(f"| {d if k == 0 else ''} | `{name}` | {v['table_value']:.3g} | {v['value']:.3g} | {ci} | "
+                         f"{recs if k == 0 else ''} |")
+    return "\n".join(lines)

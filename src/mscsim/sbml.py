@@ -871,17 +871,11 @@ def export_sbml(disease: str | None = None, *, subtype: str | None = None,
     from mscsim.codegen import compile_model
     from mscsim.model import build_model
     from mscsim.physiology import make_body
-    from mscsim.simulate import check_regimen_safety, parameter_vector
+    from mscsim.simulate import check_regimen_safety, injury_target, parameter_vector
     from mscsim.steady import steady_state
 
     regimen = regimen or Regimen()
-    target, severity = None, None
-    if injury is not None:
-        if disease is not None:
-            raise MscsimError("give either a disease or an --injury, not both", field="injury")
-        target, severity = injury
-        if not (0.0 <= float(severity) <= 1.0):
-            raise MscsimError(f"injury severity must be between 0 and 1, got {severity}", field="injury")
+    target, severity = injury_target(injury, disease)
     if days is not None and not (isinstance(days, (int, float)) and math.isfinite(days) and days > 0):
         raise MscsimError(f"days must be a positive number, got {days!r}", field="days")
     composed = build_model(disease, target, species, subtype)

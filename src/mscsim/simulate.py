@@ -183,6 +183,18 @@ def check_regimen_safety(regimen: Regimen, weight_kg: float, species: str = "hum
     return warn
 
 
+def injury_target(injury: tuple[str, float] | None, disease: str | None) -> tuple[str | None, float | None]:
+    """(target tissue, severity 0..1) of an ``injury=(tissue, severity)`` given without a disease."""
+    if injury is None:
+        return None, None
+    if disease is not None:
+        raise MscsimError("give either a disease or an --injury, not both", field="injury")
+    target, severity = injury
+    if not (0.0 <= float(severity) <= 1.0):
+        raise MscsimError(f"injury severity must be between 0 and 1, got {severity}", field="injury")
+    return target, severity
+
+
 def simulate(regimen: Regimen | None = None, days: float = 30.0, *, disease: str | None = None,
              subtype: str | None = None, injury: tuple[str, float] | None = None,
              species: str = "human", weight_kg: float | None = None,
@@ -192,13 +204,7 @@ def simulate(regimen: Regimen | None = None, days: float = 30.0, *, disease: str
     regimen = regimen or Regimen()
     if not (isinstance(days, (int, float)) and math.isfinite(days) and days > 0):
         raise MscsimError(f"days must be a positive number, got {days!r}", field="days")
-    target, severity = (None, None)
-    if injury is not None:
-        if disease is not None:
-            raise MscsimError("give either a disease or an --injury, not both", field="injury")
-        target, severity = injury
-        if not (0.0 <= float(severity) <= 1.0):
-            raise MscsimError(f"injury severity must be between 0 and 1, got {severity}", field="injury")
+    target, severity = injury_target(injury, disease)
     composed = build_model(disease, target, species, subtype)
     body = make_body(species, weight_kg, composed.target)
     warnings = check_regimen_safety(regimen, body.weight_kg, species)

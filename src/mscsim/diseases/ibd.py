@@ -101,7 +101,7 @@ BASELINE_TARGETS = (
 
 
 #: free parameters fitted by `mscsim calibrate --disease ibd` (records: role calibration in the scenarios)
-CALIBRATION_PARAMETERS = ['lam_proc_ibd', 'lam_close_msc_ibd']
+CALIBRATION_PARAMETERS = ['lam_proc_ibd', 'lam_close_msc_ibd', 'placebo_max_ibd']
 def compose(m, body, *, species, subtype, d_cell, cxcr4) -> ComposedModel:
     subtype = subtype or DEFAULT_SUBTYPE
     perianal = subtype == "crohns_perianal"

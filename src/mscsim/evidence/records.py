@@ -284,7 +284,24 @@ def load_records(disease: str | None = None, study: str | None = None, *,
     sel = [r for r in recs
            if (disease is None or r.disease == disease) and (study is None or r.study_id == study)
            and (not numeric_only or r.value is not None)]
-    return _frame(sel)
+    df = _frame(sel)
+    if path is None:  # the shipped records: say which the shipped scenarios use, and how
+        roles = scenario_roles()
+        df["use"] = [u if u is not None else roles.get(rid) for rid, u in zip(df["record_id"], df["use"])]
+    return df
+
+
+def scenario_roles() -> dict[str, str]:
+    """record id -> "calibration" (fitted by ``mscsim calibrate``) or "validation" (only
+    checked by ``mscsim validate``), from the validation entries of the shipped scenarios."""
+    from mscsim.scenario import load_scenario, shipped_scenarios
+
+    roles: dict[str, str] = {}
+    for path in shipped_scenarios().values():
+        for v in load_scenario(path).validation:
+            if roles.get(v.record) != "calibration":
+                roles[v.record] = v.role
+    return roles
 
 
 # ---------------------------------------------------------------------------------------------
