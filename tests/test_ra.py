@@ -42,7 +42,8 @@ def test_msc_move_ra_the_way_trials_report(untreated):
     assert ef["crp"].iloc[d30] < base["crp"].iloc[d30]
     assert ef["treg_pct"].iloc[d30] > base["treg_pct"].iloc[d30]          # Ghoryani 2019: Treg up at month 1
     assert ef["th17_pct"].iloc[d90] < base["th17_pct"].iloc[d90]          # Th17 down
-    assert ef["acr20"].iloc[d30] == 1.0
+    # (ACR20 of the typical patient is not asserted: the calibrated effect gives 27-33 % ACR20 in the
+    # virtual Alvaro-Gracia trial, so the typical patient sits near the threshold; see mscsim validate)
     # effect maintained for months, then wanes (Wang L 2013: 3-6 months)
     gain = lambda i: base["das28_esr"].iloc[i] - ef["das28_esr"].iloc[i]  # noqa: E731
     assert gain(d90) > 0.5 * gain(d30) and gain(d365) < 0.5 * gain(d90)

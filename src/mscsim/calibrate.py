@@ -91,12 +91,14 @@ def calibration_targets(disease: str) -> tuple[dict[str, Scenario], list[Target]
 
 @contextlib.contextmanager
 def overridden(disease: str, theta: dict[str, float]):
-    """Temporarily make ``theta`` the disease's calibrated values (typical values of the population)."""
-    base = dict(parameters.calibrated(disease))
+    """Temporarily make ``theta`` the disease's calibrated values (typical values of the population).
+
+    Only ``theta``: previously shipped values of other parameters do not carry over, so the fit is
+    made under exactly the values that `save` writes (the file is replaced, not merged)."""
     orig = parameters.calibrated
 
     def patched(d):
-        return {**base, **theta} if d == disease else orig(d)
+        return dict(theta) if d == disease else orig(d)
 
     parameters.calibrated = patched
     try:

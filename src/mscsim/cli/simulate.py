@@ -43,17 +43,17 @@ def run_simulation(*, dose, route, artery, site, days, species, weight, injury, 
     out = out_dir(out)
     if not quiet:
         err_console.print("[dim]simulating (the first run of a model compiles it: ~10-30 s)...[/dim]")
-    times = None
+    grid = None
     if disease is not None:  # make sure the summary's time points are on the output grid
         import numpy as np
 
         from mscsim.cli.disease_outputs import summary_times
         from mscsim.simulate import default_times
 
-        times = np.unique(np.concatenate([default_times(ndays, regimen.administrations(weight or 70.0)),
+        grid = np.unique(np.concatenate([default_times(ndays, regimen.administrations(weight or 70.0)),
                                           [t for t in summary_times(ndays) if t <= ndays]]))
     sim = simulate(regimen, ndays, disease=disease, subtype=subtype, injury=inj, species=species,
-                   weight_kg=weight, times=times)
+                   weight_kg=weight, times=grid)
     for w in sim.info["warnings"]:
         err_console.print(f"[yellow]warning:[/yellow] {w}")
     organs = sim.organs()

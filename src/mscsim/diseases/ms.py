@@ -96,7 +96,9 @@ WORSENING_THRESHOLDS = ((0.0, 1.5), (5.5, 1.0), (10.0, 0.5))
 
 
 #: free parameters fitted by `mscsim calibrate --disease ms` (records: role calibration in the scenarios)
-CALIBRATION_PARAMETERS = ['a_remyel_msc_ms', 'delta_my_prog_ms']
+CALIBRATION_PARAMETERS = ['a_remyel_msc_ms']  # delta_my_prog_ms is a natural-history (baseline) parameter
+
+
 def compose(m, body, *, species, subtype, d_cell, cxcr4) -> ComposedModel:
     sfx = _SUB[subtype]
     names = ("D_ms_t", "D_ms_s", "w_les_ifng_ms", "w_les_il17_ms", "w_les_tnf_ms", "w_les_sys_ms", "S_ref_ms",
