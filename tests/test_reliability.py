@@ -90,14 +90,14 @@ def malformed(draw):
     return d
 
 
-@settings(max_examples=2500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=2500, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 @given(malformed())
 def test_loader_rejects_malformed_scenarios_cleanly(data):
     with pytest.raises((MscsimError, ValidationError)):
         load_scenario(data)
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(max_examples=400, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(data=malformed())
 def test_cli_rejects_malformed_scenarios_with_one_line_and_writes_nothing(tmp_path_factory, data, capsys):
     tmp = tmp_path_factory.mktemp("cli")
@@ -114,7 +114,7 @@ def test_cli_rejects_malformed_scenarios_with_one_line_and_writes_nothing(tmp_pa
     assert not out.exists()
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=300, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(text=st.text(max_size=200))
 def test_random_yaml_text_is_a_clean_error(tmp_path_factory, text, capsys):
     p = tmp_path_factory.mktemp("y") / "s.yaml"

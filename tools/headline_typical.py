@@ -73,16 +73,23 @@ def rows() -> list[dict]:
     res = []
     for disease, subtype, label, specs, day, endpoints, published in HEADLINES:
         times = np.array([0.0, float(day)])
-        par = {"trial_on": 1.0}
+        from mscsim.model import build_model
+
+        # trial participation (placebo) in both columns, where the disease has a placebo response
+        par = {"trial_on": 1.0} if "trial_on" in build_model(disease, None, "human", subtype).ode.params else None
         ef = {}
         for arm, reg in (("untreated", None), ("treated", _doses(specs))):
             s = simulate(reg, float(day), disease=disease, subtype=subtype, times=times, params=par)
-            ef[arm] = endpoint_frame(s.composed.disease_module, s.outputs)
+            e_f = endpoint_frame(s.composed.disease_module, s.outputs)
+            ef[arm] = e_f.join(s.outputs[[c for c in s.outputs.columns if c not in e_f.columns]])
         for e in endpoints:
             b = float(ef["treated"][e].iloc[0])
+            def change(arm):  # solver-level noise (below 1e-7 of the baseline) shown as 0
+                d = float(ef[arm][e].iloc[-1]) - b
+                return 0.0 if abs(d) < 1e-7 * max(abs(b), 1.0) else d
+
             res.append({"regimen": label, "day": day, "endpoint": e, "baseline": b,
-                        "untreated": float(ef["untreated"][e].iloc[-1]) - b,
-                        "treated": float(ef["treated"][e].iloc[-1]) - b, "published": published})
+                        "untreated": change("untreated"), "treated": change("treated"), "published": published})
     return res
 
 

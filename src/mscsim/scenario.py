@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator, model_validator
 
 from mscsim.dosing import Dose, Regimen
 from mscsim.errors import MscsimError, unknown
@@ -52,7 +52,7 @@ class DoseSpec(BaseModel):
 class ArmSpec(BaseModel):
     model_config = _STRICT
     name: str = Field(min_length=1, max_length=80)
-    n: int = Field(ge=1, le=1_000_000)
+    n: StrictInt = Field(ge=1, le=1_000_000)
     regimen: list[DoseSpec] = Field(default_factory=list)
 
     def to_regimen(self) -> Regimen:
@@ -150,7 +150,7 @@ class ValidationSpec(BaseModel):
     #: unit conversion of the published number and spread into the endpoint's unit (e.g. mg -> g: 0.001)
     scale: float = Field(1.0, gt=0)
     #: arm size to use when the record gives none (e.g. an mITT total split by arm); shown as assumed
-    n: int | None = Field(None, ge=1)
+    n: StrictInt | None = Field(None, ge=1)
 
     @model_validator(mode="after")
     def _direction(self):
@@ -166,7 +166,7 @@ class Scenario(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     disease: str
     subtype: str | None = None
-    seed: int = Field(DEFAULT_SEED, ge=0, le=2**63 - 1)
+    seed: StrictInt = Field(DEFAULT_SEED, ge=0, le=2**63 - 1)  # an integer, not "0.0"
     population: PopulationSpec = Field(default_factory=PopulationSpec)
     arms: list[ArmSpec] = Field(min_length=1, max_length=20)
     endpoints: list[EndpointSpec] = Field(min_length=1, max_length=200)
