@@ -58,3 +58,48 @@ def map_tasks(fn: Callable, tasks: Sequence, *, workers: int = 1, scheduler: str
                 out[i] = _run_chunk(fn, c)
                 prog.advance(bar, len(c))
     return [r for chunk in out for r in chunk]
+
+
+def model_specs() -> list[tuple[str | None, str | None, str | None, str]]:
+    """(disease, subtype, target, species) of every shipped model: each disease subtype, and the
+    kinetics-only model for each target tissue and species."""
+    import importlib
+
+    from mscsim.model import DISEASES
+    from mscsim.physiology import target_names
+
+    out: list[tuple[str | None, str | None, str | None, str]] = []
+    for d in DISEASES:
+        out += [(d, s, None, "human") for s in importlib.import_module(f"mscsim.diseases.{d}").SUBTYPES]
+    out += [(None, None, t, "human") for t in target_names()]
+    out += [(None, None, None, sp) for sp in ("human", "mouse", "rat")]
+    return out
+
+
+def warm_compile(spec: tuple[str | None, str | None, str | None, str]) -> str:
+    """Generate, compile and run once every compiled kernel of one model, so that later processes
+    load it from the disk cache. Used to compile the models in parallel (``warm_all``)."""
+    from mscsim import engine
+    from mscsim.codegen import compile_model
+    from mscsim.dosing import Dose, Regimen
+    from mscsim.model import build_model
+    from mscsim.simulate import parameter_vector
+
+    disease, subtype, target, species = spec
+    composed = build_model(disease, target, species, subtype)
+    compiled = compile_model(composed.ode)
+    p = parameter_vector(composed, regimen=Regimen((Dose.parse("1e6 cells/kg", "iv"),)),
+                         injury=0.5 if target else None)
+    engine.warm_up(compiled, p)
+    return composed.ode.name
+
+
+def warm_all(workers: int = 2, specs=None) -> list[str]:
+    """Compile every shipped model in ``workers`` fresh processes (first use on a new machine:
+    numba compiles each model in 10-100 s; the disk cache makes later runs load in < 1 s)."""
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    specs = model_specs() if specs is None else specs
+    with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as ex:
+        return list(ex.map(warm_compile, specs))

@@ -1,0 +1,23 @@
+"""Test session set-up: on a cold compile cache (a fresh machine, CI), compile every shipped model
+in two processes before the tests run, instead of one after another inside the tests. On a warm
+cache this only loads each model once (a few seconds). Skipped when a few tests are selected."""
+
+import os
+
+
+def pytest_collection_finish(session):
+    if len(session.items) < 100 or os.environ.get("MSCSIM_NO_WARM"):
+        return
+    import time
+
+    from mscsim.execution import warm_all
+
+    t0 = time.perf_counter()
+    names = warm_all(workers=min(2, os.cpu_count() or 1))
+    session.config._mscsim_warm = (len(names), time.perf_counter() - t0)
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    warm = getattr(config, "_mscsim_warm", None)
+    if warm:
+        terminalreporter.write_line(f"compiled/loaded {warm[0]} models in parallel before the tests: {warm[1]:.0f} s")
