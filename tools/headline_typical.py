@@ -17,6 +17,7 @@ import numpy as np
 
 from mscsim.diseases.base import endpoint_frame
 from mscsim.dosing import Dose, Regimen
+from mscsim.model import build_model
 from mscsim.simulate import simulate
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -73,8 +74,6 @@ def rows() -> list[dict]:
     res = []
     for disease, subtype, label, specs, day, endpoints, published in HEADLINES:
         times = np.array([0.0, float(day)])
-        from mscsim.model import build_model
-
         # trial participation (placebo) in both columns, where the disease has a placebo response
         par = {"trial_on": 1.0} if "trial_on" in build_model(disease, None, "human", subtype).ode.params else None
         ef = {}

@@ -2,16 +2,54 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
+from typing import Annotated, Optional
 
+import typer
 from rich.console import Console
 from rich.table import Table
-
-import sys
 
 # wide tables stay readable in logs and pipes (rich would wrap at 80 columns there)
 console = Console(stderr=False, highlight=False, width=None if sys.stdout.isatty() else 160)
 err_console = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 160)
+
+
+# ----------------------------------------------------------------- dose options (simulate, export-sbml)
+DoseOpt = Annotated[Optional[str], typer.Option("--dose", help="dose: '1e6 cells/kg', '1.2e8 cells' or '40 mL at 5e5 cells/mL'")]
+RouteOpt = Annotated[str, typer.Option("--route", help="iv | intra_arterial | intraportal | intrathecal | local")]
+ArteryOpt = Annotated[Optional[str], typer.Option("--artery", help="for intra_arterial: hepatic | pancreatic | carotid | renal | coronary")]
+SiteOpt = Annotated[Optional[str], typer.Option("--site", help="for local: joint | perianal_fistula | ...")]
+InfusionOpt = Annotated[Optional[str], typer.Option("--infusion", help="infusion time, e.g. '30 min' (default: bolus)")]
+EveryOpt = Annotated[Optional[str], typer.Option("--every", help="repeat interval, e.g. '12 wk'")]
+TimesOpt = Annotated[int, typer.Option("--times", help="number of doses")]
+ProductOpt = Annotated[str, typer.Option("--product", help="MSC product (bm-msc, uc-msc, ad-msc, ...)")]
+AtOpt = Annotated[Optional[str], typer.Option("--at", help="time of the first dose, e.g. '0 d'")]
+SpeciesOpt = Annotated[str, typer.Option("--species", help="human | mouse | rat")]
+
+
+def dose_regimen(dose: str | None, route: str, *, at, artery, site, infusion, every, times, product):
+    """The regimen of the dose options (empty without ``--dose``)."""
+    from mscsim.dosing import Dose, Regimen
+
+    if dose is None:
+        return Regimen()
+    return Regimen((Dose.parse(dose, route, at=at or 0.0, artery=artery, site=site, infusion=infusion,
+                               every=every, times=times, product=product),))
+
+
+def parse_days(text: str) -> float:
+    """``--days``: a number of days or a time such as '12 wk'; positive."""
+    from mscsim.errors import MscsimError
+    from mscsim.units import parse_time
+
+    try:
+        ndays = float(text)
+    except ValueError:
+        ndays = parse_time(text, field="--days")
+    if not ndays > 0:
+        raise MscsimError(f"--days must be positive, got {text}", field="--days")
+    return ndays
 
 
 def parse_injury(text: str | None) -> tuple[str, float] | None:

@@ -11,7 +11,8 @@ from typing import Optional
 import typer
 
 from mscsim.cli import app
-from mscsim.cli.common import console, err_console
+from mscsim.cli.common import (ArteryOpt, AtOpt, DoseOpt, EveryOpt, InfusionOpt, ProductOpt, RouteOpt, SiteOpt,
+                               SpeciesOpt, TimesOpt, console, err_console)
 
 
 def read_patient_file(path: Path) -> tuple[float | None, dict[str, float]]:
@@ -78,28 +79,27 @@ def export_sbml_cmd(
     subtype: Optional[str] = typer.Option(None, "--subtype", help="disease subtype"),
     injury: Optional[str] = typer.Option(None, "--injury", help="kinetics only: injured tissue and severity, e.g. liver:0.6"),
     patient: Optional[Path] = typer.Option(None, "--patient", help="patient JSON: parameter values (and covariates.weight_kg)"),
-    species: str = typer.Option("human", "--species", help="human | mouse | rat"),
+    species: SpeciesOpt = "human",
     weight: Optional[float] = typer.Option(None, "--weight", help="body weight in kg"),
-    dose: Optional[str] = typer.Option(None, "--dose", help="dose: '1e6 cells/kg', '1.2e8 cells' or '40 mL at 5e5 cells/mL'"),
-    route: str = typer.Option("iv", "--route", help="iv | intra_arterial | intraportal | intrathecal | local"),
-    artery: Optional[str] = typer.Option(None, "--artery", help="for intra_arterial: hepatic | pancreatic | carotid | renal | coronary"),
-    site: Optional[str] = typer.Option(None, "--site", help="for local: joint | perianal_fistula | ..."),
-    infusion: Optional[str] = typer.Option(None, "--infusion", help="infusion time, e.g. '30 min' (default: bolus)"),
-    every: Optional[str] = typer.Option(None, "--every", help="repeat interval, e.g. '12 wk'"),
-    times: int = typer.Option(1, "--times", help="number of doses"),
-    product: str = typer.Option("msc", "--product", help="MSC product (bm-msc, uc-msc, ad-msc, ...)"),
-    at: Optional[str] = typer.Option(None, "--at", help="time of the first dose, e.g. '0 d'"),
+    dose: DoseOpt = None,
+    route: RouteOpt = "iv",
+    artery: ArteryOpt = None,
+    site: SiteOpt = None,
+    infusion: InfusionOpt = None,
+    every: EveryOpt = None,
+    times: TimesOpt = 1,
+    product: ProductOpt = "msc",
+    at: AtOpt = None,
     events: Optional[Path] = typer.Option(None, "--events", help="NONMEM-style event table (CSV) instead of --dose"),
     pid: Optional[str] = typer.Option(None, "--id", help="with --events: the patient ID to export"),
     days: Optional[str] = typer.Option(None, "--days", help="suggested simulation length (days, or e.g. '12 wk'), recorded in the file"),
 ):
     """Write one patient's model as SBML L3V2: compartments, units, parameters with sources,
     rules, cell-transfer reactions, the untreated steady state, and the doses as events."""
-    from mscsim.cli.common import parse_injury
-    from mscsim.dosing import Dose, Regimen
+    from mscsim.cli.common import dose_regimen, parse_days, parse_injury
+    from mscsim.dosing import Regimen
     from mscsim.errors import MscsimError
     from mscsim.sbml import export_sbml
-    from mscsim.units import parse_time
 
     if out.exists() and out.is_dir():
         raise MscsimError(f"{out} is a folder; give a file name such as model.xml", field="--out")
@@ -116,18 +116,11 @@ def export_sbml_cmd(
     elif pid is not None:
         raise MscsimError("--id is for --events", field="--id")
     elif dose is not None:
-        regimen = Regimen((Dose.parse(dose, route, at=at or 0.0, artery=artery, site=site, infusion=infusion,
-                                      every=every, times=times, product=product),))
+        regimen = dose_regimen(dose, route, at=at, artery=artery, site=site, infusion=infusion, every=every,
+                               times=times, product=product)
     elif any(v is not None for v in (artery, site, infusion, every, at)):
         raise MscsimError("--artery/--site/--infusion/--every/--at need a --dose", field="--dose")
-    ndays = None
-    if days is not None:
-        try:
-            ndays = float(days)
-        except ValueError:
-            ndays = parse_time(days, field="--days")
-        if not ndays > 0:
-            raise MscsimError(f"--days must be positive, got {days}", field="--days")
+    ndays = parse_days(days) if days is not None else None
     p_weight, overrides = (None, {})
     if patient is not None:
         p_weight, overrides = read_patient_file(patient)

@@ -9,14 +9,14 @@ from typing import Optional
 import typer
 
 from mscsim.cli import app
-from mscsim.cli.common import console, err_console
+from mscsim.cli.common import (ArteryOpt, AtOpt, DoseOpt, EveryOpt, InfusionOpt, ProductOpt, RouteOpt, SiteOpt,
+                               SpeciesOpt, TimesOpt, console, err_console)
 
 
 def run_simulation(*, dose, route, artery, site, days, species, weight, injury, disease, subtype,
                    infusion, every, times, product, at, out: Path, quiet: bool = False) -> dict:
     """Run, write files, print the summary; return the summary dict (used by `demo`)."""
-    from mscsim.cli.common import df_table, out_dir, parse_injury
-    from mscsim.dosing import Dose, Regimen
+    from mscsim.cli.common import df_table, dose_regimen, out_dir, parse_days, parse_injury
     from mscsim.errors import MscsimError
     from mscsim.io import save_figure, write_json, write_table
     from mscsim.plots import organ_cells_figure, organ_label_figure
@@ -26,20 +26,11 @@ def run_simulation(*, dose, route, artery, site, days, species, weight, injury, 
     if dose is None and disease is None:
         raise MscsimError("give a --dose (e.g. --dose '1e6 cells/kg'), or a --disease to see its "
                           "untreated course", field="--dose")
-    regimen = Regimen()
-    if dose is not None:
-        regimen = Regimen((Dose.parse(dose, route, at=at or 0.0, artery=artery, site=site,
-                                      infusion=infusion, every=every, times=times, product=product),))
-    elif any(v is not None for v in (artery, site, infusion, every)):
+    if dose is None and any(v is not None for v in (artery, site, infusion, every)):
         raise MscsimError("--artery/--site/--infusion/--every need a --dose", field="--dose")
-    from mscsim.units import parse_time
-
-    try:
-        ndays = float(days)
-    except ValueError:
-        ndays = parse_time(days, field="--days")
-    if not ndays > 0 or ndays != ndays:
-        raise MscsimError(f"--days must be positive, got {days}", field="--days")
+    regimen = dose_regimen(dose, route, at=at, artery=artery, site=site, infusion=infusion, every=every,
+                           times=times, product=product)
+    ndays = parse_days(days)
     out = out_dir(out)
     if not quiet:
         err_console.print("[dim]simulating (the first run of a model compiles it: ~10-30 s)...[/dim]")
@@ -106,21 +97,21 @@ def run_simulation(*, dose, route, artery, site, days, species, weight, injury, 
 
 @app.command("simulate")
 def simulate_cmd(
-    dose: Optional[str] = typer.Option(None, "--dose", help="dose: '1e6 cells/kg', '1.2e8 cells' or '40 mL at 5e5 cells/mL'"),
-    route: str = typer.Option("iv", "--route", help="iv | intra_arterial | intraportal | intrathecal | local"),
-    artery: Optional[str] = typer.Option(None, "--artery", help="for intra_arterial: hepatic | pancreatic | carotid | renal | coronary"),
-    site: Optional[str] = typer.Option(None, "--site", help="for local: joint | perianal_fistula | ..."),
+    dose: DoseOpt = None,
+    route: RouteOpt = "iv",
+    artery: ArteryOpt = None,
+    site: SiteOpt = None,
     days: str = typer.Option("30", "--days", help="days to simulate (or a time such as '12 wk')"),
-    species: str = typer.Option("human", "--species", help="human | mouse | rat"),
+    species: SpeciesOpt = "human",
     weight: Optional[float] = typer.Option(None, "--weight", help="body weight in kg (default: species reference)"),
     injury: Optional[str] = typer.Option(None, "--injury", help="injured tissue and severity 0..1, e.g. liver:0.6"),
     disease: Optional[str] = typer.Option(None, "--disease", help="ra | t1d | ms | sle | ibd | liver"),
     subtype: Optional[str] = typer.Option(None, "--subtype", help="disease subtype (e.g. ms: progressive | relapsing)"),
-    infusion: Optional[str] = typer.Option(None, "--infusion", help="infusion time, e.g. '30 min' (default: bolus)"),
-    every: Optional[str] = typer.Option(None, "--every", help="repeat interval, e.g. '12 wk'"),
-    times: int = typer.Option(1, "--times", help="number of doses"),
-    product: str = typer.Option("msc", "--product", help="MSC product (bm-msc, uc-msc, ad-msc, ...)"),
-    at: Optional[str] = typer.Option(None, "--at", help="time of the first dose, e.g. '0 d'"),
+    infusion: InfusionOpt = None,
+    every: EveryOpt = None,
+    times: TimesOpt = 1,
+    product: ProductOpt = "msc",
+    at: AtOpt = None,
     out: Path = typer.Option(Path("mscsim-out/simulate"), "-o", "--out", help="output folder"),
 ):
     """Simulate one patient: where the MSCs go, and (with --disease) what they do."""

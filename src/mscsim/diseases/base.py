@@ -113,7 +113,7 @@ class Readouts:
     Why not a DataFrame: a virtual trial observes every patient separately, and pandas' per-column
     overhead (~0.1 ms per access or arithmetic) made observation cost 5x the integration
     (benchmarks/RESULTS.md). Modules index it like a DataFrame (``out["crp"]``, ``out.index``,
-    ``len(out)``, ``"x" in out``); ``frame()`` gives the DataFrame."""
+    ``len(out)``, ``"x" in out``); `endpoint_frame` builds the DataFrame."""
 
     __slots__ = ("_cols", "index")
 
@@ -142,15 +142,6 @@ class Readouts:
     def columns(self) -> list[str]:
         return list(self._cols)
 
-    def items(self):
-        return self._cols.items()
-
-    def get(self, name, default=None):
-        return self._cols.get(name, default)
-
-    def frame(self) -> pd.DataFrame:
-        return pd.DataFrame({k: np.asarray(v) for k, v in self._cols.items()}, index=self.index)
-
 
 def observe_common(out) -> dict:
     """Common endpoints (kinetics, cytokines, T cells) straight from the read-outs."""
@@ -160,10 +151,8 @@ def observe_common(out) -> dict:
     return obs
 
 
-def _arrays(cols, n: int) -> dict:
-    """Name -> 1-D array of length ``n`` from a module's mapping (or DataFrame) of columns."""
-    if isinstance(cols, pd.DataFrame):
-        cols = {c: cols[c].to_numpy() for c in cols.columns}
+def _arrays(cols: dict, n: int) -> dict:
+    """Name -> 1-D array of length ``n`` from a module's mapping of columns (scalars broadcast)."""
     return {k: np.broadcast_to(np.asarray(v), (n,)) if np.ndim(v) == 0 else np.asarray(v) for k, v in cols.items()}
 
 

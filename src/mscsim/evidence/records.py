@@ -291,9 +291,11 @@ def load_records(disease: str | None = None, study: str | None = None, *,
     return df
 
 
+@functools.lru_cache(maxsize=1)
 def scenario_roles() -> dict[str, str]:
     """record id -> "calibration" (fitted by ``mscsim calibrate``) or "validation" (only
-    checked by ``mscsim validate``), from the validation entries of the shipped scenarios."""
+    checked by ``mscsim validate``), from the validation entries of the shipped scenarios (read
+    once per process: they are package data). Do not mutate the returned dict."""
     from mscsim.scenario import load_scenario, shipped_scenarios
 
     roles: dict[str, str] = {}
