@@ -12,7 +12,7 @@ What is measured (all in one run, so the engines are compared under the same mac
   state's own atol):
   * ``scipy``: ``solve_ivp(LSODA)`` per dosing segment with the numba right-hand side and exact
     Jacobian (Python callbacks), the reference engine;
-  * ``compiled``: mscsim's compiled BDF engine (``mscsim.engine``), one numba call per patient;
+  * ``compiled``: mscsim's compiled BDF engine (``mscsim.numerics.engine``), one numba call per patient;
   * ``roadrunner``: libRoadRunner (CVODE) on the project's own SBML export of the same model
     (``mscsim.sbml.export_sbml``), doses as SBML events; per patient: reset, set parameters,
     reset (so the dose events see them), set the baseline state, simulate;
@@ -51,7 +51,7 @@ SEED = 20240607
 # ----------------------------------------------------------------------------- patients
 
 def _model():
-    from mscsim.codegen import compile_model
+    from mscsim.numerics.codegen import compile_model
     from mscsim.model import build_model
 
     composed = build_model("ra")
@@ -75,7 +75,7 @@ def draw_patients(n: int, path: Path) -> None:
     from mscsim import parameters
     from mscsim.population import VirtualPatient, covariate_specs, draw_candidate, iiv_table
     from mscsim.scenario import load_scenario
-    from mscsim.steady import steady_state
+    from mscsim.numerics.steady import steady_state
     from mscsim.trial import _patient_vector
 
     composed, compiled = _model()
@@ -115,7 +115,7 @@ class Engine:
         if name == "roadrunner":
             self._rr_setup(Path(sbml).read_text())
         elif name == "compiled":
-            from mscsim import engine
+            from mscsim.numerics import engine
 
             self.stats = np.zeros(len(engine.STAT_NAMES), dtype=np.int64)
         self.run(0)  # warm-up: numba cache load / first-call costs
@@ -159,11 +159,11 @@ class Engine:
             Y[:] = np.asarray(rr.simulate(times=self.rr_times))[:, 1:]
             return Y
         if self.name == "compiled":
-            from mscsim import engine
+            from mscsim.numerics import engine
 
             Y = engine.integrate(self.compiled, p, y0, self.times, admins, rtol=RTOL, stats=self.stats)
         else:
-            from mscsim.solve import SolverOptions, integrate_scipy
+            from mscsim.numerics.solve import SolverOptions, integrate_scipy
 
             Y = integrate_scipy(self.compiled, p, y0, self.times, admins, SolverOptions(rtol=RTOL, engine="scipy"))
         out = np.empty((len(self.times), self.n_out))
@@ -197,7 +197,7 @@ def measure(name: str, mode: str, n: int, days: float, data: str, sbml: str) -> 
         wall = time.perf_counter() - t1
         extra = {}
         if name == "compiled":
-            from mscsim import engine
+            from mscsim.numerics import engine
 
             extra = {k: round(float(v) / (n + 1), 1) for k, v in zip(engine.STAT_NAMES, eng.stats)}
     else:
@@ -240,14 +240,14 @@ def agreement(n_pat: int) -> list[dict]:
     """Max relative error vs scipy Radau (rtol 1e-10, atol x 1e-3) on states and read-outs."""
     import roadrunner  # noqa: F401  (fail early if missing)
 
-    from mscsim import engine
-    from mscsim.codegen import compile_model
+    from mscsim.numerics import engine
+    from mscsim.numerics.codegen import compile_model
     from mscsim.dosing import Dose, Regimen
     from mscsim.model import build_model
     from mscsim.sbml import export_sbml
     from mscsim.simulate import default_times, parameter_vector
-    from mscsim.solve import SolverOptions, integrate_scipy
-    from mscsim.steady import steady_state
+    from mscsim.numerics.solve import SolverOptions, integrate_scipy
+    from mscsim.numerics.steady import steady_state
 
     def relerr(A, R):
         floor = 1e-4 * np.abs(R).max(axis=0)
@@ -305,7 +305,7 @@ def agreement(n_pat: int) -> list[dict]:
 # ----------------------------------------------------------------------------- other parts
 
 def baseline_cost(data: str, n: int) -> dict:
-    from mscsim.steady import steady_state
+    from mscsim.numerics.steady import steady_state
 
     composed, compiled = _model()
     P = np.load(data)["P"][:n]
@@ -335,7 +335,7 @@ def trial_wall(n: int, workers: int, days: int = 365) -> dict:
                     progress=False)  # warm-up (model build, numba cache load)
     spent = {"observe": 0.0, "integrate": 0.0, "steady": 0.0}
     if workers == 1:  # where the time goes (serial run only)
-        from mscsim import engine as eng
+        from mscsim.numerics import engine as eng
 
         def timed(key, fn):
             def wrap(*a, **k):

@@ -6,7 +6,7 @@ import importlib.util
 import numpy as np
 import pytest
 
-from mscsim.codegen import compile_model
+from mscsim.numerics.codegen import compile_model
 from mscsim.model import DISEASES, build_model
 
 CASES = [(None, "liver")] + [(d, None) for d in DISEASES if importlib.util.find_spec(f"mscsim.diseases.{d}")]

@@ -5,13 +5,13 @@ No timing assertions: speed is shown by benchmarks/bench_engines.py."""
 import numpy as np
 import pytest
 
-from mscsim import engine
-from mscsim.codegen import compile_model
+from mscsim.numerics import engine
+from mscsim.numerics.codegen import compile_model
 from mscsim.dosing import Dose, Regimen
 from mscsim.model import build_model
 from mscsim.simulate import default_times, parameter_vector
-from mscsim.solve import IntegrationError, SolverOptions, integrate, integrate_scipy
-from mscsim.steady import steady_state, steady_state_scipy
+from mscsim.numerics.solve import IntegrationError, SolverOptions, integrate, integrate_scipy
+from mscsim.numerics.steady import steady_state, steady_state_scipy
 
 RADAU = SolverOptions("Radau", rtol=1e-10, atol_scale=1e-3, engine="scipy")
 

@@ -126,7 +126,7 @@ def test_random_yaml_text_is_a_clean_error(tmp_path_factory, text, capsys):
 
 def test_a_failing_patient_is_retried_then_reported(monkeypatch):
     from mscsim import trial as trial_mod
-    from mscsim.solve import IntegrationError
+    from mscsim.numerics.solve import IntegrationError
 
     real = trial_mod.integrate
     calls = {"n": 0}

@@ -12,7 +12,7 @@ from mscsim.cli import main
 from mscsim.dosing import Dose, Regimen
 from mscsim.sbml import check_consistency, export_sbml, formula, parse_unit
 from mscsim.simulate import default_times, simulate
-from mscsim.solve import SolverOptions
+from mscsim.numerics.solve import SolverOptions
 
 roadrunner = pytest.importorskip("roadrunner")
 

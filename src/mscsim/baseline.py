@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from mscsim.codegen import compile_model
+from mscsim.numerics import compile_model
 from mscsim.model import build_model
 from mscsim.simulate import parameter_vector
-from mscsim.steady import steady_state
+from mscsim.numerics import steady_state
 
 
 def baseline_outputs(disease: str, params: dict | None = None, subtype: str | None = None,

@@ -79,8 +79,7 @@ def model_specs() -> list[tuple[str | None, str | None, str | None, str]]:
 def warm_compile(spec: tuple[str | None, str | None, str | None, str]) -> str:
     """Generate, compile and run once every compiled kernel of one model, so that later processes
     load it from the disk cache. Used to compile the models in parallel (``warm_all``)."""
-    from mscsim import engine
-    from mscsim.codegen import compile_model
+    from mscsim.numerics import compile_model, warm_up
     from mscsim.dosing import Dose, Regimen
     from mscsim.model import build_model
     from mscsim.simulate import parameter_vector
@@ -90,7 +89,7 @@ def warm_compile(spec: tuple[str | None, str | None, str | None, str]) -> str:
     compiled = compile_model(composed.ode)
     p = parameter_vector(composed, regimen=Regimen((Dose.parse("1e6 cells/kg", "iv"),)),
                          injury=0.5 if target else None)
-    engine.warm_up(compiled, p)
+    warm_up(compiled, p)
     return composed.ode.name
 
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from mscsim.equations import OdeModel, hill
+from mscsim.numerics import OdeModel, hill
 from mscsim.kinetics import KineticsHandles
 from mscsim.kinetics.common import P
 

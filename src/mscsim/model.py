@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from mscsim.equations import OdeModel
+from mscsim.numerics import OdeModel
 from mscsim.errors import unknown
 from mscsim.kinetics import KineticsHandles, add_kinetics
 from mscsim.physiology import SPECIES, Body, make_body, target_names

@@ -1,6 +1,6 @@
 """SBML export: the composed model of one patient as an SBML Level 3 Version 2 document.
 
-The export is generated from the same :class:`~mscsim.equations.OdeModel` as the compiled
+The export is generated from the same :class:`~mscsim.numerics.language.OdeModel` as the compiled
 simulator, so the two cannot drift apart; ``tests/test_sbml.py`` simulates the file with
 libRoadRunner and checks it against the native simulation.
 
@@ -54,7 +54,7 @@ import sympy as sp
 from sympy.printing.str import StrPrinter
 
 from mscsim.dosing import Administration, Regimen
-from mscsim.equations import OdeModel, State, Term
+from mscsim.numerics import OdeModel, State, Term
 from mscsim.errors import MscsimError
 
 #: XML namespace of mscsim's own annotations (a URN: it names, it does not point anywhere)
@@ -868,11 +868,11 @@ def export_sbml(disease: str | None = None, *, subtype: str | None = None,
     >>> exp.write("ra.xml"); exp.errors                                                  # doctest: +SKIP
     []
     """
-    from mscsim.codegen import compile_model
+    from mscsim.numerics import compile_model
     from mscsim.model import build_model
     from mscsim.physiology import make_body
     from mscsim.simulate import check_regimen_safety, injury_target, parameter_vector
-    from mscsim.steady import steady_state
+    from mscsim.numerics import steady_state
 
     regimen = regimen or Regimen()
     target, severity = injury_target(injury, disease)

@@ -16,14 +16,14 @@ import numpy as np
 import pandas as pd
 
 from mscsim import parameters
-from mscsim.codegen import compile_model
+from mscsim.numerics import compile_model
 from mscsim.dosing import Administration, Regimen
 from mscsim.errors import MscsimError
 from mscsim.model import ComposedModel, build_model
 from mscsim.physiology import ORGANS, make_body
 from mscsim.products import get_product
-from mscsim.solve import SolverOptions, integrate
-from mscsim.steady import steady_state
+from mscsim.numerics import SolverOptions, integrate
+from mscsim.numerics import steady_state
 
 #: output times after each dose start (days), so the first hours are resolved
 _EARLY = np.array([0, 1, 2, 5, 10, 15, 30, 45, 60, 90, 120, 180, 240, 360, 480, 720, 960, 1440,

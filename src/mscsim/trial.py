@@ -17,7 +17,6 @@ import numpy as np
 import pandas as pd
 
 import mscsim
-from mscsim.codegen import compile_model
 from mscsim.diseases.base import COMMON_ENDPOINTS, Readouts, endpoint_frame, label_endpoint
 from mscsim.dosing import Regimen
 from mscsim.errors import MscsimError
@@ -27,9 +26,9 @@ from mscsim.population import (MAX_SCREEN_FACTOR, VirtualPatient, covariate_spec
                                inclusion_mask)
 from mscsim.scenario import Scenario
 from mscsim.simulate import check_regimen_safety, parameter_vector
-from mscsim.solve import IntegrationError, SolverOptions, integrate
+from mscsim.numerics import (IntegrationError, SolverOptions, SteadyStateError, compile_model, integrate,
+                             steady_state, warm_up)
 from mscsim.stats import compare, summarize
-from mscsim.steady import SteadyStateError, steady_state
 
 TIMECOURSE_EXTRA = [("tnf", "TNF-alpha (pg/mL)"), ("il10", "IL-10 (pg/mL)"), ("th17_pct", "Th17 (% of CD4)"),
                     ("treg_pct", "Treg (% of CD4)"), ("msc_viable_pct", "viable MSCs (% of dose)")]
@@ -225,9 +224,7 @@ def plan_trial(scenario: Scenario, progress: bool = False, engine: str = "compil
     warnings: list[str] = []
     parallel = workers > 1 or bool(scheduler)
     if parallel and engine == "compiled":  # forked workers inherit the loaded kernels
-        from mscsim import engine as _engine
-
-        _engine.warm_up(compiled, _patient_vector(composed, VirtualPatient("", 0, 0, {}, {}, ()), Regimen()))
+        warm_up(compiled, _patient_vector(composed, VirtualPatient("", 0, 0, {}, {}, ()), Regimen()))
     for j, arm in enumerate(scenario.arms):
         reg = arm.to_regimen()
         screener = _Screener(scenario.disease, scenario.subtype, scenario.seed, j, arm.name, reg, covs, iiv,

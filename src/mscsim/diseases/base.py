@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from mscsim.equations import OdeModel
+from mscsim.numerics import OdeModel
 from mscsim.kinetics.common import P
 
 ORGAN_PCT = ("lung", "liver", "spleen")

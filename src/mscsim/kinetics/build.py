@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import sympy as sp
 
 from mscsim.dosing import ARTERIES
-from mscsim.equations import OdeModel
+from mscsim.numerics import OdeModel
 from mscsim.kinetics.clearance import add_clearance
 from mscsim.kinetics.common import P, phys
 from mscsim.kinetics.homing import boosted_arrest, homing_multiplier

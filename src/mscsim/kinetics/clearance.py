@@ -10,7 +10,7 @@ bone marrow. A small fraction of arrested cells engrafts (``G``) and lives for w
 
 from __future__ import annotations
 
-from mscsim.equations import OdeModel
+from mscsim.numerics import OdeModel
 from mscsim.kinetics.common import P
 from mscsim.physiology import Body
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from mscsim import parameters
-from mscsim.equations import OdeModel
+from mscsim.numerics import OdeModel
 
 
 def P(m: OdeModel, name: str, species: str = "human"):

@@ -10,7 +10,7 @@ doi:10.7717/peerj.6072); the functional form is a design choice (reference/kinet
 
 from __future__ import annotations
 
-from mscsim.equations import OdeModel, hill
+from mscsim.numerics import OdeModel, hill
 from mscsim.kinetics.common import P
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from mscsim.equations import OdeModel
+from mscsim.numerics import OdeModel
 from mscsim.kinetics.common import P
 
 

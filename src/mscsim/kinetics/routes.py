@@ -20,7 +20,7 @@ from __future__ import annotations
 import sympy as sp
 
 from mscsim.dosing import ARTERIES
-from mscsim.equations import OdeModel
+from mscsim.numerics import OdeModel
 from mscsim.kinetics.common import P, phys
 from mscsim.kinetics.homing import boosted_arrest
 from mscsim.physiology import Body

@@ -4,7 +4,6 @@ needs no network)."""
 
 from __future__ import annotations
 
-import base64
 import datetime as _dt
 import json
 import math
@@ -379,15 +378,13 @@ def _simulate_endpoint_table(inp: ReportInput, mod) -> str:
 
 
 def _figures_section(inp: ReportInput) -> str:
+    """Links to the static PNG copies written beside the report. They are linked, not embedded:
+    they repeat the interactive figures above, and inlining them doubled the page's size."""
     if not inp.figures:
         return _section("figures", _note("No PNG figures in the folder."))
-    parts = []
-    for p in inp.figures:
-        data = base64.b64encode(p.read_bytes()).decode("ascii")
-        parts.append(f'<figure><img alt="{escape(p.name)}" src="data:image/png;base64,{data}" loading="lazy">'
-                     f"<figcaption>{escape(p.name)}</figcaption></figure>")
-    body = ("<details><summary>Show the PNG figures written next to this report "
-            f"({len(inp.figures)})</summary><div class='pngs'>{''.join(parts)}</div></details>")
+    links = "".join(f'<li><a href="{escape(p.name)}">{escape(p.name)}</a></li>' for p in inp.figures)
+    body = ("<p>Static PNG copies of the figures (for slides and papers) are written next to this "
+            f"report ({len(inp.figures)}):</p><ul class='pngs'>{links}</ul>")
     return _section("figures", body)
 
 
@@ -532,6 +529,12 @@ def build(inp: ReportInput) -> tuple[str, dict, list[str]]:
     return "".join(h for _, h in sections), data, [sid for sid, _ in sections]
 
 
+# plotly.js "basic" partial bundle (scatter, bar, pie: the only trace types the report draws), from
+# the npm package plotly.js-basic-dist-min 4.1.1 (MIT, plotly-LICENSE.txt beside it): 1.2 MB instead
+# of the 4.8 MB full bundle that plotly.offline embeds, so a report stays self-contained and small.
+PLOTLY_BUNDLE = "plotly-basic.min.js"
+
+
 def _resource(name: str) -> str:
     return resources.files("mscsim.report").joinpath(name).read_text(encoding="utf-8")
 
@@ -543,8 +546,6 @@ def _script_safe(text: str) -> str:
 
 def render(inp: ReportInput) -> str:
     """The complete, self-contained HTML page."""
-    import plotly.offline
-
     import mscsim
 
     body, data, ids = build(inp)
@@ -562,7 +563,7 @@ def render(inp: ReportInput) -> str:
         title = "mscsim simulation: " + ", ".join(b for b in bits if b)
         subtitle = f"One simulated patient \u00b7 {num(s.get('days'))} days"
     nav = "".join(f'<a href="#{i}">{escape(SECTION_TITLES[i])}</a>' for i in ids)
-    blob = json.dumps(data, separators=(",", ":"), allow_nan=False, default=_json_default)
+    blob = json.dumps(_rounded(data), separators=(",", ":"), allow_nan=False, default=_json_default)
     values = {
         "title": escape(title),
         "subtitle": escape(subtitle),
@@ -572,10 +573,22 @@ def render(inp: ReportInput) -> str:
         "version": escape(str(getattr(mscsim, "__version__", ""))),
         "folder": escape(str(inp.folder)),
         "data_json": _script_safe(blob),
-        "plotly_js": _script_safe(plotly.offline.get_plotlyjs()),
+        "plotly_js": _script_safe(_resource(PLOTLY_BUNDLE)),
         "report_js": _script_safe(_resource("report.js")),
     }
     return re.sub(r"\{\{(\w+)\}\}", lambda m: values[m.group(1)], _resource("template.html"))
+
+
+def _rounded(o, digits: int = 4):
+    """``o`` with every float rounded to ``digits`` significant digits (what a plot can show),
+    which halves the embedded data."""
+    if isinstance(o, float):
+        return float(f"{o:.{digits}g}") if math.isfinite(o) else o
+    if isinstance(o, dict):
+        return {k: _rounded(v, digits) for k, v in o.items()}
+    if isinstance(o, (list, tuple)):
+        return [_rounded(v, digits) for v in o]
+    return o
 
 
 def _json_default(o):

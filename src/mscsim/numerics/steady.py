@@ -23,7 +23,8 @@ import numpy as np
 from scipy.integrate import solve_ivp
 from scipy.optimize import root
 
-from mscsim.codegen import CompiledModel
+from mscsim.numerics import engine as _engine
+from mscsim.numerics.codegen import CompiledModel
 
 
 class SteadyStateError(RuntimeError):
@@ -48,8 +49,6 @@ def baseline_vector(compiled: CompiledModel, p: np.ndarray) -> tuple[np.ndarray,
 def steady_state(compiled: CompiledModel, p: np.ndarray, tol: float = 1e-9, engine: str = "compiled") -> np.ndarray:
     """Untreated baseline state for parameter vector ``p``."""
     if engine == "compiled":
-        from mscsim import engine as _engine
-
         y = _engine.steady_state(compiled, np.asarray(p, dtype=float), tol)
         if y is not None:
             return y

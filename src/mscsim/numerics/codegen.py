@@ -24,7 +24,7 @@ import numpy as np
 import sympy as sp
 from sympy.printing.pycode import PythonCodePrinter
 
-from mscsim.equations import OdeModel, t as T_SYMBOL
+from mscsim.numerics.language import OdeModel, t as T_SYMBOL
 
 CODEGEN_VERSION = "9"
 

@@ -22,40 +22,15 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.integrate import solve_ivp
 
-from mscsim.codegen import CompiledModel
-from mscsim.dosing import Administration
+from mscsim.numerics import engine
+from mscsim.numerics.codegen import CompiledModel
+from mscsim.numerics.options import ENGINES, Infusion, IntegrationError, SolverOptions
+
+__all__ = ["ENGINES", "IntegrationError", "SolverOptions", "breakpoints", "input_rates", "integrate",
+           "integrate_scipy"]
 
 
-class IntegrationError(RuntimeError):
-    """The solver failed for one patient (reported, not fatal, in a trial)."""
-
-
-ENGINES = ("compiled", "scipy")
-
-
-@dataclass(frozen=True)
-class SolverOptions:
-    """Small immutable solver settings (defaults chosen for clinical-time-scale accuracy).
-
-    ``engine``: "compiled" (numba BDF, default) or "scipy" (``solve_ivp`` with ``method``).
-    """
-
-    method: str = "LSODA"
-    rtol: float = 1e-6
-    atol_scale: float = 1.0   # multiplies every state's own atol
-    max_step: float = np.inf
-    engine: str = "compiled"
-
-    def __post_init__(self):
-        if self.engine not in ENGINES:
-            raise ValueError(f"unknown engine {self.engine!r}; accepted: {', '.join(ENGINES)}")
-
-    def stricter(self) -> SolverOptions:
-        """The retry after a failure: scipy Radau, 10x tighter tolerances, steps of at most 1 day."""
-        return SolverOptions("Radau", self.rtol / 10, self.atol_scale / 10, min(self.max_step, 1.0), "scipy")
-
-
-def breakpoints(admins: list[Administration], t0: float, t1: float) -> np.ndarray:
+def breakpoints(admins: list[Infusion], t0: float, t1: float) -> np.ndarray:
     pts = {t0, t1}
     for a in admins:
         for t in (a.start, a.end):
@@ -64,7 +39,7 @@ def breakpoints(admins: list[Administration], t0: float, t1: float) -> np.ndarra
     return np.array(sorted(pts))
 
 
-def input_rates(admins: list[Administration], t_mid: float, input_index: dict[str, int],
+def input_rates(admins: list[Infusion], t_mid: float, input_index: dict[str, int],
                 n_params: int) -> np.ndarray:
     """Sum of infusion rates active at ``t_mid`` per model input (cells/day)."""
     rates = np.zeros(n_params)
@@ -75,18 +50,16 @@ def input_rates(admins: list[Administration], t_mid: float, input_index: dict[st
 
 
 def integrate(compiled: CompiledModel, p: np.ndarray, y0: np.ndarray, t_out: np.ndarray,
-              admins: list[Administration], options: SolverOptions = SolverOptions()) -> np.ndarray:
+              admins: list[Infusion], options: SolverOptions = SolverOptions()) -> np.ndarray:
     """States at the times ``t_out`` (days, sorted, starting at or after 0)."""
     if options.engine == "compiled":
-        from mscsim import engine
-
         return engine.integrate(compiled, p, y0, t_out, admins, rtol=options.rtol, atol_scale=options.atol_scale,
                                 max_step=options.max_step)
     return integrate_scipy(compiled, p, y0, t_out, admins, options)
 
 
 def integrate_scipy(compiled: CompiledModel, p: np.ndarray, y0: np.ndarray, t_out: np.ndarray,
-                    admins: list[Administration], options: SolverOptions = SolverOptions(engine="scipy")) -> np.ndarray:
+                    admins: list[Infusion], options: SolverOptions = SolverOptions(engine="scipy")) -> np.ndarray:
     """The scipy engine (``solve_ivp`` per dosing segment, Python callbacks)."""
     model = compiled.model
     names = model.param_names

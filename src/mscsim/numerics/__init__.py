@@ -1,0 +1,25 @@
+"""The numerics, in a room of their own: they import nothing from the biology.
+
+- ``language``: the model language (states, parameters, rules, rate terms) in which the biology
+  layers write their equations (sympy expressions);
+- ``codegen``: code generation from a model to a numba module (right-hand side, exact sparse
+  Jacobian, read-outs, the compiled engine's kernels), cached on disk;
+- ``engine`` (kernels in ``_bdf_kernels``): the compiled variable-order BDF integrator and
+  steady-state solver, one compiled call per patient;
+- ``solve``: the one integration entry point (compiled engine or scipy ``solve_ivp``), with
+  ``options`` holding the small immutable option objects and the error type;
+- ``steady``: the untreated steady state (compiled Newton, MINPACK fallback).
+
+The biology layers use only the names exported here.
+"""
+
+from mscsim.numerics.language import OdeModel, Param, Rule, State, Term, hill
+from mscsim.numerics.options import ENGINES, Infusion, IntegrationError, SolverOptions
+from mscsim.numerics.codegen import CompiledModel, cache_dir, compile_model
+from mscsim.numerics.engine import warm_up
+from mscsim.numerics.solve import integrate, integrate_scipy
+from mscsim.numerics.steady import SteadyStateError, steady_state, steady_state_scipy
+
+__all__ = ["OdeModel", "Param", "Rule", "State", "Term", "hill", "ENGINES", "Infusion", "IntegrationError",
+           "SolverOptions", "CompiledModel", "cache_dir", "compile_model", "warm_up", "integrate",
+           "integrate_scipy", "SteadyStateError", "steady_state", "steady_state_scipy"]
