@@ -83,6 +83,17 @@ def test_monte_carlo_error_of_the_simulated_arm_widens_the_interval():
     assert predictive_interval(big, "mean", 20).sd == pytest.approx(np.std(small) / math.sqrt(20), rel=0.01)
 
 
+def test_a_model_that_knows_the_truth_scores_about_4_68_published_standard_errors():
+    rng = np.random.default_rng(5)
+    scores = []
+    sim = rng.normal(2.0, 1.5, 20_000)          # the model: the true population, many patients
+    for _ in range(2000):
+        pub = rng.normal(2.0, 1.5, 40)           # a published arm of 40
+        pred = predictive_interval(sim, "mean", 40)
+        scores.append(pred.score(pub.mean()) / (pub.std(ddof=1) / math.sqrt(40)))
+    assert np.mean(scores) == pytest.approx(CALIBRATED_NORMAL_IS, rel=0.05)
+
+
 def test_posterior_draws_add_their_spread_law_of_total_variance():
     d1 = np.array([-1.0, 1.0] * 50)    # mean 0
     d2 = d1 + 2.0                      # mean 2, same SD
@@ -259,6 +270,9 @@ def test_numeric_rows_inside_and_outside_with_scores():
     assert outside["pred_low"] == pytest.approx(pred.low)
     assert outside["z"] == pytest.approx((8.8 - 12.0) / pred.sd)
     assert outside["interval_score"] == pytest.approx(pred.high - pred.low + 40 * (pred.low - 8.8))
+    # the yardstick: the published arm's own standard error, SD 0.9 / sqrt(21)
+    assert outside["se_pub"] == pytest.approx(0.9 / math.sqrt(21))
+    assert outside["is_se"] == pytest.approx(outside["interval_score"] / (0.9 / math.sqrt(21)))
     assert "overlap" not in " ".join(t.columns)
 
 
@@ -331,16 +345,16 @@ def test_unverified_and_assumed_n_are_shown_and_not_counted():
 
 def test_summary_counts_by_hand():
     table = pd.DataFrame([
-        {"kind": "numeric", "role": "validation", "holds": True, "counted": True, "is_sd": 4.0},
-        {"kind": "numeric", "role": "validation", "holds": False, "counted": True, "is_sd": 10.0},
-        {"kind": "numeric", "role": "validation", "holds": True, "counted": False, "is_sd": 1.0},
-        {"kind": "direction", "role": "validation", "holds": True, "counted": True, "is_sd": None},
-        {"kind": "numeric", "role": "calibration", "holds": True, "counted": True, "is_sd": 3.0},
+        {"kind": "numeric", "role": "validation", "holds": True, "counted": True, "is_se": 4.0},
+        {"kind": "numeric", "role": "validation", "holds": False, "counted": True, "is_se": 10.0},
+        {"kind": "numeric", "role": "validation", "holds": True, "counted": False, "is_se": 1.0},
+        {"kind": "direction", "role": "validation", "holds": True, "counted": True, "is_se": None},
+        {"kind": "numeric", "role": "calibration", "holds": True, "counted": True, "is_se": 3.0},
     ])
-    effects = pd.DataFrame([{"role": "validation", "holds": False, "counted": True, "is_sd": 8.0}])
+    effects = pd.DataFrame([{"role": "validation", "holds": False, "counted": True, "is_se": 8.0}])
     s = V.summarize_scores(table, effects)
     assert (s["numeric"]["held"], s["numeric"]["total"], s["numeric"]["excluded"]) == (1, 2, 1)
-    assert s["numeric"]["coverage"] == 0.5 and s["numeric"]["mean_is_sd"] == pytest.approx(7.0)
+    assert s["numeric"]["coverage"] == 0.5 and s["numeric"]["mean_is_se"] == pytest.approx(7.0)
     assert (s["direction"]["held"], s["direction"]["total"]) == (1, 1)
     assert (s["effects"]["held"], s["effects"]["total"]) == (0, 1)
     assert (s["calibration"]["held"], s["calibration"]["total"]) == (1, 1)
@@ -378,3 +392,9 @@ def test_direction_row_vs_control_in_validate_result():
     assert not t["holds"].any()                       # no difference against control
     assert t["simulated"].abs().max() < 0.05
     assert t["mcid_source"].str.contains("design").all()
+
+
+def test_more_simulated_patients_keep_the_published_n():
+    table = V.run_validation(only=["RA_Park2018"], progress=False, n_sim_min=20)
+    r = table.iloc[0]
+    assert r["n_sim"] == 20 and r["n_pub"] == 9      # simulated 20, scored for a trial of 9

@@ -18,6 +18,9 @@ def validate_cmd(
     workers: int = typer.Option(1, "--workers", min=1, max=256, help="local worker processes"),
     scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler address"),
     only: Optional[list[str]] = typer.Option(None, "--only", help="run only these scenario ids"),
+    n_sim_min: int = typer.Option(0, "--n-sim-min", min=0, max=100_000,
+                                  help="simulate at least this many patients per arm (stricter: less "
+                                       "Monte-Carlo error; the published n still sizes the intervals)"),
 ):
     """Simulate every shipped published-trial scenario and score it against the published numbers.
 
@@ -38,7 +41,8 @@ def validate_cmd(
     if disease is not None and disease not in DISEASES:
         raise unknown("disease", disease, DISEASES, field="--disease")
     out = out_dir(out)
-    table, effects = run_validation(disease, workers=workers, scheduler=scheduler, only=only, with_effects=True)
+    table, effects = run_validation(disease, workers=workers, scheduler=scheduler, only=only, with_effects=True,
+                                    n_sim_min=n_sim_min)
     if table.empty:
         console.print("no validation entries")
         return

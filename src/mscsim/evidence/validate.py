@@ -59,7 +59,9 @@ def published_interval(rec: pd.Series) -> tuple[float | None, float | None, floa
         lo, hi = proportion_confint(float(ev), int(tot), method="wilson")
         return float(ev) / int(tot), lo, hi, f"{int(ev)}/{int(tot)}, Wilson 95% CI"
     if pd.notna(rec.get("ci_low")) and pd.notna(rec.get("ci_high")):
-        return v, float(rec["ci_low"]), float(rec["ci_high"]), f"{rec.get('ci_level') or 95}% CI (published)"
+        level = rec.get("ci_level")
+        level = 95 if level is None or pd.isna(level) else (100 * level if level < 1 else level)
+        return v, float(rec["ci_low"]), float(rec["ci_high"]), f"{level:g}% CI (published)"
     if stat == "proportion":
         if n:
             lo, hi = proportion_confint(v * n, n, method="wilson")
@@ -82,6 +84,25 @@ def published_n(rec: pd.Series, stat: str) -> int | None:
         return int(tot)
     n = rec.get("n")
     return None if n is None or pd.isna(n) else int(n)
+
+
+def published_se(pv: float, n_pub: int | None, stat: str, rec: pd.Series, scale: float = 1.0) -> float | None:
+    """The published arm result's own standard error: the yardstick of the interval score.
+
+    Proportions: sqrt(p (1 - p) / n) with p kept within [0.05, 0.95] (so 0/7 still has a
+    spread); means: SD/sqrt(n); else from a published 95 % CI, (high - low) / (2 x 1.96). A model
+    that knew the true arm value would score about 4.68 of these (scoring.CALIBRATED_NORMAL_IS).
+    """
+    if stat == "proportion" and n_pub:
+        p = min(max(pv, 0.05), 0.95)
+        return math.sqrt(p * (1 - p) / n_pub)
+    sd = _num(rec.get("sd"))
+    if sd is not None and n_pub:
+        return sd * scale / math.sqrt(n_pub)
+    lo, hi = _num(rec.get("ci_low")), _num(rec.get("ci_high"))
+    if lo is not None and hi is not None and hi > lo:
+        return (hi - lo) * scale / (2 * 1.96)
+    return None
 
 
 def _records() -> pd.DataFrame:
@@ -164,7 +185,7 @@ def validate_result(scenario: Scenario, result) -> pd.DataFrame:
                "sim_ci_high": s["ci_high"], "n_sim": s["n"], "record": v.record, "role": role,
                "informs": ", ".join(informing.get(v.record, ())),
                "pred_low": None, "pred_high": None, "pred_sd": None, "pred_method": None, "z": None,
-               "interval_score": None, "is_sd": None, "p_at_n": None, "mcid": None, "mcid_met": None,
+               "interval_score": None, "se_pub": None, "is_se": None, "p_at_n": None, "mcid": None, "mcid_met": None,
                "mcid_source": None}
         if v.compare == "direction":
             if n_pub is None:
@@ -203,9 +224,11 @@ def validate_result(scenario: Scenario, result) -> pd.DataFrame:
                 pred = predictive_interval(x, stat, n_pub)
                 holds = pred.contains(pv)
                 score = pred.score(pv)
+                se = published_se(pv, n_pub, stat, rec, v.scale) if v.unverified is None else \
+                    published_se(pv, n_pub, "proportion", rec)
                 row.update({"pred_low": pred.low, "pred_high": pred.high, "pred_sd": pred.sd,
                             "pred_method": pred.method, "z": pred.z(pv), "interval_score": score,
-                            "is_sd": score / pred.sd if pred.sd > 0 else None})
+                            "se_pub": se, "is_se": score / se if se else None})
             elif pv is not None and n_pub is None:
                 flags.append("no n")
             row.update({"published": pv, "pub_low": lo, "pub_high": hi, "spread": text, "holds": holds})
@@ -260,13 +283,19 @@ def _effect_row(scenario, pts, recs, a: pd.Series, b: pd.Series) -> dict:
            "records": f"{a['record']}, {b['record']}",
            "role": "calibration" if "calibration" in (a["role"], b["role"]) else "validation",
            "flags": ", ".join(flags), "simulated_diff": None, "pred_low": None, "pred_high": None,
-           "pred_sd": None, "z": None, "interval_score": None, "is_sd": None, "holds": None}
+           "pred_sd": None, "z": None, "interval_score": None, "se_pub": None, "is_se": None, "holds": None}
     if a["n_pub"] is not None and b["n_pub"] is not None and not pd.isna(a["n_pub"]) and not pd.isna(b["n_pub"]):
         pred = predictive_difference(xa, xb, stat, int(a["n_pub"]), int(b["n_pub"]))
         score = pred.score(pub)
+        sa, sb = _num(a["se_pub"]), _num(b["se_pub"])
+        se = None
+        if reported is not None and _num(ra.get("diff_ci_low")) is not None:
+            se = (float(ra["diff_ci_high"]) - float(ra["diff_ci_low"])) * scale / (2 * 1.96)
+        elif sa is not None and sb is not None:
+            se = math.sqrt(sa**2 + sb**2)
         row.update({"simulated_diff": pred.center, "pred_low": pred.low, "pred_high": pred.high,
-                    "pred_sd": pred.sd, "z": pred.z(pub), "interval_score": score,
-                    "is_sd": score / pred.sd if pred.sd > 0 else None, "holds": pred.contains(pub)})
+                    "pred_sd": pred.sd, "z": pred.z(pub), "interval_score": score, "se_pub": se,
+                    "is_se": score / se if se else None, "holds": pred.contains(pub)})
     row["counted"] = bool(row["holds"] is not None and not any(f in flags for f in EXCLUDING_FLAGS))
     return row
 
@@ -278,10 +307,14 @@ def _days(text: str) -> float:
 
 
 def run_validation(disease: str | None = None, *, workers: int = 1, scheduler: str | None = None,
-                   progress: bool = True, only: list[str] | None = None,
-                   with_effects: bool = False) -> pd.DataFrame | tuple[pd.DataFrame, pd.DataFrame]:
+                   progress: bool = True, only: list[str] | None = None, with_effects: bool = False,
+                   n_sim_min: int = 0) -> pd.DataFrame | tuple[pd.DataFrame, pd.DataFrame]:
     """Run every shipped scenario (of ``disease``) and return the validation table (and, with
-    ``with_effects``, the treatment-effect table too)."""
+    ``with_effects``, the treatment-effect table too).
+
+    ``n_sim_min``: simulate at least this many patients per arm (the published arm sizes stay the
+    n of the predictive intervals and tests); more simulated patients shrink the Monte-Carlo part
+    of the predictive interval, so the scoring gets stricter. 0: the published sizes."""
     from mscsim.trial import run_trial
 
     scen = shipped_scenarios(disease)
@@ -294,7 +327,10 @@ def run_validation(disease: str | None = None, *, workers: int = 1, scheduler: s
         sc = load_scenario(path)
         if not sc.validation:
             continue
-        res = run_trial(sc, workers=workers, scheduler=scheduler, progress=progress)
+        run = sc
+        if n_sim_min:
+            run = sc.model_copy(update={"arms": [a.model_copy(update={"n": max(a.n, n_sim_min)}) for a in sc.arms]})
+        res = run_trial(run, workers=workers, scheduler=scheduler, progress=progress)
         t = validate_result(sc, res)
         e = treatment_effects(sc, res, t)
         t.insert(0, "scenario", sid)
@@ -313,18 +349,18 @@ def run_validation(disease: str | None = None, *, workers: int = 1, scheduler: s
 
 def _count(rows: pd.DataFrame) -> dict:
     if rows.empty or "counted" not in rows:
-        return {"held": 0, "total": 0, "coverage": None, "mean_is_sd": None, "excluded": 0}
+        return {"held": 0, "total": 0, "coverage": None, "mean_is_se": None, "excluded": 0}
     c = rows[rows["counted"].astype(bool)]
     held = int(c["holds"].astype(bool).sum())
     total = len(c)
-    is_sd = pd.to_numeric(c["is_sd"], errors="coerce").dropna() if "is_sd" in c else pd.Series(dtype=float)
+    is_se = pd.to_numeric(c["is_se"], errors="coerce").dropna() if "is_se" in c else pd.Series(dtype=float)
     return {"held": held, "total": total, "coverage": held / total if total else None,
-            "mean_is_sd": float(is_sd.mean()) if len(is_sd) else None,
+            "mean_is_se": float(is_se.mean()) if len(is_se) else None,
             "excluded": int((~rows["counted"].astype(bool)).sum())}
 
 
 def summarize_scores(table: pd.DataFrame, effects: pd.DataFrame | None = None) -> dict:
-    """Held/total, coverage and mean interval score (in predictive SDs) per kind of row.
+    """Held/total, coverage and mean interval score (in published standard errors) per kind of row.
 
     Rows flagged UNVERIFIED or "n assumed", and rows that cannot be decided, are not counted.
     """
@@ -338,8 +374,10 @@ def summarize_scores(table: pd.DataFrame, effects: pd.DataFrame | None = None) -
         "calibration": _count(cal),
         "calibration_effects": _count(effects[effects["role"] == "calibration"] if not effects.empty else effects),
         "rows": len(table), "effect_rows": len(effects),
-        "calibrated_normal_is_sd": CALIBRATED_NORMAL_IS,
+        "perfect_model_is_se": CALIBRATED_NORMAL_IS,
     }
+    out["excluded"] = sum(out[k]["excluded"] for k in ("numeric", "direction", "effects", "calibration",
+                                                       "calibration_effects"))
     return out
 
 
@@ -352,10 +390,10 @@ def headline_markdown(summary: dict) -> str:
     """The README headline: held/total, coverage and mean interval score per kind of row."""
     def line(label, c, with_is=True):
         cov = "" if c["coverage"] is None else f"{100 * c['coverage']:.0f} %"
-        mis = _f(c["mean_is_sd"]) if with_is else "n/a (no interval)"
+        mis = _f(c["mean_is_se"]) if with_is else "n/a (no interval)"
         return f"| {label} | {c['held']} / {c['total']} | {cov} | {mis} |"
 
-    lines = ["| rows | held / total | coverage | mean interval score (predictive SDs) |",
+    lines = ["| rows | held / total | coverage | mean interval score (published SEs) |",
              "|---|---|---|---|",
              line("validation, numeric (published arm result inside the 95 % predictive interval)",
                   summary["numeric"]),
@@ -367,10 +405,11 @@ def headline_markdown(summary: dict) -> str:
              ]
     if summary["calibration_effects"]["total"]:
         lines.append(line("calibration treatment effects", summary["calibration_effects"]))
-    excl = sum(summary[k]["excluded"] for k in ("numeric", "direction", "effects", "calibration"))
-    note = (f"\nA calibrated forecast holds about 95 % of rows and has a mean interval score of "
-            f"{summary['calibrated_normal_is_sd']:.2f} predictive SDs; larger is worse. {excl} rows "
-            "(UNVERIFIED numbers, assumed arm sizes, or no published n) are shown below but not counted.\n")
+    note = (f"\nA model that knew each true arm value would hold about 95 % of rows with a mean interval "
+            f"score near {summary['perfect_model_is_se']:.2f} published standard errors (the interval score, "
+            "Gneiting & Raftery 2007, grows with the interval's width and with misses); larger is worse. "
+            f"{summary['excluded']} rows (UNVERIFIED numbers, assumed arm sizes, or no published n) are "
+            "shown below with their flag but not counted.\n")
     return "\n".join(lines) + "\n" + note
 
 
