@@ -398,3 +398,17 @@ def test_more_simulated_patients_keep_the_published_n():
     table = V.run_validation(only=["RA_Park2018"], progress=False, n_sim_min=20)
     r = table.iloc[0]
     assert r["n_sim"] == 20 and r["n_pub"] == 9      # simulated 20, scored for a trial of 9
+
+
+def test_posterior_draws_widen_the_rows_and_effects():
+    sc = load_scenario(shipped_scenarios()["T1D_Cai2016"])
+    res = _cai_patients(7.5, 8.8)
+    plain = V.validate_result(sc, res).set_index("record")
+    same = V.validate_result(sc, res, draws=[res, res]).set_index("record")
+    spread = V.validate_result(sc, res, draws=[_cai_patients(7.0, 8.3), _cai_patients(8.0, 9.3)]).set_index("record")
+    r = "T1D_Cai2016#5"
+    assert same.loc[r, "pred_sd"] == pytest.approx(plain.loc[r, "pred_sd"])      # no spread between draws
+    assert spread.loc[r, "pred_sd"] > plain.loc[r, "pred_sd"]                    # +var of the draw means
+    assert spread.loc[r, "pred_sd"] ** 2 == pytest.approx(plain.loc[r, "pred_sd"] ** 2 + 0.5, rel=1e-6)
+    e = V.treatment_effects(sc, res, plain.reset_index(), draws=[res, res]).set_index("endpoint")
+    assert e.loc["hba1c", "simulated_diff"] == pytest.approx(-1.3)

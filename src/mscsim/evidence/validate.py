@@ -155,8 +155,13 @@ def _num(x) -> float | None:
     return x if math.isfinite(x) else None
 
 
-def validate_result(scenario: Scenario, result) -> pd.DataFrame:
-    """Rows of the validation table for one simulated scenario (one row per validation entry)."""
+def validate_result(scenario: Scenario, result, draws: list | None = None) -> pd.DataFrame:
+    """Rows of the validation table for one simulated scenario (one row per validation entry).
+
+    ``draws``: optional trial results, one per posterior draw of the parameters (same scenario,
+    common random numbers); the numeric rows' predictive intervals then mix over them
+    (scoring.predictive_interval), so parameter uncertainty widens them. Direction rows use
+    ``result``."""
     recs = _records()
     informing = _informing()
     pts = result.patients
@@ -221,7 +226,9 @@ def validate_result(scenario: Scenario, result) -> pd.DataFrame:
                 n_pub = u.total
             holds = None
             if pv is not None and n_pub is not None and s["n"]:
-                pred = predictive_interval(x, stat, n_pub)
+                xd = None if draws is None else [
+                    _arm_values(d.patients, v.arm, v.endpoint, at, v.compare, scenario)[0] for d in draws]
+                pred = predictive_interval(x, stat, n_pub, draws=xd)
                 holds = pred.contains(pv)
                 score = pred.score(pv)
                 se = published_se(pv, n_pub, stat, rec, v.scale) if v.unverified is None else \
@@ -240,13 +247,13 @@ def validate_result(scenario: Scenario, result) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def treatment_effects(scenario: Scenario, result, table: pd.DataFrame) -> pd.DataFrame:
+def treatment_effects(scenario: Scenario, result, table: pd.DataFrame, draws: list | None = None) -> pd.DataFrame:
     """Published between-arm differences beside the simulated ones (MSC arm - control arm).
 
     Pairs: numeric rows of ``table`` (from :func:`validate_result`) with the same endpoint, time
     and comparison, whose records are an MSC arm and a control arm of one study. The published
     difference is the MSC record's reported difference when it has one, else the difference of
-    the two published arm results.
+    the two published arm results. ``draws`` as in :func:`validate_result` (paired per draw).
     """
     recs = _records()
     pts = result.patients
@@ -261,11 +268,11 @@ def treatment_effects(scenario: Scenario, result, table: pd.DataFrame) -> pd.Dat
                 a, b = grp.loc[i], grp.loc[j]
                 if recs.loc[a["record"], "study_id"] != recs.loc[b["record"], "study_id"]:
                     continue
-                rows.append(_effect_row(scenario, pts, recs, a, b))
+                rows.append(_effect_row(scenario, pts, recs, a, b, draws))
     return pd.DataFrame(rows)
 
 
-def _effect_row(scenario, pts, recs, a: pd.Series, b: pd.Series) -> dict:
+def _effect_row(scenario, pts, recs, a: pd.Series, b: pd.Series, draws: list | None = None) -> dict:
     stat = _stat(scenario, a["endpoint"], a["compare"])
     xa, _ = _arm_values(pts, a["arm"], a["endpoint"], a["at_days"], a["compare"], scenario)
     xb, _ = _arm_values(pts, b["arm"], b["endpoint"], b["at_days"], b["compare"], scenario)
@@ -285,7 +292,13 @@ def _effect_row(scenario, pts, recs, a: pd.Series, b: pd.Series) -> dict:
            "flags": ", ".join(flags), "simulated_diff": None, "pred_low": None, "pred_high": None,
            "pred_sd": None, "z": None, "interval_score": None, "se_pub": None, "is_se": None, "holds": None}
     if a["n_pub"] is not None and b["n_pub"] is not None and not pd.isna(a["n_pub"]) and not pd.isna(b["n_pub"]):
-        pred = predictive_difference(xa, xb, stat, int(a["n_pub"]), int(b["n_pub"]))
+        da = db = None
+        if draws is not None:
+            da = [_arm_values(d.patients, a["arm"], a["endpoint"], a["at_days"], a["compare"], scenario)[0]
+                  for d in draws]
+            db = [_arm_values(d.patients, b["arm"], b["endpoint"], b["at_days"], b["compare"], scenario)[0]
+                  for d in draws]
+        pred = predictive_difference(xa, xb, stat, int(a["n_pub"]), int(b["n_pub"]), draws_a=da, draws_b=db)
         score = pred.score(pub)
         sa, sb = _num(a["se_pub"]), _num(b["se_pub"])
         se = None
