@@ -42,6 +42,10 @@ from mscsim.stats import summarize
 
 #: flags that keep a row out of every count
 EXCLUDING_FLAGS = ("UNVERIFIED", "n assumed")
+#: evidence-record flags shown beside a row (they do not exclude it)
+_RECORD_FLAGS = {"secondary_source": "secondary source", "company_reported": "company reported",
+                 "not_msc_only": "not MSC only", "meta_analysis": "meta-analysis",
+                 "source_inconsistency": "source inconsistency"}
 
 
 def published_interval(rec: pd.Series) -> tuple[float | None, float | None, float | None, str]:
@@ -177,8 +181,10 @@ def validate_result(scenario: Scenario, result, draws: list | None = None) -> pd
         x, base = _arm_values(pts, v.arm, v.endpoint, at, v.compare, scenario)
         s = summarize(x, stat)
         flags: list[str] = []
-        if v.unverified is not None or "unverified" in (rec.get("flags") or []):
+        rflags = list(rec.get("flags") or [])
+        if v.unverified is not None or "unverified" in rflags:
             flags.append("UNVERIFIED")
+        flags += [_RECORD_FLAGS[f] for f in rflags if f in _RECORD_FLAGS]  # shown, still counted
         n_pub = published_n(rec, stat)
         if n_pub is None and v.n is not None:
             n_pub = v.n
@@ -429,7 +435,7 @@ def headline_markdown(summary: dict) -> str:
 def format_markdown(table: pd.DataFrame) -> str:
     """The validation table as Markdown (for the README)."""
     lines = ["| trial | arm | endpoint | day | use | simulated | 95% predictive interval at published n | "
-             "published | z | interval score | holds | flags |",
+             "published | z | interval score (in published SEs) | holds | flags |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for _, r in table.iterrows():
         ep = r["endpoint"] + {"change": " (change)", "complement": " (1 - x)"}.get(r["compare"], "")
@@ -448,14 +454,15 @@ def format_markdown(table: pd.DataFrame) -> str:
         if not r["counted"] and hold != "n/a":
             hold += " (not counted)"
         lines.append(f"| {r['study']} | {r['arm']} | {ep} | {r['at_days']:g} | {r['role']} | {sim} | {pi} | {pub} | "
-                     f"{_f(r['z'], 2)} | {_f(r['interval_score'])} | {hold} | {r['flags']} |")
+                     f"{_f(r['z'], 2)} | {_is(r)} | {hold} | {r['flags']} |")
     return "\n".join(lines) + "\n"
 
 
 def format_effects_markdown(effects: pd.DataFrame) -> str:
     """The treatment-effect table as Markdown."""
     lines = ["| trial | endpoint | day | arm - control | use | simulated difference | "
-             "95% predictive interval at published n | published difference | z | interval score | holds | flags |",
+             "95% predictive interval at published n | published difference | z | interval score (in published SEs) | "
+             "holds | flags |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for _, r in effects.iterrows():
         hold = {True: "yes", False: "**no**"}.get(_bool(r["holds"]), "n/a")
@@ -465,8 +472,15 @@ def format_effects_markdown(effects: pd.DataFrame) -> str:
         ep = r["endpoint"] + {"change": " (change)", "complement": " (1 - x)"}.get(r["compare"], "")
         lines.append(f"| {r['study']} | {ep} | {r['at_days']:g} | {r['arm']} - {r['control']} | {r['role']} | "
                      f"{_f(r['simulated_diff'])} | {pi} | {_f(r['published_diff'])} ({r['published_basis']}) | "
-                     f"{_f(r['z'], 2)} | {_f(r['interval_score'])} | {hold} | {r['flags']} |")
+                     f"{_f(r['z'], 2)} | {_is(r)} | {hold} | {r['flags']} |")
     return "\n".join(lines) + "\n"
+
+
+def _is(r) -> str:
+    if _num(r.get("interval_score")) is None:
+        return ""
+    se = _num(r.get("is_se"))
+    return _f(r["interval_score"]) + ("" if se is None else f" ({_f(se)})")
 
 
 def _present(x) -> bool:
