@@ -214,9 +214,14 @@ def test_vs_control_tests_the_between_arm_difference():
     better = direction_test(arm - 1.0, "decrease", 30, 0.5, x_control=ctrl, n_control_pub=15)
     va, vc = np.var(arm, ddof=1) / 30, np.var(ctrl, ddof=1) / 15
     df = (va + vc) ** 2 / (va**2 / 29 + vc**2 / 14)
-    assert better.estimate == pytest.approx(-1.0)
+    assert better.estimate == pytest.approx(-1.0) and better.arm_change == pytest.approx(-2.0)
     assert better.p_value == pytest.approx(2 * sps.t.sf(1.0 / math.sqrt(va + vc), df))
     assert better.holds
+    # the MCID applies to the arm's own change: a significant difference from a worsening control
+    # arm is not enough when the arm itself barely moves
+    worse = ctrl + 3.0
+    small = direction_test(arm + 0.8, "decrease", 30, 0.5, x_control=worse, n_control_pub=15)
+    assert small.sign_ok and small.significant and not small.clinically_important
 
 
 def test_mcid_rules():

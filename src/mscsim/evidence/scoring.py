@@ -205,6 +205,7 @@ class DirectionResult:
     """A published "decrease/increase (P < 0.05)" claim, re-tested on the simulated patients."""
 
     estimate: float          # mean change (or between-arm difference of mean changes)
+    arm_change: float        # the arm's own mean change (what the MCID applies to)
     p_value: float           # two-sided, at the published n
     mcid: float | None       # minimal clinically important difference (magnitude), None: not applied
     sign_ok: bool
@@ -222,10 +223,11 @@ def direction_test(x_change, expect: str, n_pub: int, mcid: float | None, *, x_c
 
     Within the arm (``x_control`` None): one-sample t test of the mean change, SE = s/sqrt(n_pub)
     with the simulated SD s, df n_pub - 1. Against a control arm: Welch test of the difference of
-    mean changes, SE = sqrt(s_a^2/n_pub + s_c^2/n_control_pub), Welch-Satterthwaite df. The
-    estimate (within-arm change or between-arm difference) must also reach ``mcid`` in the
-    published direction. The simulated SDs and means stand in for the published ones: this is the
-    expected result of a trial of the published size if the model is right.
+    mean changes, SE = sqrt(s_a^2/n_pub + s_c^2/n_control_pub), Welch-Satterthwaite df; the
+    difference must have the published sign. In both cases the arm's mean change must reach
+    ``mcid`` in the published direction (the MCID is a within-patient change; the control arm
+    enters through the test). The simulated SDs and means stand in for the published ones: this
+    is the expected result of a trial of the published size if the model is right.
     """
     if expect not in ("decrease", "increase"):
         raise MscsimError(f"expect must be 'decrease' or 'increase', got {expect!r}", field="expect")
@@ -253,5 +255,5 @@ def direction_test(x_change, expect: str, n_pub: int, mcid: float | None, *, x_c
     else:
         p = 0.0 if (var == 0 and est != 0) else 1.0
     sign_ok = sign * est > 0
-    mcid_ok = True if mcid is None else sign * est >= mcid
-    return DirectionResult(est, p, mcid, sign_ok, p < alpha, mcid_ok)
+    mcid_ok = True if mcid is None else sign * float(a.mean()) >= mcid
+    return DirectionResult(est, float(a.mean()), p, mcid, sign_ok, p < alpha, mcid_ok)

@@ -9,8 +9,9 @@ compare (value, change from baseline, complement, or direction). Scoring (eviden
   error and the sampling spread of an arm of the published n). Beside it: the standardized error
   (published - predicted) / predictive SD and the interval score (Gneiting & Raftery 2007).
 * **direction rows** hold when the published direction is reached with p < 0.05 at the published
-  n and the change reaches the endpoint's MCID (evidence/mcid.py); a claim made against a control
-  arm (``vs:`` in the entry) is tested as the between-arm difference against that arm.
+  n and the arm's mean change reaches the endpoint's MCID (evidence/mcid.py); a claim made
+  against a control arm (``vs:`` in the entry) is tested on the between-arm difference against
+  that arm (sign and Welch test at the published arm sizes).
 * **treatment effects**: every pair of numeric rows of one scenario with the same endpoint, time
   and comparison, one on an MSC arm and one on a control arm of the record, gives the published
   between-arm difference (or the record's reported difference) beside the simulated one, scored
@@ -196,7 +197,7 @@ def validate_result(scenario: Scenario, result, draws: list | None = None) -> pd
                "sim_ci_high": s["ci_high"], "n_sim": s["n"], "record": v.record, "role": role,
                "informs": ", ".join(informing.get(v.record, ())),
                "pred_low": None, "pred_high": None, "pred_sd": None, "pred_method": None, "z": None,
-               "interval_score": None, "se_pub": None, "is_se": None, "p_at_n": None, "mcid": None, "mcid_met": None,
+               "interval_score": None, "se_pub": None, "is_se": None, "arm_change": None, "p_at_n": None, "mcid": None, "mcid_met": None,
                "mcid_source": None}
         if v.compare == "direction":
             if n_pub is None:
@@ -205,13 +206,12 @@ def validate_result(scenario: Scenario, result, draws: list | None = None) -> pd
             rule = mcid_for(v.endpoint)
             xc, n_c = None, None
             if v.vs is not None:
-                xc, base_c = _arm_values(pts, v.vs, v.endpoint, at, v.compare, scenario)
+                xc, _ = _arm_values(pts, v.vs, v.endpoint, at, v.compare, scenario)
                 n_c = arm_n[v.vs]
-                base = np.concatenate([base, base_c])
             mcid = rule.threshold(base)
             res = direction_test(x, v.expect, n_pub, mcid, x_control=xc, n_control_pub=n_c)
             what = f" vs {v.vs}" if v.vs else ""
-            row.update({"simulated": res.estimate, "published": None, "pub_low": None, "pub_high": None,
+            row.update({"simulated": res.estimate, "arm_change": res.arm_change, "published": None, "pub_low": None, "pub_high": None,
                         "spread": f"{v.expect}{what} (P<0.05): {rec['value_text']}", "holds": res.holds,
                         "p_at_n": res.p_value, "mcid": mcid, "mcid_met": res.clinically_important,
                         "mcid_source": ("[design] " if rule.design else "") + rule.source})
@@ -441,8 +441,9 @@ def format_markdown(table: pd.DataFrame) -> str:
         ep = r["endpoint"] + {"change": " (change)", "complement": " (1 - x)"}.get(r["compare"], "")
         if r["kind"] == "direction":
             ep += f" (change{', vs ' + str(r['vs']) if _present(r.get('vs')) else ''})"
-            sim = f"{_f(r['simulated'])} (p {_f(r['p_at_n'], 2)} at n={_int(r['n_pub'])}; MCID {_f(r['mcid'])}" \
-                  f"{'' if r['mcid_met'] else ' not reached'})"
+            vs = f" vs {r['vs']}, arm change {_f(r.get('arm_change'))}" if _present(r.get("vs")) else ""
+            sim = f"{_f(r['simulated'])} ({vs.lstrip(', ') + '; ' if vs else ''}p {_f(r['p_at_n'], 2)} at " \
+                  f"n={_int(r['n_pub'])}; MCID {_f(r['mcid'])}{'' if r['mcid_met'] else ' not reached'})"
             pi = ""
             pub = str(r["spread"])
         else:
