@@ -18,9 +18,9 @@ def validate_cmd(
     workers: int = typer.Option(1, "--workers", min=1, max=256, help="local worker processes"),
     scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler address"),
     only: Optional[list[str]] = typer.Option(None, "--only", help="run only these scenario ids"),
-    n_sim_min: int = typer.Option(0, "--n-sim-min", min=0, max=100_000,
-                                  help="simulate at least this many patients per arm (stricter: less "
-                                       "Monte-Carlo error; the published n still sizes the intervals)"),
+    n_sim_min: int = typer.Option(100, "--n-sim-min", min=0, max=100_000,
+                                  help="simulate at least this many patients per arm (less Monte-Carlo "
+                                       "error; the published n still sizes the intervals); 0: published sizes"),
 ):
     """Simulate every shipped published-trial scenario and score it against the published numbers.
 
