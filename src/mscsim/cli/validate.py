@@ -24,11 +24,9 @@ def validate_cmd(
 ):
     """Simulate every shipped published-trial scenario and score it against the published numbers.
 
-    A numeric row holds when the published arm result lies inside the model's 95 % predictive
-    interval for a trial of the published size; a direction row when the published direction is
-    reached with p < 0.05 at the published n and by the endpoint's MCID. Between-arm differences
-    are scored the same way (treatment_effects.csv). Exits 0 even when trials are missed: it is a
-    report, not a gate."""
+    Numeric rows hold when the published arm result lies inside the 95 % predictive interval for a trial of the published size; direction rows when the published direction is reached with p < 0.05 at the published n and by the endpoint's MCID; between-arm differences are scored like numeric rows (treatment_effects.csv).
+
+    Exits 0 even when trials are missed: it is a report, not a gate."""
     from rich.table import Table
 
     from mscsim.cli.common import out_dir

@@ -7,9 +7,9 @@ number, built from the simulated patients:
 
 * **means** (``stat="mean"``, also changes from baseline): the published arm mean of ``n_pub``
   patients, given ``n_sim`` simulated patients with mean m and SD s, has the classical prediction
-  interval m +/- t(0.975, n_sim - 1) * s * sqrt(1/n_pub + 1/n_sim) (Geisser 1993, *Predictive
-  Inference*, ch. 2; the mean of a future sample from a normal population estimated by a first
-  sample). The 1/n_pub term is the published trial's own sampling error; the 1/n_sim term is the
+  interval m +/- t(0.975, n_sim - 1) * s * sqrt(1/n_pub + 1/n_sim) (the textbook interval for the
+  mean of a future sample from a normal population estimated by a first sample, e.g. Geisser
+  1993, *Predictive Inference* [recalled]). The 1/n_pub term is the published trial's own sampling error; the 1/n_sim term is the
   Monte-Carlo error of the simulated expectation (se_sim^2 = s^2/n_sim).
 * **proportions**: the number of responders among n_pub patients is binomial(n_pub, p), and p,
   estimated from k of n_sim simulated responders, carries its Monte-Carlo error as a
@@ -22,7 +22,7 @@ number, built from the simulated patients:
   beta-binomials. Parameter uncertainty so widens the interval; without draws it is the model at
   its point estimate.
 
-Interval score (Gneiting & Raftery 2007, JASA 102:359, doi:10.1198/016214506000001437, eq. 43):
+Interval score (Gneiting & Raftery 2007, JASA 102:359, doi:10.1198/016214506000001437):
 IS = (u - l) + 2/alpha (l - x) 1{x < l} + 2/alpha (x - u) 1{x > u}; lower is better, so a wide
 interval that covers the published number does not score well. For a calibrated normal forecast
 E[IS] = 4.68 sigma at alpha = 0.05 (:data:`CALIBRATED_NORMAL_IS`).
