@@ -71,7 +71,9 @@ def validate_cmd(
             pub = fmt(r["published"])
         h = r["holds"]
         ins = "n/a" if h is None or h != h else ("[green]yes[/green]" if h else "[red]no[/red]")
-        ep = r["endpoint"] + (" (chg)" if r["compare"] == "change" else "") + (f" vs {r['vs']}" if isinstance(r["vs"], str) and r["vs"] else "")
+        ep = r["endpoint"] + (" (chg)" if r["compare"] == "change" else "")
+        if isinstance(r["vs"], str) and r["vs"]:
+            ep += f" vs {r['vs']}"
         t.add_row(r["study"], r["arm"], ep, f"{r['at_days']:g}", r["role"], fmt(r["simulated"]), pi, pub,
                   fmt(r["z"], 2), ins, r["flags"])
     console.print(t)

@@ -9,8 +9,9 @@ number, built from the simulated patients:
   patients, given ``n_sim`` simulated patients with mean m and SD s, has the classical prediction
   interval m +/- t(0.975, n_sim - 1) * s * sqrt(1/n_pub + 1/n_sim) (the textbook interval for the
   mean of a future sample from a normal population estimated by a first sample, e.g. Geisser
-  1993, *Predictive Inference* [recalled]). The 1/n_pub term is the published trial's own sampling error; the 1/n_sim term is the
-  Monte-Carlo error of the simulated expectation (se_sim^2 = s^2/n_sim).
+  1993, *Predictive Inference* [recalled]). The 1/n_pub term is the published trial's own
+  sampling error; the 1/n_sim term is the Monte-Carlo error of the simulated expectation
+  (se_sim^2 = s^2/n_sim).
 * **proportions**: the number of responders among n_pub patients is binomial(n_pub, p), and p,
   estimated from k of n_sim simulated responders, carries its Monte-Carlo error as a
   Beta(k + 1/2, n_sim - k + 1/2) distribution (Jeffreys); together the published count is

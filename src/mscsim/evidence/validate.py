@@ -199,7 +199,8 @@ def validate_result(scenario: Scenario, result, draws: list | None = None) -> pd
                "sim_ci_high": s["ci_high"], "n_sim": s["n"], "record": v.record, "role": role,
                "informs": ", ".join(informing.get(v.record, ())),
                "pred_low": None, "pred_high": None, "pred_sd": None, "pred_method": None, "z": None,
-               "interval_score": None, "se_pub": None, "is_se": None, "arm_change": None, "p_at_n": None, "mcid": None, "mcid_met": None,
+               "interval_score": None, "se_pub": None, "is_se": None, "arm_change": None, "p_at_n": None,
+               "mcid": None, "mcid_met": None,
                "mcid_source": None}
         if v.compare == "direction":
             if n_pub is None:
@@ -213,8 +214,9 @@ def validate_result(scenario: Scenario, result, draws: list | None = None) -> pd
             mcid = rule.threshold(base)
             res = direction_test(x, v.expect, n_pub, mcid, x_control=xc, n_control_pub=n_c)
             what = f" vs {v.vs}" if v.vs else ""
-            row.update({"simulated": res.estimate, "arm_change": res.arm_change, "published": None, "pub_low": None, "pub_high": None,
-                        "spread": f"{v.expect}{what} (P<0.05): {rec['value_text']}", "holds": res.holds,
+            row.update({"simulated": res.estimate, "arm_change": res.arm_change, "published": None,
+                        "pub_low": None, "pub_high": None, "holds": res.holds,
+                        "spread": f"{v.expect}{what} (P<0.05): {rec['value_text']}",
                         "p_at_n": res.p_value, "mcid": mcid, "mcid_met": res.clinically_important,
                         "mcid_source": ("[design] " if rule.design else "") + rule.source})
         else:
@@ -224,7 +226,8 @@ def validate_result(scenario: Scenario, result, draws: list | None = None) -> pd
                 r2["n"] = v.n
             pv, lo, hi, text = published_interval(r2)
             if pv is not None and v.scale != 1.0:
-                pv, lo, hi = pv * v.scale, (None if lo is None else lo * v.scale), (None if hi is None else hi * v.scale)
+                pv = pv * v.scale
+                lo, hi = (None if lo is None else lo * v.scale), (None if hi is None else hi * v.scale)
                 flags.append(f"scale x{v.scale:g}")
             if pv is None and v.unverified is not None:
                 u = v.unverified
@@ -248,6 +251,7 @@ def validate_result(scenario: Scenario, result, draws: list | None = None) -> pd
                 flags.append("no n")
             row.update({"published": pv, "pub_low": lo, "pub_high": hi, "spread": text, "holds": holds})
         row["n_pub"] = n_pub
+        row["scale"] = v.scale
         row["flags"] = ", ".join(flags)
         row["counted"] = bool(row["holds"] is not None and not any(f in flags for f in EXCLUDING_FLAGS))
         row["inside"] = row["holds"]  # the report's column name
@@ -286,9 +290,7 @@ def _effect_row(scenario, pts, recs, a: pd.Series, b: pd.Series, draws: list | N
     xb, _ = _arm_values(pts, b["arm"], b["endpoint"], b["at_days"], b["compare"], scenario)
     ra = recs.loc[a["record"]]
     reported = _num(ra.get("diff"))
-    scale = 1.0
-    if "scale x" in a["flags"]:
-        scale = float(a["flags"].split("scale x")[1].split(",")[0])
+    scale = float(a.get("scale", 1.0))
     pub = reported * scale if reported is not None else float(a["published"]) - float(b["published"])
     flags = sorted({f.strip() for f in (a["flags"] + ", " + b["flags"]).split(",") if f.strip()})
     row = {"trial": scenario.name, "study": ra["study_id"], "endpoint": a["endpoint"], "at_days": a["at_days"],
@@ -351,7 +353,8 @@ def run_validation(disease: str | None = None, *, workers: int = 1, scheduler: s
             continue
         run = sc
         if n_sim_min:
-            run = sc.model_copy(update={"arms": [a.model_copy(update={"n": max(a.n, n_sim_min)}) for a in sc.arms]})
+            arms = [a.model_copy(update={"n": max(a.n, n_sim_min)}) for a in sc.arms]
+            run = sc.model_copy(update={"arms": arms})
         res = run_trial(run, workers=workers, scheduler=scheduler, progress=progress)
         t = validate_result(sc, res)
         e = treatment_effects(sc, res, t)
@@ -451,7 +454,8 @@ def format_markdown(table: pd.DataFrame) -> str:
             pub = str(r["spread"])
         else:
             sim = _f(r["simulated"])
-            pi = "" if _num(r["pred_low"]) is None else f"{_f(r['pred_low'])} to {_f(r['pred_high'])} (n={_int(r['n_pub'])})"
+            pi = "" if _num(r["pred_low"]) is None else \
+                f"{_f(r['pred_low'])} to {_f(r['pred_high'])} (n={_int(r['n_pub'])})"
             rng = f"{_f(r['pub_low'])} to {_f(r['pub_high'])}, " if _num(r["pub_low"]) is not None else ""
             pub = _f(r["published"]) + (f" ({rng}{r['spread']})" if r["spread"] or rng else "")
         hold = {True: "yes", False: "**no**"}.get(_bool(r["holds"]), "n/a")
