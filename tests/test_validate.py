@@ -417,3 +417,21 @@ def test_posterior_draws_widen_the_rows_and_effects():
     assert spread.loc[r, "pred_sd"] ** 2 == pytest.approx(plain.loc[r, "pred_sd"] ** 2 + 0.5, rel=1e-6)
     e = V.treatment_effects(sc, res, plain.reset_index(), draws=[res, res]).set_index("endpoint")
     assert e.loc["hba1c", "simulated_diff"] == pytest.approx(-1.3)
+
+
+def test_every_record_of_a_shipped_calibration_is_in_the_parameter_table():
+    import json
+    from importlib import resources
+
+    from mscsim import parameters
+
+    informing = parameters.records_informing()
+    folder = resources.files("mscsim.data").joinpath("calibration")
+    for f in folder.iterdir():
+        if not f.name.endswith(".json"):
+            continue
+        data = json.loads(f.read_text())
+        for rid in data.get("records", []):
+            assert rid in informing, (f.name, rid)      # so validate scores it as calibration
+        for name in data.get("parameters", {}):
+            assert parameters.get(name).kind == "calibrated", (f.name, name)
