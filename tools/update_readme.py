@@ -3,15 +3,17 @@ calibrations and the benchmark summary (nothing in them is written by hand).
 
     mscsim validate -o mscsim-out/validate
     python benchmarks/bench_engines.py
-    python tools/update_readme.py [mscsim-out/validate/validation.md]
+    python tools/update_readme.py [mscsim-out/validate]
 """
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 from pathlib import Path
 
+from mscsim.evidence.validate import headline_markdown
 from mscsim.paramdocs import calibration_markdown
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -25,18 +27,15 @@ def _between(text: str, tag: str, body: str) -> str:
 
 
 def validation_section(path: Path) -> str:
-    table = path.read_text().strip()
-    rows = [ln for ln in table.splitlines() if ln.startswith("| ") and not ln.startswith("| trial")]
-    hit = sum(1 for r in rows if "| yes |" in r)
-    miss = sum(1 for r in rows if "| **no** |" in r)
-    cal = [r for r in rows if r.rstrip().endswith("| calibration |")]
-    chk = [r for r in rows if r.rstrip().endswith("| validation |")]
-    cal_hit = sum(1 for r in cal if "| yes |" in r)
-    chk_hit = sum(1 for r in chk if "| yes |" in r)
-    head = (f"**{hit} of {len(rows)} comparisons inside, {miss} outside** ({len(rows) - hit - miss} not "
-            f"decidable). Calibration records: {cal_hit} of {len(cal)} inside; records used only to "
-            f"check: {chk_hit} of {len(chk)} inside.\n\n")
-    return head + table + "\n"
+    """Headline (held/total, coverage, mean interval score per kind of row, from validation.json)
+    and the arm and treatment-effect tables written by `mscsim validate` in ``path``'s folder."""
+    folder = path.parent if path.suffix == ".md" else path
+    summary = json.loads((folder / "validation.json").read_text())
+    parts = [headline_markdown(summary), "#### Arm results\n", (folder / "validation.md").read_text().strip() + "\n"]
+    eff = folder / "treatment_effects.md"
+    if eff.is_file():
+        parts += ["#### Treatment effects (MSC arm - control arm)\n", eff.read_text().strip() + "\n"]
+    return "\n".join(parts)
 
 
 def bench_section(path: Path) -> str:
@@ -53,7 +52,7 @@ def bench_section(path: Path) -> str:
 
 
 def main(argv: list[str]) -> None:
-    val = Path(argv[0]) if argv else ROOT / "mscsim-out" / "validate" / "validation.md"
+    val = Path(argv[0]) if argv else ROOT / "mscsim-out" / "validate"
     readme = ROOT / "README.md"
     text = readme.read_text()
     text = _between(text, "validation", validation_section(val))

@@ -38,15 +38,18 @@ def parameter_table_markdown() -> str:
                                                                                   "calibrated", "design")) + ".",
              "Kinds: **sourced** (value read from the cited paper), **derived** (arithmetic on a sourced value), "
              "**calibrated** (fitted to the named data), **design** (our choice where sources are silent; "
-             "rationale given).", ""]
+             "rationale given). **records**: the published outcome records (evidence record ids) the value was "
+             "calibrated to, derived from or tuned to; `mscsim validate` scores those records as calibration, "
+             "not validation.", ""]
     order = [k for k in LAYER_TITLES if k in by_layer] + sorted(set(by_layer) - set(LAYER_TITLES))
     for layer in order:
         lines += [f"## {LAYER_TITLES.get(layer, layer)} (`{layer}`)", "",
-                  "| name | value | unit | kind | IIV CV | description | source |", "|---|---|---|---|---|---|---|"]
+                  "| name | value | unit | kind | IIV CV | description | source | records |",
+                  "|---|---|---|---|---|---|---|---|"]
         for spec in by_layer[layer]:
             iiv = f"{spec.iiv_cv:g}" if spec.iiv_cv else ""
             lines.append(f"| `{spec.name}` | {_value(spec)} | {_cell(spec.unit)} | {spec.kind} | {iiv} | "
-                         f"{_cell(spec.desc)} | {_cell(spec.source)} |")
+                         f"{_cell(spec.desc)} | {_cell(spec.source)} | {_cell(', '.join(spec.records))} |")
         lines.append("")
     return "\n".join(lines)
 

@@ -3,6 +3,12 @@
 Values live in ``data/parameters/<layer>.yaml`` (one file per layer, one registry, the single
 source of truth from which ``docs/parameters.md`` is generated). Fitted values from ``mscsim calibrate`` are written to
 ``data/calibration/<disease>.json`` and override the table for that disease.
+
+``records`` names the published outcome records (evidence record ids, ``Study#k``) a parameter
+was calibrated to, derived from or hand-tuned to; data outside the evidence file are named
+``external:<label>``. Trial *baselines* used to set the typical patient are cited in ``source``
+only: every scenario may match its trial's baseline population. ``mscsim validate`` scores any
+row whose record is listed here as calibration (:func:`records_informing`).
 """
 
 from __future__ import annotations
@@ -13,11 +19,14 @@ from importlib import resources
 from typing import Literal
 
 import yaml
+import re
+
 from pydantic import BaseModel, ConfigDict, field_validator
 
 from mscsim.errors import MscsimError, unknown
 
 Kind = Literal["sourced", "derived", "calibrated", "design"]
+_RECORD_ID = re.compile(r"^(?:[A-Za-z0-9_]+#\d+|external:\S.*)$")
 
 
 class ParameterSpec(BaseModel):
@@ -34,12 +43,24 @@ class ParameterSpec(BaseModel):
     source: str
     bounds: tuple[float, float] | None = None
     iiv_cv: float | None = None  # inter-individual variability (CV of a log-normal), if any
+    #: published records the value was calibrated to, derived from or hand-tuned to
+    records: tuple[str, ...] = ()
 
     @field_validator("source")
     @classmethod
     def _has_source(cls, v: str) -> str:
         if not v.strip():
             raise ValueError("every parameter needs a source or a [design] rationale")
+        return v
+
+    @field_validator("records")
+    @classmethod
+    def _record_ids(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        bad = [r for r in v if not _RECORD_ID.match(r)]
+        if bad:
+            raise ValueError(f"records must be evidence record ids 'Study#k' or 'external:<label>', got {bad}")
+        if len(set(v)) != len(v):
+            raise ValueError(f"records lists an id twice: {list(v)}")
         return v
 
     def value_for(self, species: str = "human") -> float:
@@ -64,6 +85,16 @@ def registry() -> dict[str, ParameterSpec]:
                 raise ValueError(f"parameter {name!r} is defined twice (parameters/{f.name})")
             reg[name] = ParameterSpec(name=name, **spec)
     return reg
+
+
+@lru_cache(maxsize=1)
+def records_informing() -> dict[str, tuple[str, ...]]:
+    """Evidence record id -> the parameters whose value it informed (from their ``records``)."""
+    out: dict[str, list[str]] = {}
+    for name, spec in registry().items():
+        for rid in spec.records:
+            out.setdefault(rid, []).append(name)
+    return {k: tuple(v) for k, v in out.items()}
 
 
 def get(name: str) -> ParameterSpec:

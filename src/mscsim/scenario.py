@@ -151,11 +151,18 @@ class ValidationSpec(BaseModel):
     scale: float = Field(1.0, gt=0)
     #: arm size to use when the record gives none (e.g. an mITT total split by arm); shown as assumed
     n: StrictInt | None = Field(None, ge=1)
+    #: a direction claimed against a control arm ("vs control"): the arm it is tested against
+    vs: str | None = None
 
     @model_validator(mode="after")
     def _direction(self):
         if (self.compare == "direction") != (self.expect is not None):
             raise ValueError("'expect: decrease|increase' goes with 'compare: direction' (and only with it)")
+        if self.vs is not None and self.compare != "direction":
+            raise ValueError("'vs: <control arm>' goes with 'compare: direction' (numeric arm pairs are "
+                             "compared as treatment effects automatically)")
+        if self.vs is not None and self.vs == self.arm:
+            raise ValueError(f"'vs' names the arm itself ({self.arm!r})")
         return self
 
 
@@ -203,6 +210,8 @@ class Scenario(BaseModel):
         for v in self.validation:
             if v.arm not in names:
                 raise unknown("arm", v.arm, names, field="validation.arm")
+            if v.vs is not None and v.vs not in names:
+                raise unknown("arm", v.vs, names, field="validation.vs")
             if v.endpoint not in allowed:
                 raise unknown("endpoint", v.endpoint, allowed, field="validation.endpoint")
             parse_time(v.at, field="validation.at")

@@ -1,4 +1,4 @@
-"""``mscsim validate``: the shipped published trials, simulated, beside their published results."""
+"""``mscsim validate``: the shipped published trials, simulated, scored against their published results."""
 
 from __future__ import annotations
 
@@ -18,40 +18,64 @@ def validate_cmd(
     workers: int = typer.Option(1, "--workers", min=1, max=256, help="local worker processes"),
     scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler address"),
     only: Optional[list[str]] = typer.Option(None, "--only", help="run only these scenario ids"),
+    n_sim_min: int = typer.Option(100, "--n-sim-min", min=0, max=100_000,
+                                  help="simulate at least this many patients per arm (less Monte-Carlo "
+                                       "error; the published n still sizes the intervals); 0: published sizes"),
 ):
-    """Simulate every shipped published-trial scenario and compare with the published numbers.
+    """Simulate every shipped published-trial scenario and score it against the published numbers.
+
+    Numeric rows hold when the published arm result lies inside the 95 % predictive interval for a trial of the published size; direction rows when the published direction is reached with p < 0.05 at the published n and by the endpoint's MCID; between-arm differences are scored like numeric rows (treatment_effects.csv).
 
     Exits 0 even when trials are missed: it is a report, not a gate."""
     from rich.table import Table
 
     from mscsim.cli.common import out_dir
     from mscsim.errors import unknown
-    from mscsim.evidence.validate import format_markdown, run_validation
+    from mscsim.evidence.validate import (format_effects_markdown, format_markdown, headline_markdown,
+                                          run_validation, summarize_scores)
     from mscsim.io import write_json, write_table, write_text
     from mscsim.model import DISEASES
 
     if disease is not None and disease not in DISEASES:
         raise unknown("disease", disease, DISEASES, field="--disease")
     out = out_dir(out)
-    table = run_validation(disease, workers=workers, scheduler=scheduler, only=only)
+    table, effects = run_validation(disease, workers=workers, scheduler=scheduler, only=only, with_effects=True,
+                                    n_sim_min=n_sim_min)
     if table.empty:
         console.print("no validation entries")
         return
     write_table(table, out / "validation")
     write_text(format_markdown(table), out / "validation.md")
-    n_in = int((table["inside"] == True).sum())  # noqa: E712
-    n_known = int(table["inside"].notna().sum())
-    write_json({"inside": n_in, "compared": n_known, "rows": len(table)}, out / "validation.json")
-    t = Table(title=f"validation: {n_in} of {n_known} comparisons inside the published spread", header_style="bold")
-    for c in ("study", "arm", "endpoint", "day", "simulated (95% CI)", "published", "inside", "use"):
+    if not effects.empty:
+        write_table(effects, out / "treatment_effects")
+        write_text(format_effects_markdown(effects), out / "treatment_effects.md")
+    summary = summarize_scores(table, effects)
+    write_json(summary, out / "validation.json")
+    write_text(headline_markdown(summary), out / "headline.md")
+    num, dirn, eff = summary["numeric"], summary["direction"], summary["effects"]
+    t = Table(title=f"validation: numeric {num['held']}/{num['total']} held, direction {dirn['held']}/"
+                    f"{dirn['total']}, treatment effects {eff['held']}/{eff['total']} "
+                    f"(calibration rows {summary['calibration']['held']}/{summary['calibration']['total']})",
+              header_style="bold")
+    for c in ("study", "arm", "endpoint", "day", "use", "simulated", "95% PI / p, MCID", "published", "z", "holds",
+              "flags"):
         t.add_column(c)
-    fmt = (lambda x: "" if x is None or x != x else f"{x:.3g}")
+    fmt = (lambda x, nd=3: "" if x is None or x != x else f"{x:.{nd}g}")
     for _, r in table.iterrows():
-        pub = r["spread"] if r["compare"] == "direction" else (
-            f"{fmt(r['published'])} ({fmt(r['pub_low'])} to {fmt(r['pub_high'])})")
-        ins = {True: "[green]yes[/green]", False: "[red]no[/red]"}.get(r["inside"], "n/a")
+        if r["kind"] == "direction":
+            pi = f"p {fmt(r['p_at_n'], 2)}, MCID {fmt(r['mcid'])}{'' if r['mcid_met'] else ' not met'}"
+            pub = str(r["spread"]).split(":")[0]
+        else:
+            pi = "" if r["pred_low"] is None or r["pred_low"] != r["pred_low"] else \
+                f"{fmt(r['pred_low'])} to {fmt(r['pred_high'])}"
+            pub = fmt(r["published"])
+        h = r["holds"]
+        ins = "n/a" if h is None or h != h else ("[green]yes[/green]" if h else "[red]no[/red]")
         ep = r["endpoint"] + (" (chg)" if r["compare"] == "change" else "")
-        t.add_row(r["study"], r["arm"], ep, f"{r['at_days']:g}",
-                  f"{fmt(r['simulated'])} ({fmt(r['sim_ci_low'])} to {fmt(r['sim_ci_high'])})", pub, ins, r["role"])
+        if isinstance(r["vs"], str) and r["vs"]:
+            ep += f" vs {r['vs']}"
+        t.add_row(r["study"], r["arm"], ep, f"{r['at_days']:g}", r["role"], fmt(r["simulated"]), pi, pub,
+                  fmt(r["z"], 2), ins, r["flags"])
     console.print(t)
-    console.print(f"output: [bold]{out}[/bold] (validation.csv/.parquet, validation.md)")
+    console.print(f"output: [bold]{out}[/bold] (validation.csv/.parquet/.md, treatment_effects.csv/.md, "
+                  "validation.json, headline.md)")

@@ -293,9 +293,11 @@ def load_records(disease: str | None = None, study: str | None = None, *,
 
 @functools.lru_cache(maxsize=1)
 def scenario_roles() -> dict[str, str]:
-    """record id -> "calibration" (fitted by ``mscsim calibrate``) or "validation" (only
-    checked by ``mscsim validate``), from the validation entries of the shipped scenarios (read
-    once per process: they are package data). Do not mutate the returned dict."""
+    """record id -> "calibration" (fitted by ``mscsim calibrate``, or listed in the ``records``
+    of a parameter it informed) or "validation" (only checked by ``mscsim validate``), from the
+    validation entries of the shipped scenarios and the parameter table (read once per process:
+    they are package data). Do not mutate the returned dict."""
+    from mscsim.parameters import records_informing
     from mscsim.scenario import load_scenario, shipped_scenarios
 
     roles: dict[str, str] = {}
@@ -303,6 +305,9 @@ def scenario_roles() -> dict[str, str]:
         for v in load_scenario(path).validation:
             if roles.get(v.record) != "calibration":
                 roles[v.record] = v.role
+    for rid in records_informing():
+        if "#" in rid:
+            roles[rid] = "calibration"
     return roles
 
 
