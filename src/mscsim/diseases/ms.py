@@ -208,7 +208,8 @@ def compose(m, body, *, species, subtype, d_cell, cxcr4) -> ComposedModel:
            source="Cotton 2003 (~3-week enhancement) [design]", output=True)
     m.rule("gd_lesions", p["gd"] * les, unit="lesions",
            desc="expected gadolinium-enhancing lesions on a scan (new enhancing lesions per day x enhancement time)",
-           source="snapshot of the lesions of the last ~3 weeks (Cotton 2003 [recalled]); les follows its drive with the same 3-week time constant [design]", output=True)
+           source="snapshot of the lesions of the last ~3 weeks (Cotton 2003 [recalled]); les follows its drive "
+                  "with the same 3-week time constant [design]", output=True)
     m.rule("new_t2_expected", h_les, unit="lesions", desc="expected new or enlarging T2 lesions since time 0",
            source="state", output=True)
 
