@@ -106,3 +106,44 @@ def test_symbolic_form_equals_numeric(fn, args):
     expr = fn(*syms, xp=scores.SYM)
     val = float(expr.subs(dict(zip(syms, args))))
     assert val == pytest.approx(float(fn(*[np.float64(a) for a in args])), abs=1e-12)
+
+
+# ------------------------------------------------------------------------------ multiple sclerosis
+
+
+def test_edss_worsening_rule_kalincik():
+    """1.5 from baseline 0, 1.0 from 1.0-5.5, 0.5 above 5.5 (Kalincik 2015)."""
+    assert scores.edss_worsening_threshold([0.0, 1.0, 3.0, 5.5, 6.0, 6.5]).tolist() == [1.5, 1.0, 1.0, 1.0, 0.5, 0.5]
+    assert scores.edss_worsened(5.5, [6.0, 6.5]).tolist() == [False, True]
+    assert scores.edss_worsened(6.0, [6.5]).tolist() == [True]
+
+
+def test_confirmed_progression_hand_examples():
+    t = [0, 90, 180, 270]
+    # 5.0 -> 6.0 at day 90, still 6.0 at 180 (>= 84 days later): onset day 90, confirmed
+    assert scores.confirmed_progression(t, [5.0, 6.0, 6.0, 5.5]).tolist() == [0, 1, 1, 1]
+    # worse at 90, back at 180: not confirmed
+    assert scores.confirmed_progression(t[:3], [6.0, 6.5, 6.0]).tolist() == [0, 0, 0]
+    # worse only at the last visit: nothing 12 weeks later confirms it
+    assert scores.confirmed_progression(t[:3], [6.0, 6.0, 6.5]).tolist() == [0, 0, 0]
+    # worse at 30, not at 60, worse at 120: not sustained through the confirmation period
+    assert scores.confirmed_progression([0, 30, 60, 120], [4.0, 5.0, 4.5, 5.0]).tolist() == [0, 0, 0, 0]
+    # a 6-month confirmation needs a visit >= 168 days after onset
+    assert scores.confirmed_progression(t, [5.0, 6.0, 6.0, 6.0], confirm_days=168).tolist() == [0, 1, 1, 1]
+    assert scores.confirmed_progression(t, [5.0, 5.0, 6.0, 6.0], confirm_days=168).tolist() == [0, 0, 0, 0]
+
+
+def test_mri_activity_and_neda3_hand_examples():
+    # a Gd+ lesion on the baseline scan is not new activity; one on a later scan is
+    assert scores.mri_activity([2, 0, 1], [0, 0, 0]).tolist() == [0, 0, 1]
+    assert scores.mri_activity([0, 0, 0], [0, 1, 1]).tolist() == [0, 1, 1]
+    # NEDA-3: no relapse, no CDP, no MRI activity
+    assert scores.neda3([0, 0, 1, 0], [0, 0, 0, 1], [0, 1, 1, 0]).tolist() == [1, 0, 0, 0]
+    # probabilities of independent events: (1 - 0.5)(1 - 0.2)(1 - 0.1) = 0.36
+    assert scores.neda3(0.5, 0.2, 0.1) == pytest.approx(0.36)
+
+
+def test_petrou_treatment_failure_hand_examples():
+    """EDSS rise >= 0.5 from baseline at the visit (Petrou 2020 definition 'a', inferred from Table 3)."""
+    assert scores.petrou_treatment_failure(5.0, [5.0, 5.5, 4.5, 6.0]).tolist() == [0, 1, 0, 1]
+    assert scores.petrou_treatment_failure(6.5, [7.0]).tolist() == [1]

@@ -225,3 +225,84 @@ def child_pugh(bilirubin_mg_dl, albumin_g_dl, inr, ascites_grade, encephalopathy
 def child_pugh_class(score):
     s = np.asarray(score, dtype=float)
     return np.select([s <= 6, s <= 9], ["A", "B"], "C")
+
+# ----------------------------------------------------------------------------- multiple sclerosis
+
+#: EDSS rise that counts as worsening, by baseline EDSS: (baseline up to, rise). 1.5 from a baseline
+#: of 0, 1.0 from 1.0-5.5, 0.5 above 5.5 (Kalincik T et al. Brain 2015;138:3287, doi:10.1093/brain/awv258;
+#: ORATORIO and EXPAND used the 1.0 / 0.5 part for baselines 3.0-6.5, disease-models.md s.4.1)
+EDSS_WORSENING_RULE = ((0.0, 1.5), (5.5, 1.0), (10.0, 0.5))
+#: confirmation interval of 3-month (12-week) confirmed disability progression (Kalincik 2015; ORATORIO,
+#: EXPAND: 'confirmed at a scheduled visit at least 12 weeks later')
+CDP_CONFIRM_DAYS = 84.0
+
+
+def edss_worsening_threshold(baseline_edss):
+    """EDSS rise that counts as worsening from ``baseline_edss`` (EDSS_WORSENING_RULE)."""
+    b = np.asarray(baseline_edss, dtype=float)
+    return np.select([b <= upper for upper, _ in EDSS_WORSENING_RULE],
+                     [rise for _, rise in EDSS_WORSENING_RULE], EDSS_WORSENING_RULE[-1][1])
+
+
+def edss_worsened(baseline_edss, edss):
+    """True where ``edss`` is worse than ``baseline_edss`` by at least the EDSS_WORSENING_RULE rise
+    (unconfirmed: one visit)."""
+    e = np.asarray(edss, dtype=float)
+    return e - np.asarray(baseline_edss, dtype=float) >= edss_worsening_threshold(baseline_edss) - 1e-9
+
+
+def confirmed_progression(times_d, edss, confirm_days: float = CDP_CONFIRM_DAYS):
+    """Confirmed disability progression (CDP) with onset by each visit, fixed baseline = first visit.
+
+    Onset at visit i counts when EDSS is worsened (EDSS_WORSENING_RULE) at visit i and at every visit
+    up to a confirming visit j with t_j - t_i >= ``confirm_days`` (the worsening is sustained through
+    the confirmation period; Kalincik 2015, doi:10.1093/brain/awv258). The event is dated at its onset,
+    so a later visit confirms an earlier one; worsening at the last visits, with no visit 12 weeks
+    later, is not confirmed. Returns 0/1 per visit (cumulative: once progressed, stays progressed)."""
+    t = np.asarray(times_d, dtype=float)
+    e = np.asarray(edss, dtype=float)
+    worse = edss_worsened(e[0], e)
+    onset = np.zeros(len(t), dtype=bool)
+    for i in np.flatnonzero(worse):
+        later = np.flatnonzero(t >= t[i] + confirm_days - 1e-9)
+        if later.size and worse[i:later[0] + 1].all():
+            onset[i] = True
+    return np.maximum.accumulate(onset).astype(float)
+
+
+def mri_activity(gd_counts, new_t2_cumulative):
+    """New MRI activity by each scan: >= 1 gadolinium-enhancing lesion on any scan after the baseline
+    scan, or >= 1 new or enlarging T2 lesion since baseline (the MRI part of NEDA-3, Giovannoni 2015).
+    ``gd_counts``: Gd+ lesions on each scan (first = baseline, not counted); ``new_t2_cumulative``: new or
+    enlarging T2 lesions since baseline at each scan. Returns 0/1 per scan."""
+    gd = np.asarray(gd_counts, dtype=float).copy()
+    gd[0] = 0.0
+    return ((np.cumsum(gd) + np.asarray(new_t2_cumulative, dtype=float)) > 0).astype(float)
+
+
+def neda3(relapse_by, cdp_by, mri_activity_by):
+    """NEDA-3 (no evidence of disease activity): no relapse, no confirmed disability progression and no
+    new MRI activity (new/enlarging T2 or Gd+ lesions) since baseline. Giovannoni G et al. Mult Scler
+    Relat Disord 2015;4:329, doi:10.1016/j.msard.2015.04.006. Inputs 0/1 (or probabilities of
+    independent events, for an expected value); returns 1 - P(any)."""
+    r, c, m = (np.asarray(x, dtype=float) for x in (relapse_by, cdp_by, mri_activity_by))
+    return (1 - r) * (1 - c) * (1 - m)
+
+
+#: smallest EDSS step; Petrou 2020 treatment failure (a) is a rise of at least this much (inferred, see below)
+PETROU_FAILURE_RISE = 0.5
+
+
+def petrou_treatment_failure(baseline_edss, edss):
+    """Petrou 2020 (Brain 143:3574, PMID 33253391) primary end point 'treatment failure (a)' at a visit:
+    EDSS rise >= 0.5 from baseline, unconfirmed (the 6-month cycle has no later visit).
+
+    The table footnote that defines (a) was not retrieved; the definition is inferred from Table 3
+    (evidence.md s.4.1). (1) It is a disability criterion, not a composite with relapses: in the sham
+    arm fewer patients failed (13/31, 41.9 %) than relapsed (15/32 not relapse-free), which no
+    definition containing 'or relapse' allows. (2) The sham arm's 6-month EDSS change had median 0 and
+    IQR 0 to +0.5, so 25-50 % rose by >= 0.5, which brackets 41.9 %; a baseline-dependent rise (1.0 at
+    baseline <= 5.5, in about half of a population with mean 5.6) would need nearly every 0.5-point
+    rise to fall in the EDSS >= 6 half."""
+    rise = np.asarray(edss, dtype=float) - np.asarray(baseline_edss, dtype=float)
+    return (rise >= PETROU_FAILURE_RISE - 1e-9).astype(float)

@@ -30,13 +30,26 @@ retrieved, so the forms are design choices):
   saturating at 10; a reversible part (inflammation, demyelination) and an irreversible one
   (axon loss).
 - Relapses: hazard ARR les^n (cumulative hazard state ``H_relapse``), P(>= 1 relapse by t) =
-  1 - exp(-H). New enhancing lesions appear at gd les / tau per day (cumulative expected
-  count ``H_lesion``); P(new MRI activity by t) = 1 - (1 + H/k)^(-k) (negative binomial).
+  1 - exp(-H).
+- MRI at the scans (every visit of a scenario is a visit with a scan: the observation times are the
+  scenario's endpoint times plus baseline). Gd-enhancing lesions on a scan are a snapshot: lesions
+  enhance ~3 weeks (tau_gd), so the count is Poisson with mean = new enhancing lesions per day x tau =
+  gd les(t). New or enlarging T2 lesions between consecutive scans are Poisson with mean = the
+  expected new T2 lesions over the interval (state ``H_lesion``, rate t2 les). Both rates are per
+  subtype and sourced from placebo arms (progressive: ORATORIO, INFORMS; relapsing: FREEDOMS); they
+  are separate because in progressive MS many enhancing events leave no new T2 lesion on yearly
+  scans (INFORMS: 13 % Gd+ at baseline but 0.5 new/enlarging T2 lesions a year). A patient's MRI
+  activity is overdispersed: one gamma frailty (shape k_nb_ms) per patient multiplies both means, so
+  counts are negative binomial across patients and correlated across his scans.
 
-Treatment failure (Petrou 2020 style; the footnotes defining Petrou's failure 'a' and 'c' were
-not retrieved, evidence.md s.4.1): a relapse by t, OR new MRI activity (new enhancing lesion)
-by t, OR EDSS worsening at t (rise from baseline >= 1.5 if baseline 0, >= 1.0 if baseline
-<= 5.5, >= 0.5 if > 5.5; ORATORIO thresholds, not confirmed at a later visit). NEDA = 1 - failure.
+Read-outs (``responders``; definitions with their sources in ``mscsim.scores``):
+- EDSS worsening at a visit: rise >= 1.5 / 1.0 / 0.5 from baseline 0 / 1.0-5.5 / > 5.5 (Kalincik
+  2015), unconfirmed; CDP: the same rise confirmed at a visit >= 12 weeks later, sustained in between.
+- Treatment failure = Petrou 2020's primary end point (a): EDSS rise >= 0.5 from baseline at the
+  visit (the footnote was not retrieved; inferred from Table 3, see scores.petrou_treatment_failure).
+- NEDA-3 (Giovannoni 2015): no relapse, no CDP, no new MRI activity (Gd+ on a scan after baseline or
+  new/enlarging T2) since baseline.
+EDSS is observed with inter-rater noise (sd_edss_ms, Noseworthy 1990) and rounded to 0.5 steps.
 No placebo state: Petrou's sham arm worsened and EDSS, relapses and MRI are rater-blinded.
 """
 
@@ -45,6 +58,7 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
+from mscsim import scores
 from mscsim.diseases.base import Endpoint
 from mscsim.immune import add_immune, ratio_to_healthy
 from mscsim.kinetics import add_kinetics
@@ -62,19 +76,23 @@ ENDPOINTS = {e.name: e for e in [
     Endpoint("edss_change", "mean", "score", "EDSS change from baseline"),
     Endpoint("relapse", "proportion", "0/1", "at least one relapse by t"),
     Endpoint("gd_lesions", "mean", "lesions", "gadolinium-enhancing lesions on the scan at t"),
+    Endpoint("new_t2_lesions", "mean", "lesions", "new or enlarging T2 lesions between the baseline scan and t"),
     Endpoint("treatment_failure", "proportion", "0/1",
-             "relapse or new MRI activity by t, or EDSS worsening at t (Petrou 2020 style; "
-             "the trial's footnote definition was not retrieved)"),
+             "Petrou 2020 treatment failure (a): EDSS rise >= 0.5 from baseline at t "
+             "(scores.petrou_treatment_failure; footnote not retrieved, inferred from Table 3)"),
     Endpoint("relapses", "mean", "relapses", "number of relapses by t"),
-    Endpoint("mri_activity", "proportion", "0/1", "at least one new enhancing lesion by t"),
+    Endpoint("mri_activity", "proportion", "0/1",
+             "new MRI activity by t: Gd+ lesion on a scan after baseline or new/enlarging T2 lesion"),
     Endpoint("edss_worsening", "proportion", "0/1",
-             "EDSS rise >= 1.0 (baseline <= 5.5) or >= 0.5 (baseline > 5.5) at t (not confirmed)"),
-    Endpoint("neda", "proportion", "0/1", "no evidence of disease activity (1 - treatment failure)"),
+             "EDSS rise >= 1.5 / 1.0 / 0.5 from baseline 0 / 1.0-5.5 / > 5.5 at t (not confirmed)"),
+    Endpoint("cdp", "proportion", "0/1",
+             "12-week confirmed disability progression with onset by t (Kalincik 2015)"),
+    Endpoint("neda", "proportion", "0/1", "NEDA-3 by t: no relapse, no CDP, no new MRI activity (Giovannoni 2015)"),
 ]}
 
 #: read-outs drawn side by side (untreated vs treated) by `mscsim simulate --disease ms`
 KEY_OUTPUTS = [("edss", "EDSS"), ("les", "CNS lesion activity (1 = typical)"),
-               ("relapse_prob", "P(>= 1 relapse)"), ("gd_lesions", "Gd+ lesions (expected)"),
+               ("relapse_prob", "P(>= 1 relapse)"), ("gd_lesions", "Gd+ lesions on a scan (expected)"),
                ("demyelinated", "demyelinated axons (fraction)"), ("axon_loss", "lost axons (fraction)"),
                ("remyelination_boost", "remyelination boost by MSCs (fold - 1)"),
                ("msc_local_density", "viable MSCs per g CNS")]
@@ -89,10 +107,8 @@ BASELINE_TARGETS = (
     "0.5 EDSS/year (PPMS 0.35/year PMC3961431; Petrou sham +0.30 in 6 months)",
 )
 
-#: EDSS worsening by baseline EDSS, (baseline up to, rise): 1.5 from 0 (usual CDP convention
-#: [recalled]), 1.0 up to 5.5, 0.5 above (ORATORIO; EXPAND: 1.0 for 3.0-5.0, 0.5 for 5.5-6.5;
-#: disease-models.md s.4.1)
-WORSENING_THRESHOLDS = ((0.0, 1.5), (5.5, 1.0), (10.0, 0.5))
+#: EDSS worsening by baseline EDSS, (baseline up to, rise): scores.EDSS_WORSENING_RULE (Kalincik 2015)
+WORSENING_THRESHOLDS = scores.EDSS_WORSENING_RULE
 
 
 #: free parameters fitted by `mscsim calibrate --disease ms` (records: role calibration in the scenarios)
@@ -104,9 +120,9 @@ def compose(m, body, *, species, subtype, d_cell, cxcr4) -> ComposedModel:
     names = ("D_ms_t", "D_ms_s", "w_les_ifng_ms", "w_les_il17_ms", "w_les_tnf_ms", "w_les_sys_ms", "S_ref_ms",
              "k_les_ms", "K_les_sdf1_ms", "k_demyel_ms", "f_dm_degen_ms", "delta_les_ms", "a_remyel_msc_ms",
              "D50_remyel_msc_ms", "w_edss_lost_ms", "w_edss_dm_ms", "w_edss_les_ms", "n_relapse_ms",
-             "tau_gd_ms", "k_nb_ms", "n_T_border_ms")
+             "tau_gd_ms", "n_T_border_ms")
     p = {n: P(m, n, species) for n in names}
-    for base in ("rho_remyel", "delta_my", "lost0", "arr", "gd"):
+    for base in ("rho_remyel", "delta_my", "lost0", "arr", "gd", "t2"):
         p[base] = P(m, f"{base}_{sfx}_ms", species)
     les = m.state("les", unit="1", group="disease", init=1.0, atol=1e-8, init_mode="steady",
                   desc="CNS inflammatory lesion activity (enhancing-lesion load; 1 = typical patient)")
@@ -117,7 +133,7 @@ def compose(m, body, *, species, subtype, d_cell, cxcr4) -> ComposedModel:
     h_rel = m.state("H_relapse", unit="relapses", group="disease", init=0.0, atol=1e-9,
                     desc="expected number of relapses since time 0 (cumulative relapse hazard)")
     h_les = m.state("H_lesion", unit="lesions", group="disease", init=0.0, atol=1e-9,
-                    desc="expected number of new enhancing lesions since time 0")
+                    desc="expected number of new or enlarging T2 lesions since time 0")
 
     sdf1 = m.rule("sdf1_target", les / (les + p["K_les_sdf1_ms"]), unit="1",
                   desc="CNS SDF-1 (CXCL12) signal from active lesions, 0..1",
@@ -180,19 +196,22 @@ def compose(m, body, *, species, subtype, d_cell, cxcr4) -> ComposedModel:
     les_pos = sp.Max(les, 1e-12)
     m.rate(h_rel, p["arr"] / 365 * les_pos ** p["n_relapse_ms"], desc="relapse hazard rises with lesion activity",
            source="ARR: Petrou 2020 sham (progressive) / Velez de Mendizabal 2011 (relapsing); form [design]")
-    m.rate(h_les, p["gd"] / p["tau_gd_ms"] * les, desc="new enhancing lesions per day (Gd count / enhancement time)",
-           source="Cotton 2003 (3-week enhancement) [design]")
+    m.rate(h_les, p["t2"] / 365 * les, desc="new or enlarging T2 lesions per day, proportional to lesion activity",
+           source="FREEDOMS placebo (relapsing) / INFORMS placebo (progressive) new/enlarging T2 rates at les 1; "
+                  "form [design]")
     m.rule("relapses_expected", h_rel, unit="relapses", desc="expected relapses since time 0", source="state",
            output=True)
     m.rule("relapse_prob", 1 - sp.exp(-h_rel), unit="1", desc="probability of >= 1 relapse since time 0 (Poisson)",
            source="survival with the relapse hazard", output=True)
-    m.rule("gd_lesions", p["gd"] * les, unit="lesions", desc="expected gadolinium-enhancing lesions on a scan",
-           source="[design] proportional to lesion activity", output=True)
-    m.rule("new_lesions_expected", h_les, unit="lesions", desc="expected new enhancing lesions since time 0",
+    m.rule("new_enhancing_rate", p["gd"] / p["tau_gd_ms"] * les, unit="lesions/day",
+           desc="new gadolinium-enhancing lesions per day (expected Gd+ count on a scan / enhancement time)",
+           source="Cotton 2003 (~3-week enhancement) [design]", output=True)
+    m.rule("gd_lesions", p["gd"] * les, unit="lesions",
+           desc="expected gadolinium-enhancing lesions on a scan (new enhancing lesions per day x enhancement time)",
+           source="snapshot of the lesions of the last ~3 weeks (Cotton 2003 [recalled]); les follows its drive "
+                  "with the same 3-week time constant [design]", output=True)
+    m.rule("new_t2_expected", h_les, unit="lesions", desc="expected new or enlarging T2 lesions since time 0",
            source="state", output=True)
-    m.rule("mri_activity_prob", 1 - (1 + h_les / p["k_nb_ms"]) ** (-p["k_nb_ms"]), unit="1",
-           desc="probability of >= 1 new enhancing lesion since time 0 (negative binomial)",
-           source="[design] overdispersed lesion counts (k_nb_ms)", output=True)
 
     # --- EDSS ---
     u = p["w_edss_lost_ms"] * lost + p["w_edss_dm_ms"] * dm + p["w_edss_les_ms"] * les
@@ -218,44 +237,51 @@ def _poisson_quantile(u, mean):
 
 
 def observe(out, rng=None) -> dict[str, np.ndarray]:
-    """EDSS, relapses, MRI at each time (first row = baseline). Without ``rng``: expected values and
-    probabilities; with ``rng``: one uniform per patient and event type, EDSS with visit noise
-    rounded to 0.5 steps, lesion counts drawn from a negative binomial."""
+    """EDSS, relapses and MRI at each visit (first row = baseline; every visit has a scan).
+
+    Without ``rng``: expected values and probabilities for the typical patient (MRI activity from the
+    gamma-Poisson closed form). With ``rng``: one uniform for the relapse path, one gamma frailty
+    (shape k_nb_ms, mean 1) for the patient's MRI activity, Poisson Gd+ counts on each scan and Poisson
+    new/enlarging T2 counts between consecutive scans, EDSS with inter-rater noise rounded to 0.5 steps."""
     from mscsim import parameters as P_
 
     edss = out["edss"].to_numpy(dtype=float)
     p_rel = out["relapse_prob"].to_numpy(dtype=float)
-    p_mri = out["mri_activity_prob"].to_numpy(dtype=float)
     gd = np.maximum(out["gd_lesions"].to_numpy(dtype=float), 0.0)
+    h_t2 = np.maximum(out["new_t2_expected"].to_numpy(dtype=float), 0.0)
     h_rel = np.maximum(out["relapses_expected"].to_numpy(dtype=float), 0.0)
+    k = P_.value("k_nb_ms")
     if rng is None:
+        # P(no Gd+ on the scans after baseline and no new T2) = E_Z exp(-Z L) = (1 + L/k)^-k
+        load = h_t2 + np.cumsum(np.concatenate([[0.0], gd[1:]]))
+        p_mri = 1 - (1 + load / k) ** (-k)
         return {"edss": edss, "relapse": p_rel, "relapses": h_rel, "mri_activity": p_mri,
-                             "gd_lesions": gd}
-    u_rel, u_mri = rng.uniform(size=2)
+                "gd_lesions": gd, "new_t2_lesions": h_t2}
+    u_rel = rng.uniform()
     relapse = (u_rel < p_rel).astype(float)
     # the count is the Poisson quantile at 1 - u: >= 1 exactly when u < 1 - exp(-H), monotone in time
     relapses = np.where(relapse > 0, np.maximum(_poisson_quantile(1 - u_rel, h_rel), 1.0), 0.0)
-    mri = (u_mri < p_mri).astype(float)
+    frailty = rng.gamma(k, 1.0 / k)
+    gd_counts = rng.poisson(frailty * gd).astype(float)
+    new_t2 = np.concatenate([[0.0], np.cumsum(rng.poisson(frailty * np.maximum(np.diff(h_t2), 0.0)))])
     e = edss + rng.normal(0.0, P_.value("sd_edss_ms"), size=edss.shape)
     e = np.clip(np.round(2 * e) / 2, 0.0, 10.0)
-    k = P_.value("k_nb_ms")
-    counts = rng.negative_binomial(k, k / (k + np.maximum(gd, 1e-12))).astype(float)
-    return {"edss": e, "relapse": relapse, "relapses": relapses, "mri_activity": mri,
-                         "gd_lesions": counts}
+    return {"edss": e, "relapse": relapse, "relapses": relapses,
+            "mri_activity": scores.mri_activity(gd_counts, new_t2), "gd_lesions": gd_counts,
+            "new_t2_lesions": new_t2}
 
 
 def worsening_threshold(baseline_edss):
-    """EDSS rise that counts as worsening, by baseline EDSS (WORSENING_THRESHOLDS)."""
-    b = np.asarray(baseline_edss, dtype=float)
-    return np.select([b <= upper for upper, _ in WORSENING_THRESHOLDS],
-                     [rise for _, rise in WORSENING_THRESHOLDS], WORSENING_THRESHOLDS[-1][1])
+    """EDSS rise that counts as worsening, by baseline EDSS (scores.edss_worsening_threshold)."""
+    return scores.edss_worsening_threshold(baseline_edss)
 
 
 def responders(obs, baseline) -> dict[str, np.ndarray]:
-    """EDSS change, EDSS worsening, treatment failure and NEDA versus baseline."""
-    change = obs["edss"].to_numpy(dtype=float) - float(baseline["edss"])
-    worse = (change >= worsening_threshold(baseline["edss"]) - 1e-9).astype(float)
-    fail = 1 - (1 - obs["relapse"].to_numpy(dtype=float)) * (1 - obs["mri_activity"].to_numpy(dtype=float)) \
-        * (1 - worse)
-    return {"edss_change": change, "edss_worsening": worse, "treatment_failure": fail,
-                         "neda": 1 - fail}
+    """EDSS change, EDSS worsening, CDP, treatment failure (Petrou 2020) and NEDA-3 versus baseline."""
+    edss = obs["edss"].to_numpy(dtype=float)
+    worse = scores.edss_worsened(baseline["edss"], edss).astype(float)
+    cdp = scores.confirmed_progression(np.asarray(obs.index, dtype=float), edss)
+    return {"edss_change": edss - float(baseline["edss"]), "edss_worsening": worse, "cdp": cdp,
+            "treatment_failure": scores.petrou_treatment_failure(baseline["edss"], edss),
+            "neda": scores.neda3(obs["relapse"].to_numpy(dtype=float), cdp,
+                                 obs["mri_activity"].to_numpy(dtype=float))}
