@@ -295,7 +295,9 @@ def _published_section(inp: ReportInput) -> str:
     for _, r in v.iterrows():
         prop = r["compare"] in ("value", "complement") and _endpoint_stat(inp, r["endpoint"]) == "proportion"
         f = pct if prop else num
-        sim = f"{f(r['simulated'])} ({f(r['sim_ci_low'])} to {f(r['sim_ci_high'])})"
+        sim = f(r["simulated"])
+        if _isnum(r.get("pred_low")):
+            sim += f"<br><span class='muted'>95% predictive interval at the published n: {f(r['pred_low'])} to {f(r['pred_high'])}</span>"
         if r["compare"] == "direction":
             pub = escape(str(r["spread"]))
         else:
@@ -312,14 +314,15 @@ def _published_section(inp: ReportInput) -> str:
                      escape(str(r["record"]))])
     n_in = int(sum(1 for x in v["inside"] if x is True or x == 1))
     n_all = int(sum(1 for x in v["inside"] if x is not None and not (isinstance(x, float) and math.isnan(x))))
-    intro = (f"Each row sets a simulated arm (same number of patients as published) beside the published "
-             f"result. \u201cOverlap\u201d: the simulated and the published 95% intervals overlap "
-             f"(for direction records: the simulated change has the published direction, p &lt; 0.05). "
-             f"{n_in} of {n_all} overlap. Records marked <em>calibration</em> were used to fit the model; "
+    intro = (f"Each row sets a simulated arm beside the published result. \u201cHolds\u201d: the published "
+             f"arm result lies inside the model's 95% predictive interval for a trial of the published size "
+             f"(for direction records: the published direction is reached with p &lt; 0.05 at the published n "
+             f"and the change reaches the endpoint's minimal clinically important difference). "
+             f"{n_in} of {n_all} hold. Records marked <em>calibration</em> were used to fit the model; "
              "<em>validation</em> records only check it. Published values are also drawn as diamonds on the "
              "responder and score plots.")
-    t = _table(["arm", "endpoint", "day", "simulated (95% CI)", "published (95% CI / spread)", "overlap",
-                "use", "record"], rows)
+    t = _table(["arm", "endpoint", "day", "simulated (predictive interval)", "published (95% CI / spread)",
+                "holds", "use", "record"], rows)
     return _section("published", t, intro)
 
 
