@@ -207,3 +207,24 @@ def test_uncertainty_run_is_the_same_with_one_and_two_workers():
     a = one["comparisons"][0]["assurance"]
     assert a["draws"] == 3 and 0.0 <= a["value"] <= 1.0
     assert one["uncertainty"]["source"]
+
+
+def test_report_tables_show_predictive_intervals_and_assurance():
+    from types import SimpleNamespace
+
+    from mscsim.report.render import _trial_tables
+
+    ep = {"name": "acr20", "at_days": 90.0, "stat": "proportion", "value": 0.4, "sd": None, "ci_low": 0.2,
+          "ci_high": 0.6}
+    summary = {"arms": [{"name": "msc", "endpoints": [dict(ep, predictive={"median": 0.45, "low": 0.25,
+                                                                             "high": 0.7, "draws": 50})]},
+                        {"name": "placebo", "endpoints": [dict(ep, value=0.1)]}],
+               "comparisons": [{"endpoint": "acr20", "at_days": 90.0, "arm": "msc", "vs": "placebo",
+                                "difference": 0.3, "ci_low": 0.05, "ci_high": 0.55, "p_value": 0.02,
+                                "assurance": {"value": 0.62, "mc_error": 0.069, "draws": 50, "alpha": 0.05},
+                                "predictive_difference": {"median": 0.3, "low": 0.0, "high": 0.6, "draws": 50}}],
+               "uncertainty": {"draws": 50, "alpha": 0.05, "source": "posterior sample ra.posterior.csv"}}
+    html = _trial_tables(SimpleNamespace(summary=summary, disease="ra"))
+    assert "45% (25% to 70%)" in html and "0.62 \u00b1 0.07" in html and "50 parameter draws" in html
+    del summary["uncertainty"]
+    assert "predictive" not in _trial_tables(SimpleNamespace(summary=summary, disease="ra"))
