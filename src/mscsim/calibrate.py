@@ -31,6 +31,7 @@ disease-specific name (``check_not_shared``).
 from __future__ import annotations
 
 import contextlib
+import functools
 import datetime as _dt
 import math
 from dataclasses import dataclass
@@ -328,8 +329,9 @@ def _profile(objective, xbest, i, tr, fbest, points):
 
 # ------------------------------------------------------------------ one name, one value
 
+@functools.lru_cache(maxsize=1)
 def model_parameters() -> dict[str, frozenset[str]]:
-    """Disease -> names of the parameters in its models (every subtype)."""
+    """Disease -> names of the parameters in its models (every subtype; built once per process)."""
     import importlib
 
     from mscsim.model import DISEASES, build_model
