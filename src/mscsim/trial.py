@@ -280,13 +280,22 @@ def control_arm(scenario: Scenario) -> str:
 
 
 def run_trial(scenario: Scenario, *, workers: int = 1, scheduler: str | None = None,
-              progress: bool = True, engine: str = "compiled") -> TrialResult:
-    """Run a virtual trial (see module docstring). ``engine``: "compiled" (default) or "scipy"."""
+              progress: bool = True, engine: str = "compiled", uncertainty: int = 0,
+              alpha: float = 0.05) -> TrialResult:
+    """Run a virtual trial (see module docstring). ``engine``: "compiled" (default) or "scipy".
+    ``uncertainty``: also run it under that many parameter draws and add predictive intervals and
+    assurance at ``alpha`` to the summary (``mscsim.uncertainty``)."""
     plan = plan_trial(scenario, engine=engine, workers=workers, scheduler=scheduler)
     tasks = plan.tasks()
     results: list[PatientResult] = map_tasks(run_patient, tasks, workers=workers, scheduler=scheduler,
                                               desc=f"{scenario.name}", progress=progress)
-    return assemble(plan, tasks, results)
+    result = assemble(plan, tasks, results)
+    if uncertainty:
+        from mscsim.uncertainty import attach, predict
+
+        attach(result.summary, predict(scenario, uncertainty, alpha=alpha, workers=workers, scheduler=scheduler,
+                                       progress=progress))
+    return result
 
 
 def assemble(plan: TrialPlan, tasks: list[PatientTask], results: list[PatientResult]) -> TrialResult:

@@ -53,10 +53,12 @@ def trial_cmd(
     scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler address (tcp://host:port)"),
     power: bool = typer.Option(False, "--power", help="estimate power over repeated virtual trials"),
     replicates: int = typer.Option(50, "--replicates", min=2, max=100000, help="replicate trials for --power"),
-    alpha: float = typer.Option(0.05, "--alpha", min=1e-6, max=0.5, help="significance level for --power"),
+    alpha: float = typer.Option(0.05, "--alpha", min=1e-6, max=0.5, help="significance level for --power and the assurance of --uncertainty"),
     seed: Optional[int] = typer.Option(None, "--seed", min=0, help="override the scenario's seed"),
     resume: bool = typer.Option(False, "--resume", help="continue an interrupted trial from its last finished chunk"),
     report: bool = typer.Option(True, "--report/--no-report", help="write report.html"),
+    uncertainty: int = typer.Option(0, "--uncertainty", min=0, max=100000,
+                                    help="also run N parameter draws: predictive intervals and assurance (at --alpha)"),
 ):
     """Run a virtual clinical trial: every arm, every endpoint, comparisons; or its power."""
     from mscsim.cli.common import out_dir
@@ -80,6 +82,11 @@ def trial_cmd(
     from mscsim.checkpoint import clear_checkpoint, run_trial_resumable
 
     result = run_trial_resumable(sc, out, fresh=not resume, workers=workers, scheduler=scheduler)
+    if uncertainty:
+        from mscsim.uncertainty import attach, predict
+
+        attach(result.summary, predict(sc, uncertainty, alpha=alpha, workers=workers, scheduler=scheduler))
+        err_console.print(f"uncertainty: {result.summary['uncertainty']['source']}")
     for w in result.summary["warnings"]:
         err_console.print(f"[yellow]warning:[/yellow] {w}")
     files = write_trial(result, out)
@@ -92,6 +99,12 @@ def trial_cmd(
             pass
     clear_checkpoint(out)
     print_summary(result.summary)
+    if uncertainty:
+        from mscsim.cli.common import df_table
+        from mscsim.uncertainty import uncertainty_table
+
+        console.print(df_table(uncertainty_table(result.summary),
+                               title=f"{uncertainty} parameter draws: 95% predictive intervals and assurance (p < {alpha})"))
     console.print(f"output: [bold]{out}[/bold] ({len(files)} files: summary.json, patients.parquet, "
                   "timecourse.parquet, figures)")
 
