@@ -56,10 +56,57 @@ def format_error(exc: BaseException) -> str:
     return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
+def _parser_exception_types() -> tuple[tuple[type, ...], tuple[type, ...], tuple[type, ...]]:
+    """(usage/click exceptions, aborts, exits) of every click the CLI may run on: typer >= 0.29
+    bundles its own copy (``typer._click``), older typer uses the ``click`` package; both are
+    caught, so an upgrade of either cannot turn a usage error into a traceback again (issue 21)."""
+    import importlib
+
+    errs, aborts, exits = [], [], [typer.Exit]
+    for name in ("typer._click.exceptions", "click.exceptions"):
+        try:
+            mod = importlib.import_module(name)
+        except ImportError:
+            continue
+        errs += [getattr(mod, "ClickException")]
+        aborts += [getattr(mod, "Abort")] if hasattr(mod, "Abort") else []
+        exits += [getattr(mod, "Exit")] if hasattr(mod, "Exit") else []
+    aborts += [typer.Abort] if hasattr(typer, "Abort") else []
+    return tuple(errs), tuple(aborts), tuple(exits)
+
+
+def _command_names() -> list[str]:
+    return sorted(c.name or c.callback.__name__ for c in app.registered_commands)
+
+
+def usage_line(exc: BaseException) -> str:
+    """One line for a parser error: the message, a suggestion, where to find help."""
+    import difflib
+    import re
+
+    msg = " ".join(exc.format_message().split()) if hasattr(exc, "format_message") else str(exc)
+    m = re.match(r"No such command '(.+)'\.?$", msg)
+    if m:
+        close = difflib.get_close_matches(m.group(1), _command_names(), n=1, cutoff=0.5)
+        msg = f"unknown command {m.group(1)!r}" + (f"; did you mean '{close[0]}'?" if close else "")
+        msg += f" (commands: {', '.join(_command_names())})"
+        return msg
+    m = re.match(r"No such option: (\S+)(?: \(Possible options: (.+)\))?$", msg)
+    if m:
+        options = [o.strip() for o in (m.group(2) or "").split(",") if o.strip()]
+        close = difflib.get_close_matches(m.group(1), options, n=1, cutoff=0.5)
+        msg = f"unknown option {m.group(1)}" + (f"; did you mean {close[0]}?" if close else "")
+    ctx = getattr(exc, "ctx", None)
+    if ctx is not None:
+        msg += f" (see '{ctx.command_path} --help')"
+    return msg
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``mscsim`` script."""
+    """Entry point of the ``mscsim`` script: user and usage errors give one line and exit 2."""
     _register()
     user_errors = _user_error_types()
+    click_errors, aborts, exits = _parser_exception_types()
     try:
         app(args=argv, standalone_mode=False)
     except user_errors as exc:
@@ -68,20 +115,23 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
         return 130
-    except typer.Exit as exc:
-        return exc.exit_code
-    except SystemExit as exc:  # click usage errors already printed
-        return int(exc.code or 0)
-    except Exception as exc:  # noqa: BLE001 - click usage errors and the like
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
+    except exits as exc:
+        return int(getattr(exc, "exit_code", 0) or 0)
+    except aborts:
+        typer.echo("aborted", err=True)
+        return 1
+    except click_errors as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError":  # `mscsim` or a group alone: the help
             exc.show()
-            return exc.exit_code
-        if isinstance(exc, click.exceptions.Abort):
-            typer.echo("aborted", err=True)
-            return 1
-        raise
+            return 0
+        typer.echo(f"error: {usage_line(exc)}", err=True)
+        return int(getattr(exc, "exit_code", 2) or 2)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    except OSError as exc:  # e.g. a folder that cannot be created (permission, read-only file system)
+        where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+        typer.echo(f"error: {where}{exc.strerror or exc}", err=True)
+        return 2
     return 0
 
 

@@ -32,6 +32,9 @@ def calibrate_cmd(
 
     if disease not in DISEASES:
         raise unknown("disease", disease, DISEASES, field="--disease")
+    from mscsim.cli.common import check_scheduler
+
+    check_scheduler(scheduler)
     names = [s.strip() for s in params.split(",") if s.strip()] if params else cal.calibration_parameters(disease)
     scen, targets = cal.calibration_targets(disease)
     if not targets:

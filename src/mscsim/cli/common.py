@@ -92,3 +92,25 @@ def out_dir(path: str | Path) -> Path:
         raise MscsimError(f"{p} exists and is not a folder", field="--out")
     p.mkdir(parents=True, exist_ok=True)
     return p
+
+
+def check_scheduler(address: str | None, timeout_s: float = 3.0) -> None:
+    """Fail fast, in one line, when ``--scheduler`` cannot be reached (dask's own connect waits
+    30 s and ends in an OSError traceback)."""
+    if address is None:
+        return
+    import socket
+    from urllib.parse import urlsplit
+
+    from mscsim.errors import MscsimError
+
+    url = urlsplit(address if "://" in address else f"tcp://{address}")
+    if url.scheme not in ("tcp", "tls") or not url.hostname or url.port is None:
+        raise MscsimError(f"expected a Dask scheduler address such as tcp://host:8786, got {address!r}",
+                          field="--scheduler")
+    try:
+        with socket.create_connection((url.hostname, url.port), timeout=timeout_s):
+            pass
+    except OSError as exc:
+        raise MscsimError(f"cannot reach the Dask scheduler at {address} within {timeout_s:g} s "
+                          f"({exc.strerror or exc}); is it running?", field="--scheduler") from None

@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 
 from mscsim.cli import app
-from mscsim.cli.common import console, df_table
+from mscsim.cli.common import console, df_table, err_console
 
 
 @app.command("sensitivity")
@@ -42,6 +42,9 @@ def sensitivity_cmd(
 
     if disease not in DISEASES:
         raise unknown("disease", disease, DISEASES, field="--disease")
+    from mscsim.cli.common import check_scheduler
+
+    check_scheduler(scheduler)
     at_days = parse_time(at, field="--at")
     regimen = (Regimen((Dose.parse(dose, route, artery=artery, site=site, every=every, times=times),))
                if dose else None)
@@ -51,14 +54,23 @@ def sensitivity_cmd(
     problem = sens.make_problem(disease, endpoint, at_days, subtype=subtype, regimen=regimen, names=names)
     out = out_dir(out)
     if method == "sobol" and names is None and len(problem.names) > 6:
+        err_console.print(f"Morris screen of {len(problem.names)} parameters "
+                          f"({6 * (len(problem.names) + 1)} model runs), then Sobol on the top 6")
         screen = sens.run(problem, "morris", n=6, seed=seed, workers=workers, scheduler=scheduler)
         write_table(screen, out / "morris_screen")
+        for w in sens.reliability_warnings(screen, 6 * (len(problem.names) + 1)):
+            err_console.print(f"[yellow]warning:[/yellow] Morris screen: {w}")
         top = list(screen["parameter"].head(6))
         console.print(f"Morris screen of {len(problem.names)} parameters; Sobol on the top 6: {', '.join(top)}")
         problem = sens.make_problem(disease, endpoint, at_days, subtype=subtype, regimen=regimen, names=top)
+    k = len(problem.names)
+    n_runs = n * (k + 2) if method == "sobol" else n * (k + 1)
+    err_console.print(f"{method}: {n_runs} model runs of {k} parameters")
     table = sens.run(problem, method, n=n, seed=seed, workers=workers, scheduler=scheduler)
     files = write_table(table, out / f"{method}_{endpoint}")
     title = f"{method} indices of {endpoint} at {at_days:g} d ({disease})"
     files.append(save_figure(sens.figure(table, title), out / f"{method}_{endpoint}.png"))
     console.print(df_table(table, title=title))
+    for w in sens.reliability_warnings(table, n_runs):
+        err_console.print(f"[yellow]warning:[/yellow] {w}")
     console.print(f"output: [bold]{out}[/bold] ({', '.join(f.name for f in files)})")

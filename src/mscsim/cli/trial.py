@@ -65,6 +65,9 @@ def trial_cmd(
     from mscsim.trial import power as trial_power
     from mscsim.trial import write_trial
 
+    from mscsim.cli.common import check_scheduler
+
+    check_scheduler(scheduler)
     sc = resolve_scenario(scenario)
     if seed is not None:
         sc = sc.model_copy(update={"seed": seed})

@@ -32,6 +32,9 @@ def validate_cmd(
 
     if disease is not None and disease not in DISEASES:
         raise unknown("disease", disease, DISEASES, field="--disease")
+    from mscsim.cli.common import check_scheduler
+
+    check_scheduler(scheduler)
     out = out_dir(out)
     table = run_validation(disease, workers=workers, scheduler=scheduler, only=only)
     if table.empty:
