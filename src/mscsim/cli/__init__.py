@@ -102,8 +102,24 @@ def usage_line(exc: BaseException) -> str:
     return msg
 
 
+def compile_notice(model, folder) -> None:
+    """Say why the first run of a model is slow (numba compiles it once; issue 21)."""
+    import os
+
+    name = model.name.removeprefix("mscsim-")
+    span = "~15-40 s" if len(model.states) < 50 else "~30-100 s"
+    home = os.path.expanduser("~")
+    where = str(folder).replace(home, "~", 1) if str(folder).startswith(home) else str(folder)
+    typer.echo(f"compiling the {name} model once ({span}, longer on a busy machine); later runs load it "
+               f"from {where}", err=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``mscsim`` script: user and usage errors give one line and exit 2."""
+    from mscsim import codegen
+
+    if compile_notice not in codegen.COMPILE_NOTICE_HOOKS:
+        codegen.COMPILE_NOTICE_HOOKS.append(compile_notice)
     _register()
     user_errors = _user_error_types()
     click_errors, aborts, exits = _parser_exception_types()

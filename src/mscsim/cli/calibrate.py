@@ -30,8 +30,9 @@ def calibrate_cmd(
     from mscsim.io import save_figure, write_json, write_table
     from mscsim.model import DISEASES
 
-    if disease not in DISEASES:
-        raise unknown("disease", disease, DISEASES, field="--disease")
+    from mscsim.cli.common import check_disease
+
+    disease = check_disease(disease)
     from mscsim.cli.common import check_scheduler
 
     check_scheduler(scheduler)

@@ -90,7 +90,10 @@ def out_dir(path: str | Path) -> Path:
         from mscsim.errors import MscsimError
 
         raise MscsimError(f"{p} exists and is not a folder", field="--out")
-    p.mkdir(parents=True, exist_ok=True)
+    try:
+        p.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise write_error(p, exc) from None
     return p
 
 
@@ -114,3 +117,56 @@ def check_scheduler(address: str | None, timeout_s: float = 3.0) -> None:
     except OSError as exc:
         raise MscsimError(f"cannot reach the Dask scheduler at {address} within {timeout_s:g} s "
                           f"({exc.strerror or exc}); is it running?", field="--scheduler") from None
+
+
+#: everyday names of the diseases, for the did-you-mean of an unknown --disease
+DISEASE_ALIASES = {
+    "lupus": "sle", "systemic_lupus_erythematosus": "sle",
+    "rheumatoid_arthritis": "ra", "arthritis": "ra",
+    "diabetes": "t1d", "type1_diabetes": "t1d", "type_1_diabetes": "t1d", "t1dm": "t1d",
+    "multiple_sclerosis": "ms", "sclerosis": "ms",
+    "crohn": "ibd", "crohns": "ibd", "crohns_disease": "ibd", "ulcerative_colitis": "ibd", "uc": "ibd",
+    "colitis": "ibd", "cd": "ibd",
+    "cirrhosis": "liver", "liver_failure": "liver", "aclf": "liver", "hepatitis": "liver",
+}
+
+
+def check_disease(disease: str | None, field: str = "--disease") -> str | None:
+    """The disease id, or one line naming the accepted ids (and the id an everyday name means)."""
+    from mscsim.errors import MscsimError, unknown
+    from mscsim.model import DISEASES
+
+    if disease is None or disease in DISEASES:
+        return disease
+    key = disease.strip().lower().replace("-", "_").replace(" ", "_").replace("'", "")
+    if key in DISEASES:
+        return key
+    alias = DISEASE_ALIASES.get(key)
+    if alias:
+        raise MscsimError(f"unknown disease {disease!r} (did you mean {alias!r}?); accepted: "
+                          f"{', '.join(sorted(DISEASES))}", field=field)
+    raise unknown("disease", disease, DISEASES, field=field)
+
+
+def check_output_file(path: Path, field: str = "--out") -> Path:
+    """An output file whose folder exists (no folders are created for a single file: a typo such as
+    ``-o /nonexistent_dir/x.xml`` must not create a folder at the filesystem root)."""
+    from mscsim.errors import MscsimError
+
+    path = Path(path)
+    if path.exists() and path.is_dir():
+        raise MscsimError(f"{path} is a folder; give a file name such as model.xml", field=field)
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise MscsimError(f"folder {parent} does not exist (create it first, or write in an existing folder)",
+                          field=field)
+    return path
+
+
+def write_error(path: Path, exc: OSError, field: str = "--out"):
+    """One line for an output that cannot be written (read-only or virtual file system, permission)."""
+    from mscsim.errors import MscsimError
+
+    return MscsimError(f"cannot write {path}: {exc.strerror or exc}"
+                       + (" (this folder does not accept new files)" if exc.errno in (2, 13, 30) else ""),
+                       field=field)

@@ -40,8 +40,9 @@ def sensitivity_cmd(
     from mscsim.model import DISEASES
     from mscsim.units import parse_time
 
-    if disease not in DISEASES:
-        raise unknown("disease", disease, DISEASES, field="--disease")
+    from mscsim.cli.common import check_disease
+
+    disease = check_disease(disease)
     from mscsim.cli.common import check_scheduler
 
     check_scheduler(scheduler)

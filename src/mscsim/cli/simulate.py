@@ -22,6 +22,9 @@ def run_simulation(*, dose, route, artery, site, days, species, weight, injury, 
     from mscsim.plots import organ_cells_figure, organ_label_figure
     from mscsim.simulate import simulate, where_cells_went
 
+    from mscsim.cli.common import check_disease
+
+    disease = check_disease(disease)
     inj = parse_injury(injury)
     if dose is None and disease is None:
         raise MscsimError("give a --dose (e.g. --dose '1e6 cells/kg'), or a --disease to see its "
@@ -32,8 +35,6 @@ def run_simulation(*, dose, route, artery, site, days, species, weight, injury, 
                            times=times, product=product)
     ndays = parse_days(days)
     out = out_dir(out)
-    if not quiet:
-        err_console.print("[dim]simulating (the first run of a model compiles it: ~10-30 s)...[/dim]")
     grid = None
     if disease is not None:  # make sure the summary's time points are on the output grid
         import numpy as np

@@ -30,8 +30,9 @@ def validate_cmd(
     from mscsim.io import write_json, write_table, write_text
     from mscsim.model import DISEASES
 
-    if disease is not None and disease not in DISEASES:
-        raise unknown("disease", disease, DISEASES, field="--disease")
+    from mscsim.cli.common import check_disease
+
+    disease = check_disease(disease)
     from mscsim.cli.common import check_scheduler
 
     check_scheduler(scheduler)
