@@ -165,6 +165,19 @@ def parameter_vector(composed: ComposedModel, *, weight_kg: float | None = None,
     return np.array([vals[n] for n in m.param_names])
 
 
+#: the peak lung-occlusion signal (1 = the lung load that killed mice) from which a run warns
+LUNG_OCCLUSION_WARN = 0.5
+
+
+def lung_occlusion_warning(peak: float) -> str:
+    """One line on a lung load near or above the load that killed mice."""
+    if peak >= 1.0:
+        return (f"peak lung-occlusion signal {peak:.2g}: {peak:.2g} times the lung load that killed mice "
+                "(pulmonary embolism); this dose would likely be lethal in that species")
+    return (f"peak lung-occlusion signal {peak:.2g}: more than half the lung load that killed mice; "
+            "consider a slower infusion or a smaller dose")
+
+
 def check_regimen_safety(regimen: Regimen, weight_kg: float, species: str = "human") -> list[str]:
     """Warnings for doses beyond clinical experience; refuse doses beyond the hard limit."""
     warn = []
@@ -208,6 +221,9 @@ def simulate(regimen: Regimen | None = None, days: float = 30.0, *, disease: str
     composed = build_model(disease, target, species, subtype)
     body = make_body(species, weight_kg, composed.target)
     warnings = check_regimen_safety(regimen, body.weight_kg, species)
+    late = regimen.horizon_warning(days if times is None else float(np.asarray(times, dtype=float).max()))
+    if late:
+        warnings.append(late)
     p = parameter_vector(composed, weight_kg=body.weight_kg, regimen=regimen, injury=severity,
                          overrides=params)
     compiled = compile_model(composed.ode)
@@ -222,6 +238,10 @@ def simulate(regimen: Regimen | None = None, days: float = 30.0, *, disease: str
     Y = integrate(compiled, p, y0, t, admins, options)
     OUT = np.empty((len(t), len(composed.ode.outputs)))
     compiled.outputs_traj(t, Y, p, OUT)
+    if "lung_occlusion" in composed.ode.outputs:
+        peak = float(np.max(OUT[:, composed.ode.outputs.index("lung_occlusion")]))
+        if peak >= LUNG_OCCLUSION_WARN:
+            warnings.append(lung_occlusion_warning(peak))
     info = {"warnings": warnings, "weight_kg": body.weight_kg, "species": species}
     return Simulation(composed, t, Y, OUT, dict(zip(composed.ode.param_names, p)), regimen, info)
 

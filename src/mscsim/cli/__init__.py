@@ -25,7 +25,7 @@ def _register() -> None:
     import importlib
 
     for name in ("simulate", "demo", "evidence", "trial", "validate", "calibrate",
-                 "sensitivity", "export_sbml", "report"):
+                 "sensitivity", "export_sbml", "report", "endpoints"):
         try:
             importlib.import_module(f"mscsim.cli.{name}")
         except ModuleNotFoundError as exc:  # a verb not built yet
@@ -114,6 +114,31 @@ def compile_notice(model, folder) -> None:
                f"from {where}", err=True)
 
 
+def command():
+    """The click command of :data:`app`, with help that shows flags as flags (typer 0.29 prints a
+    ``<bool>`` type after each) and arguments in capitals."""
+    import typer.main
+
+    cmd = typer.main.get_command(app)
+
+    def plain_help(get_help_option):
+        def wrapped(ctx):
+            opt = get_help_option(ctx)
+            if opt is not None:
+                opt.metavar = ""
+            return opt
+        return wrapped
+
+    for sub in [cmd, *getattr(cmd, "commands", {}).values()]:
+        sub.get_help_option = plain_help(sub.get_help_option)
+        for p in sub.params:
+            if getattr(p, "is_flag", False):
+                p.metavar = ""
+            elif p.param_type_name == "argument" and p.metavar is None:
+                p.metavar = p.name.upper()
+    return cmd
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``mscsim`` script: user and usage errors give one line and exit 2."""
     from mscsim import codegen
@@ -124,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     user_errors = _user_error_types()
     click_errors, aborts, exits = _parser_exception_types()
     try:
-        app(args=argv, standalone_mode=False)
+        command().main(args=argv, prog_name="mscsim", standalone_mode=False)
     except user_errors as exc:
         typer.echo(f"error: {format_error(exc)}", err=True)
         return 2

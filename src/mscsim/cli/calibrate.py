@@ -18,10 +18,10 @@ def calibrate_cmd(
     maxfev: int = typer.Option(60, "--maxfev", min=5, max=10000, help="objective evaluations for the fit"),
     profile_points: int = typer.Option(4, "--profile-points", min=0, max=50, help="grid points per side for profile CIs (0: none)"),
     n_min: int = typer.Option(60, "--n-min", min=5, max=100000, help="virtual patients per arm at least"),
-    workers: int = typer.Option(1, "--workers", min=1, max=256),
-    scheduler: Optional[str] = typer.Option(None, "--scheduler"),
+    workers: int = typer.Option(1, "--workers", min=1, max=256, help="local worker processes"),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler address (tcp://host:port)"),
     save: bool = typer.Option(False, "--save", help="write the fitted values to the file the package ships"),
-    out: Path = typer.Option(Path("mscsim-out/calibrate"), "-o", "--out"),
+    out: Path = typer.Option(Path("mscsim-out/calibrate"), "-o", "--out", help="output folder (a subfolder per disease)"),
 ):
     """Fit MSC effect strengths, placebo response and the like to the published calibration records."""
     from mscsim import calibrate as cal

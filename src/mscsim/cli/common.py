@@ -22,7 +22,7 @@ ArteryOpt = Annotated[Optional[str], typer.Option("--artery", help="for intra_ar
 SiteOpt = Annotated[Optional[str], typer.Option("--site", help="for local: joint | perianal_fistula | ...")]
 InfusionOpt = Annotated[Optional[str], typer.Option("--infusion", help="infusion time, e.g. '30 min' (default: bolus)")]
 EveryOpt = Annotated[Optional[str], typer.Option("--every", help="repeat interval, e.g. '12 wk'")]
-TimesOpt = Annotated[int, typer.Option("--times", help="number of doses")]
+TimesOpt = Annotated[int, typer.Option("--times", min=1, max=1000, help="number of doses")]
 ProductOpt = Annotated[str, typer.Option("--product", help="MSC product (bm-msc, uc-msc, ad-msc, ...)")]
 AtOpt = Annotated[Optional[str], typer.Option("--at", help="time of the first dose, e.g. '0 d'")]
 SpeciesOpt = Annotated[str, typer.Option("--species", help="human | mouse | rat")]

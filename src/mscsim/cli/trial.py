@@ -45,6 +45,16 @@ def print_summary(summary: dict) -> None:
                       f"(screening ratio {arm['screening_ratio']:.2f}); failed simulations: {arm['failures']}")
 
 
+def regimen_warnings(sc) -> list[str]:
+    """Doses of each arm that start after the last endpoint (the trial never gives them)."""
+    out = []
+    for arm in sc.arms:
+        w = arm.to_regimen().horizon_warning(sc.end_day, "the last endpoint")
+        if w:
+            out.append(f"arm {arm.name}: {w}")
+    return out
+
+
 @app.command("trial")
 def trial_cmd(
     scenario: str = typer.Argument(..., help="scenario YAML file, or the id of a shipped published-trial scenario"),
@@ -72,6 +82,8 @@ def trial_cmd(
     if seed is not None:
         sc = sc.model_copy(update={"seed": seed})
     out = out_dir(out or Path("mscsim-out/trial") / _slug(sc.name))
+    for line in regimen_warnings(sc):
+        err_console.print(f"[yellow]warning:[/yellow] {line}")
     if power:
         table = trial_power(sc, replicates=replicates, alpha=alpha, workers=workers, scheduler=scheduler)
         files = write_table(table, out / "power")
