@@ -51,7 +51,7 @@ def organ_label_figure(organs: pd.DataFrame, title: str = ""):
     """MSC label (viable + debris) per organ, percent of dose, as imaging would see it."""
     fig, ax = plt.subplots(figsize=(7.5, 4.8))
     for organ, g in organs.groupby("organ", sort=False):
-        if g["label_pct_dose"].max() < 0.5:
+        if g["label_pct_dose"].max() < 0.5 or organ == "cleared":
             continue
         ls = "--" if organ.startswith("target") else "-"
         ax.plot(g["time_d"], g["label_pct_dose"], ls, color=_color(organ), label=organ, lw=1.6)
