@@ -24,12 +24,16 @@ class _PlainProgress:
     def __exit__(self, *exc):
         return False
 
-    def add_task(self, desc, total):
+    def add_task(self, desc, total, completed=0, **_):
         import time
 
         k = len(self.tasks)
-        self.tasks[k] = [desc, int(total), 0, time.monotonic(), time.monotonic(), -1]
+        self.tasks[k] = [desc, int(total), int(completed), time.monotonic(), time.monotonic(), -1]
         return k
+
+    def update(self, k, advance=0, **_):
+        if advance:
+            self.advance(k, advance)
 
     def advance(self, k, n=1):
         import sys

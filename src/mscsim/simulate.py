@@ -234,9 +234,6 @@ def simulate(regimen: Regimen | None = None, days: float = 30.0, *, disease: str
     composed = build_model(disease, target, species, subtype)
     body = make_body(species, weight_kg, composed.target)
     warnings = check_regimen_safety(regimen, body.weight_kg, species)
-    late = regimen.horizon_warning(days if times is None else float(np.asarray(times, dtype=float).max()))
-    if late:
-        warnings.append(late)
     p = parameter_vector(composed, weight_kg=body.weight_kg, regimen=regimen, injury=severity,
                          overrides=params)
     compiled = compile_model(composed.ode)
@@ -247,6 +244,9 @@ def simulate(regimen: Regimen | None = None, days: float = 30.0, *, disease: str
         t = np.asarray(times, dtype=float).ravel()
         if t.size == 0 or not np.all(np.isfinite(t)) or t[0] < 0 or np.any(np.diff(t) <= 0):
             raise MscsimError("times must be finite, non-negative and strictly increasing", field="times")
+    late = regimen.horizon_warning(float(t[-1]))
+    if late:
+        warnings.append(late)
     y0 = steady_state(compiled, p)
     Y = integrate(compiled, p, y0, t, admins, options)
     OUT = np.empty((len(t), len(composed.ode.outputs)))

@@ -75,12 +75,31 @@ def parse_injury(text: str | None) -> tuple[str, float] | None:
     return tissue, s
 
 
+def readable_time(days: float) -> str:
+    """A time in the unit a reader expects: '2 min', '5.5 h', '85 d' (never '2.04e+03 h')."""
+    if days != days:
+        return "-"
+    minutes = days * 1440.0
+    if minutes < 60:
+        return f"{minutes:.0f} min"
+    if days < 2:
+        return f"{days * 24:.3g} h"
+    return f"{days:.4g} d"
+
+
+def clean_number(x, fmt: str = "{:.3g}", tiny: float = 1e-12) -> str:
+    """A number for a table: '-' for None/NaN, 0 for rounding noise such as 2.78e-17."""
+    if x is None or x != x:
+        return "-"
+    return fmt.format(0.0 if abs(x) < tiny else x)
+
+
 def df_table(df, title: str | None = None, floatfmt: str = "{:.3g}", max_rows: int = 60) -> Table:
     t = Table(title=title, show_lines=False, header_style="bold")
     for c in df.columns:
         t.add_column(str(c), justify="right" if df[c].dtype.kind in "fiu" else "left")
     for _, r in df.head(max_rows).iterrows():
-        t.add_row(*[floatfmt.format(v) if isinstance(v, float) else str(v) for v in r.tolist()])
+        t.add_row(*[clean_number(v, floatfmt) if isinstance(v, float) else str(v) for v in r.tolist()])
     return t
 
 

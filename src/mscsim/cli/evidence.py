@@ -242,7 +242,7 @@ def evidence(
     if disease is not None and disease not in DISEASES:
         from mscsim.cli.common import check_disease
 
-        disease = check_disease(disease)
+        disease = check_disease(disease, field="disease")
     console = _console()
     if meta is not None:
         if study is not None:
