@@ -81,3 +81,14 @@ def test_compile_notice_text(capsys):
     compile_notice(build_model("ra", None, "human", None).ode, Path.home() / ".cache" / "mscsim")
     err = capsys.readouterr().err.strip()
     assert err.startswith("compiling the ra-") and "~/.cache/mscsim" in err and "once" in err
+
+
+def test_progress_without_a_terminal_is_plain_lines_on_stderr(capsys):
+    """In logs and pipes rich's live bar printed nothing (or blank lines): now plain lines, stdout clean."""
+    from mscsim.execution import map_tasks
+
+    assert map_tasks(abs, list(range(-20, 20)), desc="model runs") == [abs(k) for k in range(-20, 20)]
+    cap = capsys.readouterr()
+    assert cap.out == ""
+    lines = cap.err.strip().splitlines()
+    assert lines and lines[-1].startswith("model runs: 40/40")
