@@ -141,3 +141,9 @@ def test_real_script_prints_no_traceback(tmp_path):
     assert res.returncode == 2
     assert res.stderr.strip().splitlines() == ["error: unknown option --dos; did you mean --dose? "
                                                "(see 'mscsim simulate --help')"]
+
+
+def test_no_arguments_prints_the_help(capsys):
+    assert main([]) == 0
+    out = capsys.readouterr()
+    assert "Usage" in out.out + out.err and "Traceback" not in out.err
