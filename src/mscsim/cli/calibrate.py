@@ -25,10 +25,10 @@ def calibrate_cmd(
     burn: Optional[int] = typer.Option(None, "--burn", min=0, help="steps dropped as burn-in (default a third)"),
     n_sim: int = typer.Option(20, "--n-sim", min=5, max=100000, help="virtual patients per arm at least in each posterior evaluation"),
     seed: int = typer.Option(0, "--seed", min=0, help="seed of the walkers' start and moves"),
-    workers: int = typer.Option(1, "--workers", min=1, max=256),
-    scheduler: Optional[str] = typer.Option(None, "--scheduler"),
+    workers: int = typer.Option(1, "--workers", min=1, max=256, help="local worker processes"),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler address (tcp://host:port)"),
     save: bool = typer.Option(False, "--save", help="write the fitted values to the file the package ships"),
-    out: Path = typer.Option(Path("mscsim-out/calibrate"), "-o", "--out"),
+    out: Path = typer.Option(Path("mscsim-out/calibrate"), "-o", "--out", help="output folder (a subfolder per disease)"),
 ):
     """Fit MSC effect strengths, placebo response and the like to the published calibration records."""
     from mscsim import calibrate as cal
@@ -37,8 +37,12 @@ def calibrate_cmd(
     from mscsim.io import save_figure, write_json, write_table
     from mscsim.model import DISEASES
 
-    if disease not in DISEASES:
-        raise unknown("disease", disease, DISEASES, field="--disease")
+    from mscsim.cli.common import check_disease
+
+    disease = check_disease(disease)
+    from mscsim.cli.common import check_scheduler
+
+    check_scheduler(scheduler)
     names = [s.strip() for s in params.split(",") if s.strip()] if params else cal.calibration_parameters(disease)
     scen, targets = cal.calibration_targets(disease)
     if not targets:

@@ -331,6 +331,25 @@ def _load_from_path(model: OdeModel, path: str) -> CompiledModel:
 
 _COMPILED: dict[str, CompiledModel] = {}
 
+#: called as ``hook(model, cache_folder)`` when a model is about to be compiled because its
+#: machine code is not in the disk cache (the CLI prints a notice; issue 21). Numerics unchanged.
+COMPILE_NOTICE_HOOKS: list = []
+
+#: kernels whose numba cache index must exist for a model to count as compiled
+_CACHED_KERNELS = ("rhs", "jac", "outputs_traj", "engine_integrate", "engine_steady")
+
+
+def is_cached(path: Path) -> bool:
+    """Whether numba's disk cache holds the main kernels of the generated module at ``path``."""
+    pyc = path.parent / "__pycache__"
+    return path.exists() and all(any(pyc.glob(f"{path.stem}.{k}-*.nbi")) for k in _CACHED_KERNELS)
+
+
+def model_is_compiled(model: OdeModel) -> bool:
+    """Whether ``model`` loads from the disk cache (no numba compilation on first use)."""
+    key = f"{model.fingerprint()}_v{CODEGEN_VERSION}_{engine_hash()}"
+    return key in _COMPILED or is_cached(cache_dir() / f"m_{key}.py")
+
 
 _BY_ID: dict[int, tuple[OdeModel, CompiledModel]] = {}
 
@@ -345,6 +364,9 @@ def compile_model(model: OdeModel) -> CompiledModel:
         _BY_ID[id(model)] = (model, _COMPILED[key])
         return _COMPILED[key]
     path = cache_dir() / f"m_{key}.py"
+    if COMPILE_NOTICE_HOOKS and not is_cached(path):
+        for hook in COMPILE_NOTICE_HOOKS:
+            hook(model, cache_dir())
     if not path.exists():
         src = generate_source(model)
         fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
