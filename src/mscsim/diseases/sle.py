@@ -65,7 +65,6 @@ not), not conditioned on a prior response as in Wang D 2014 (3/24 and 4/24 respo
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import sympy as sp
 from scipy.special import ndtr
 
@@ -152,7 +151,8 @@ def item_probability(p_typical, activity, n, xp=np):
     """Probability of a descriptor at ``activity`` (1 = typical patient): the odds of the typical
     patient times activity^n, so p = p_typical at activity 1, p -> 0 as activity -> 0 and p -> 1 as
     activity grows (a per-patient activity threshold, log-logistic across patients) [design]."""
-    odds = p_typical / (1 - p_typical) * (activity ** n if xp is SYMBOLIC else np.power(np.maximum(activity, 0.0), n))
+    scale = activity ** n if xp is SYMBOLIC else np.power(np.maximum(activity, 0.0), n)
+    odds = p_typical / (1 - p_typical) * scale
     return odds / (1 + odds)
 
 
@@ -161,7 +161,8 @@ SYMBOLIC = scores.SYM
 
 def compose(m, body, *, species, subtype, d_cell, cxcr4) -> ComposedModel:
     names = ["D_sle_s", "D_sle_t", "psi_ic_sle", "chi_ic_sle", "K_ic_sle", "k_B_sle", "w_B_ifng_sle", "w_B_il6_sle",
-             "w_B_il17_sle", "kappa_B_sle", "phi_ic_sle", "i_B_msc_sle", "S_ref_sle", "k_PC_sle", "n_ic_sle", "soc_is_sle", "k_ab_sle",
+             "w_B_il17_sle", "kappa_B_sle", "phi_ic_sle", "i_B_msc_sle", "S_ref_sle", "k_PC_sle", "n_ic_sle",
+             "soc_is_sle", "k_ab_sle",
              "dsdna0_sle", "dsdna_cut_sle", "C3_h_sle", "C4_h_sle", "k_c3_sle", "kappa_c3_sle", "kappa_c4_sle",
              "c3_cut_sle", "c4_cut_sle", "k_N_sle", "k_glom_sle", "w_N_tnf_sle", "w_N_il6_sle", "w_N_ifng_sle",
              "S_N_ref_sle",
@@ -282,7 +283,8 @@ def compose(m, body, *, species, subtype, d_cell, cxcr4) -> ComposedModel:
     items["low_complement"] = sp.Piecewise((1.0, sp.Or(C3 < p["c3_cut_sle"], c4 < p["c4_cut_sle"])), (0.0, True))
     items["proteinuria"] = sp.Piecewise((1.0, prot > p["prot_cut_sle"]), (0.0, True))
     m.rule("sledai", scores.sledai_2k(items, xp=scores.SYM), unit="score",
-           desc="SLEDAI-2K, expected over the patients' descriptor thresholds", source="scores.sledai_2k (Gladman 2002)",
+           desc="SLEDAI-2K, expected over the patients' descriptor thresholds",
+           source="scores.sledai_2k (Gladman 2002)",
            output=True)
     for s in ("bcell", "plasma", "anti_dsdna", "c3", "neph", "glom_injury", "damage", "survival", "flare_cumhaz"):
         m.output(s)
