@@ -120,6 +120,7 @@ def test_cli_export_petab_writes_a_valid_problem(tmp_path, capsys):
 @pytest.mark.parametrize("args, message", [
     (["--disease", "gout"], "unknown disease 'gout'"),
     (["--disease", "ra"], "no calibration record a PEtab problem can hold"),   # ACR20 only: proportions
+    (["--disease", "ibd", "--subtype", "crohn"], "unknown ibd subtype 'crohn'"),
 ])
 def test_cli_export_petab_bad_disease(tmp_path, capsys, args, message):
     assert main(["export-petab", *args, "-o", str(tmp_path / "x")]) == 2

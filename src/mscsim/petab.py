@@ -109,6 +109,11 @@ def _plan(disease: str, subtype: str | None = None) -> _Plan:
     from mscsim.trial import endpoint_stat
 
     mod = disease_module(disease)
+    if subtype is not None:
+        try:
+            build_model(disease, None, "human", subtype)          # refuses an unknown subtype
+        except MscsimError as exc:
+            raise MscsimError(str(exc).split(": ", 1)[-1], field="--subtype") from None
     scenarios, targets = calibration_targets(disease)
     if not targets:
         raise MscsimError(f"{disease} has no calibration records to export", field="--disease")
@@ -497,8 +502,9 @@ def simulate_petab(problem, parameters: dict[str, float] | None = None, *, rtol:
     """Simulation table of a PEtab v1 problem (a ``petab.v1.Problem`` or its YAML path) with
     libRoadRunner, using nothing of mscsim: per condition the model's parameters are set to the
     parameter table's nominal values (``parameters`` overrides them, linear scale), then to the
-    condition's values, and the initial assignments are evaluated with them; observables are evaluated from their formulas. No preequilibration, no observable
-    parameters (the exported problems have none)."""
+    condition's values; the initial assignments are evaluated with them, the events at time 0
+    fire, and the observables are evaluated from their formulas at the measurement times. No
+    preequilibration, no observable parameters (the exported problems have none)."""
     import libsbml
     import roadrunner
     import sympy as sp
