@@ -72,6 +72,17 @@ def test_tables_carry_the_calibration_records_and_parameters(written, disease):
         assert pdf.loc[n, "parameterScale"] == ("log10" if tr.log else "lin")
 
 
+def test_refuses_an_estimated_parameter_that_moves_the_baseline(monkeypatch):
+    """The initial state is written as numbers; a parameter that moves mscsim's untreated baseline
+    (here D_ms_t, the autoimmune drive inside the CNS) cannot be estimated in that problem."""
+    import mscsim.diseases.ms as ms
+    from mscsim.errors import MscsimError
+
+    monkeypatch.setattr(ms, "CALIBRATION_PARAMETERS", ["a_remyel_msc_ms", "D_ms_t"], raising=False)
+    with pytest.raises(MscsimError, match="baseline depends on the estimated parameter D_ms_t"):
+        build_problem("ms")
+
+
 def _agree(pb, yaml_path, disease, theta=None):
     ref = typical_values(disease, theta=theta)                  # mscsim's engine
     problem = petab_v1.Problem.from_yaml(str(yaml_path))
