@@ -68,6 +68,9 @@ CASES = [
     (["report", "/no/such/folder"], []),
     (["endpoints", "--disease", "lupus"], ["sle"]),
     (["endpoints", "--disease"], ["--disease"]),
+    (["export-petab"], ["missing option", "--disease"]),
+    (["export-petab", "--disease", "lupus", "-o", "petab"], ["sle"]),
+    (["export-petab", "--disease", "ra", "-o", "petab", "--subtype", "abc"], ["--subtype", "accepted"]),
 ]
 
 
