@@ -12,8 +12,8 @@ SCEN = load_scenario({
              {"name": "placebo", "n": 24, "regimen": []}],
     "endpoints": [{"name": "das28_esr", "at": "30 d"}, {"name": "tjc28", "at": "30 d"}],
 })
-TRUE = {"P50_memory": 2.5e6, "placebo_max_ra": 0.3}
-START = {"P50_memory": 1.0e6, "placebo_max_ra": 0.12}
+TRUE = {"P50_memory_ra": 2.5e6, "placebo_max_ra": 0.3}
+START = {"P50_memory_ra": 1.0e6, "placebo_max_ra": 0.12}
 POINTS = [("msc", "das28_esr", 30.0), ("placebo", "das28_esr", 30.0), ("placebo", "tjc28", 30.0),
           ("msc", "tjc28", 30.0)]
 

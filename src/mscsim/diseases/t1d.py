@@ -82,7 +82,7 @@ _TOPP = "Topp 2000 J Theor Biol 206:605 (doi:10.1006/jtbi.2000.2150); disease-mo
 
 
 #: free parameters fitted by `mscsim calibrate --disease t1d` (records: role calibration in the scenarios)
-CALIBRATION_PARAMETERS = ['r_reg_t1d', 'P50_memory']
+CALIBRATION_PARAMETERS = ['r_reg_t1d', 'P50_memory_t1d']
 def compose(m, body, *, species, subtype, d_cell, cxcr4) -> ComposedModel:
     p = {n: P(m, n, species) for n in _PARAMS}
     beta0 = _BETA0[subtype]
