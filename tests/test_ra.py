@@ -117,10 +117,11 @@ def test_methotrexate_started_in_the_trial_lowers_disease_activity_over_weeks(un
 def test_regulatory_set_point_slows_decay_and_can_hold_the_effect():
     """Durable effect (immune.py tol_set): below bistability (g_tol < 2 K_tol) the set point decays
     after the cells are gone; above it, a large enough MSC push holds it (Waldmann 2008)."""
+    # a strong push (a_tol_P_ra = 3) shows the two regimes; the calibrated RA push is weaker
     t = np.array([0.0, 30, 180, 1095])
-    s_mono, _ = run_p("4e6 cells/kg", 1095, t)
-    s_bi, _ = run_p("4e6 cells/kg", 1095, t, g_tol=1.4)
-    s_none, _ = run_p(None, 1095, t, g_tol=1.4)
+    s_mono, _ = run_p("4e6 cells/kg", 1095, t, a_tol_P_ra=3.0)
+    s_bi, _ = run_p("4e6 cells/kg", 1095, t, g_tol=1.4, a_tol_P_ra=3.0)
+    s_none, _ = run_p(None, 1095, t, g_tol=1.4, a_tol_P_ra=3.0)
     mono, bi = s_mono.outputs["tolerance"].to_numpy(), s_bi.outputs["tolerance"].to_numpy()
     assert mono[1] > 0 and mono[3] < mono[2]                       # monostable: decays
     assert bi[3] > 0.5 and bi[3] >= 0.9 * bi[2]                    # bistable: holds for years
