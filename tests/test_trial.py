@@ -230,3 +230,20 @@ def test_sensitisation_trait_is_drawn_at_its_published_rate():
     se = np.sqrt(p * (1 - p) / len(x))
     assert abs(x.mean() - p) < 4 * se
     assert draw_traits(5, 0, 1, {}) == {}                       # models without the input draw nothing
+
+
+def test_background_doses_and_defaults_reach_the_model_inputs():
+    """The interface SLE (prednisone taper), MS (DMDs) and T1D (insulin) plug into."""
+    from types import SimpleNamespace
+
+    from mscsim.diseases import ra
+    from mscsim.diseases.base import Background, background_settings
+
+    fake = SimpleNamespace(NAME="x", DEFAULT_SUBTYPE="a", DEFAULT_BACKGROUND={"a": ("pred",)}, BACKGROUND={
+        "pred": Background("pred", "prednisone", {"pred_on_x": 1.0}, "test", "pred_dose_x", "mg/d", 10.0)})
+    assert background_settings(fake, None, None) == {"pred_on_x": 1.0, "pred_dose_x": 10.0}
+    assert background_settings(fake, [{"name": "pred", "dose": "7.5 mg/d"}], "a")["pred_dose_x"] == 7.5
+    with pytest.raises(MscsimError, match="mg/d"):
+        background_settings(fake, [{"name": "pred", "dose": "7.5 mg/week"}], "a")
+    assert background_settings(ra, None, "refractory") == {}                  # stable csDMARDs: in the drive
+    assert background_settings(ra, ["methotrexate"], "refractory") == {"mtx_start_ra": 1.0}
