@@ -12,12 +12,8 @@ SCEN = load_scenario({
              {"name": "placebo", "n": 24, "regimen": []}],
     "endpoints": [{"name": "das28_esr", "at": "30 d"}, {"name": "tjc28", "at": "30 d"}],
 })
-# RA-specific parameters only: calibrate refuses parameters several disease models share (issue 14;
-# this test fitted P50_memory before). D_ra_t was tried as the second parameter and came back 20.1
-# for 25 in 60 evaluations, so the least-squares recovery is now one-dimensional; joint recovery is
-# tested on synthetic data in test_inference.py.
-TRUE = {"placebo_max_ra": 0.3}
-START = {"placebo_max_ra": 0.12}
+TRUE = {"P50_memory_ra": 2.5e6, "placebo_max_ra": 0.3}
+START = {"P50_memory_ra": 1.0e6, "placebo_max_ra": 0.12}
 POINTS = [("msc", "das28_esr", 30.0), ("placebo", "das28_esr", 30.0), ("placebo", "tjc28", 30.0),
           ("msc", "tjc28", 30.0)]
 

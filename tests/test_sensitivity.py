@@ -31,10 +31,10 @@ def test_morris_ranks_ishigami_inputs():
 
 
 def test_model_sensitivity_runs_and_is_worker_independent():
-    p = sens.make_problem("ra", "das28_esr", 30.0, names=["P50_memory", "iota_P", "k_syn"])
+    p = sens.make_problem("ra", "das28_esr", 30.0, names=["P50_memory_ra", "iota_P_ra", "k_syn"])
     a = sens.run(p, "sobol", n=8, seed=5, progress=False)
     b = sens.run(p, "sobol", n=8, seed=5, workers=2, progress=False)
-    assert list(a["parameter"]) == ["P50_memory", "iota_P", "k_syn"]
+    assert list(a["parameter"]) == ["P50_memory_ra", "iota_P_ra", "k_syn"]
     assert np.allclose(a[["S1", "ST"]].to_numpy(), b[["S1", "ST"]].to_numpy(), equal_nan=True)
     assert (a["failed_runs"] == 0).all()
     # the MSC memory strength matters for the 30-day DAS28; total indices are finite

@@ -98,7 +98,7 @@ _BERGMAN = ("Bergman minimal model glucose equation, remote insulin action at qu
 
 
 #: free parameters fitted by `mscsim calibrate --disease t1d` (records: role calibration in the scenarios)
-CALIBRATION_PARAMETERS = ['r_reg_t1d', 'P50_memory']
+CALIBRATION_PARAMETERS = ['r_reg_t1d', 'P50_memory_t1d']
 def compose(m, body, *, species, subtype, d_cell, cxcr4) -> ComposedModel:
     p = {n: P(m, n, species) for n in _PARAMS}
     beta0 = _BETA0[subtype]
