@@ -39,7 +39,7 @@ import numpy as np
 import sympy as sp
 
 from mscsim import scores
-from mscsim.diseases.base import Endpoint, gauss, lognoise
+from mscsim.diseases.base import Endpoint, lognoise
 from mscsim.immune import add_immune, ratio_to_healthy
 from mscsim.kinetics import add_kinetics
 from mscsim.kinetics.common import P

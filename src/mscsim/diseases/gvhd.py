@@ -26,9 +26,11 @@ Structure (a reduced model; every form below is a design choice unless its sourc
 - ``survival``: non-relapse death hazard growing with the organ burden (gut weighted most) plus a
   background hazard (relapse, infection).
 
-Read-outs: stool volume (mL/kg/day; adult MAGIC thresholds use mL/day), active erythema (% BSA),
-bilirubin, the probabilities of the stage-4 features (grossly bloody stool/ileus, bullae), of
-persistent nausea (upper GI). ``observe`` turns them into MAGIC stages, the overall grade and the
+Read-outs: involvement above a subclinical level (``x0_<organ>_gvhd``) shows as organ disease:
+stool volume (mL/kg/day; adult MAGIC thresholds use mL/day), active erythema (% BSA), bilirubin,
+the probabilities of the stage-4 features (grossly bloody stool/ileus, bullae) and of persistent
+nausea (upper GI); with the spread of organ susceptibility this gives the organ mix of the trials
+(TEMCELL phase II/III: GI 20/25, skin 12/25, liver 6/25). ``observe`` turns them into MAGIC stages, the overall grade and the
 IBMTR index with the exact functions of ``mscsim.scores``; ``responders`` gives CR, PR, ORR and
 the organ responses against the baseline stages. A patient who has died is a non-responder.
 
@@ -44,7 +46,7 @@ import numpy as np
 import sympy as sp
 
 from mscsim import scores
-from mscsim.diseases.base import Endpoint, gauss, lognoise
+from mscsim.diseases.base import Endpoint, lognoise
 from mscsim.immune import add_immune, ratio_to_healthy
 from mscsim.kinetics import add_kinetics
 from mscsim.kinetics.common import P
@@ -100,6 +102,7 @@ def compose(m, body, *, species, subtype, d_cell, cxcr4) -> ComposedModel:
         "w_gut_gvhd", "w_skin_gvhd", "w_liver_gvhd", "k_gut_gvhd", "k_skin_gvhd", "k_liver_gvhd",
         "a_troph_gvhd", "K_troph_gvhd", "K_sdf1_gvhd",
         "stool_h_gvhd", "stool_a_gvhd", "K_bsa_gvhd", "bil_h_gvhd", "bil_a_gvhd",
+        "x0_gut_gvhd", "x0_skin_gvhd", "x0_liver_gvhd",
         "K_severe_gi_gvhd", "K_bullae_gvhd", "K_ugi_gvhd",
         "h0_gvhd", "h_org_gvhd", "c_skin_death_gvhd", "c_liver_death_gvhd", "n_death_gvhd",
         "f_h_child_gvhd")}
@@ -156,25 +159,31 @@ def compose(m, body, *, species, subtype, d_cell, cxcr4) -> ComposedModel:
            desc="liver involvement (bile-duct injury) follows systemic inflammation times liver susceptibility",
            source="[design] cholestasis resolves over weeks")
 
-    # --- clinical read-outs ---
-    stool = m.rule("stool_ml_kg", p["stool_h_gvhd"] + p["stool_a_gvhd"] * gut, unit="mL/kg/day",
-                   desc="stool output per kg body weight", source="[design] linear in gut involvement", output=True)
+    # --- clinical read-outs: involvement above a subclinical level shows as organ disease ---
+    def clinical(x, x0):
+        return sp.Max(x - p[x0], 0)
+    stool = m.rule("stool_ml_kg", p["stool_h_gvhd"] + p["stool_a_gvhd"] * clinical(gut, "x0_gut_gvhd"),
+                   unit="mL/kg/day", desc="stool output per kg body weight",
+                   source="[design] linear in gut involvement above its subclinical level", output=True)
     m.rule("stool_ml_day", stool * m.symbol("BW"), unit="mL/day", desc="stool output", source="read-out",
            output=True)
-    m.rule("erythema_bsa", 100 * skin**2 / (skin**2 + p["K_bsa_gvhd"]**2), unit="%",
-           desc="active erythema, % of body surface area", source="[design] Hill (n = 2) in skin involvement",
+    sk = clinical(skin, "x0_skin_gvhd")
+    m.rule("erythema_bsa", 100 * sk / (sk + p["K_bsa_gvhd"]), unit="%",
+           desc="active erythema, % of body surface area",
+           source="[design] saturating in skin involvement above its subclinical level", output=True)
+    m.rule("bilirubin_out", p["bil_h_gvhd"] + p["bil_a_gvhd"] * clinical(liv, "x0_liver_gvhd"), unit="mg/dL",
+           desc="serum total bilirubin", source="[design] linear in liver involvement above its subclinical level",
            output=True)
-    m.rule("bilirubin_out", p["bil_h_gvhd"] + p["bil_a_gvhd"] * liv, unit="mg/dL", desc="serum total bilirubin",
-           source="[design] linear in liver involvement", output=True)
-    for name, x, K, desc in (("p_severe_gi", gut, p["K_severe_gi_gvhd"],
+    gc = clinical(gut, "x0_gut_gvhd")
+    for name, x, K, desc in (("p_severe_gi", gc, p["K_severe_gi_gvhd"],
                               "probability of grossly bloody stool or ileus (lower-GI stage 4)"),
-                             ("p_bullae", skin, p["K_bullae_gvhd"],
+                             ("p_bullae", sk, p["K_bullae_gvhd"],
                               "probability of bullae/desquamation > 5 % BSA (skin stage 4)")):
-        m.rule(name, x**4 / (K**4 + x**4), unit="probability", desc=desc, source="[design] steep Hill in involvement",
-               output=True)
-    m.rule("p_upper_gi", gut**2 / (p["K_ugi_gvhd"]**2 + gut**2), unit="probability",
+        m.rule(name, x**4 / (K**4 + x**4), unit="probability", desc=desc,
+               source="[design] steep Hill in clinical involvement", output=True)
+    m.rule("p_upper_gi", gc**2 / (p["K_ugi_gvhd"]**2 + gc**2), unit="probability",
            desc="probability of persistent nausea, vomiting or anorexia (upper-GI stage 1)",
-           source="[design] upper-GI involvement accompanies gut disease", output=True)
+           source="[design] upper-GI involvement accompanies clinical gut disease", output=True)
 
     # --- survival ---
     burden = m.rule("gvhd_burden", gut + p["c_skin_death_gvhd"] * skin + p["c_liver_death_gvhd"] * liv, unit="1",
@@ -213,8 +222,9 @@ def observe(out, rng=None) -> dict[str, np.ndarray]:
     n = len(out)
     pediatric = bool(out["pediatric_gvhd"][0] > 0.5)
     bw = out["stool_ml_day"].to_numpy(dtype=float) / np.maximum(out["stool_ml_kg"].to_numpy(dtype=float), 1e-12)
-    # the rash is estimated in whole percent of body surface area (rule of nines)
-    bsa = np.round(np.clip(gauss(rng, out["erythema_bsa"], v("sd_bsa_gvhd")), 0, 100))
+    # the rash is estimated in whole percent of body surface area (rule of nines); the estimate's error
+    # scales with the rash (no rash reads as none)
+    bsa = np.round(np.clip(lognoise(rng, out["erythema_bsa"], v("cv_bsa_gvhd")), 0, 100))
     bil = lognoise(rng, out["bilirubin_out"], v("cv_bil_gvhd"))
     st_kg = np.maximum(lognoise(rng, out["stool_ml_kg"], v("cv_stool_gvhd")), 0)
     st_day = st_kg * bw
