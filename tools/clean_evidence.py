@@ -501,7 +501,8 @@ FLAG_RULES += [
     # the second batch writes SECONDARY in capitals, and names press releases / company sources
     ("secondary_source", lambda r: "SECONDARY" in r["notes"]),
     ("company_reported", lambda r: "press release" in r["notes"] or "Mesoblast" in r["notes"]),
-    ("unverified", lambda r: any(s in r["notes"] for s in ("design choice", "(verify", "verify)"))),
+    # issue 18: numbers the reference marks SECONDARY, "design choice" or "verify" are not facts
+    ("unverified", lambda r: any(s in r["notes"] for s in ("SECONDARY", "design choice", "(verify", "verify)"))),
 ]
 
 
