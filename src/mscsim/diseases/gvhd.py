@@ -74,7 +74,8 @@ ENDPOINTS = {e.name: e for e in [
     Endpoint("gut_cr", "proportion", "0/1", "lower-GI complete response among patients with gut involvement"),
     Endpoint("skin_cr", "proportion", "0/1", "skin complete response among patients with skin involvement"),
     Endpoint("liver_cr", "proportion", "0/1", "liver complete response among patients with liver involvement"),
-    Endpoint("nrm", "proportion", "0/1", "non-relapse death by the time point"),
+    Endpoint("nrm", "proportion", "0/1", "death by the time point (the background hazard lumps relapse with "
+             "non-relapse causes, so this is all-cause mortality, an upper bound of non-relapse mortality)"),
 ]}
 
 #: read-outs drawn side by side (untreated vs treated) by `mscsim simulate --disease gvhd`
