@@ -324,6 +324,187 @@ FLAG_RULES = [
                                                                    "BM-MNC", "mononuclear"))),
 ]
 
+# ---------------------------------------------------------------------------------------------
+# Second batch: reference/evidence-next.yaml, sections 1-2 only (steroid-refractory acute GvHD,
+# ARDS / COVID-19 ARDS). Same rules; the tables below only add entries, so the first batch
+# converts exactly as before.
+# ---------------------------------------------------------------------------------------------
+
+DEFAULT_NEXT_SOURCE = ROOT.parent / "shared" / "reference" / "evidence-next.yaml"
+#: study ids of evidence-next.yaml taken into the package (sections 1 and 2)
+NEXT_STUDY_PREFIXES = ("GVHD_", "ARDS_", "COVID_Shi2021")
+
+DISEASE.update({
+    "steroid-refractory acute GvHD, paediatric (2 mo-17 y)": "gvhd",
+    "steroid-refractory acute GvHD grade III-IV (age 5-66 y, median 33)": "gvhd",
+    "steroid-refractory acute GvHD grade II-III (median age 52)": "gvhd",
+    "acute GvHD treated with TEMCELL, all ages (real-world registry, Japan)": "gvhd",
+    "steroid-resistant severe acute GvHD grade II-IV (adults and children)": "gvhd",
+    "steroid-refractory acute GvHD grade III-IV, biopsy-proven": "gvhd",
+    "steroid-resistant acute GvHD grade II-IV, 15 children + 25 adults": "gvhd",
+    "steroid-refractory / therapy-resistant acute GvHD": "gvhd",
+    "refractory acute GvHD (1/3 steroid-refractory only, 2/3 refractory to steroids + >=2 further "
+    "lines), children and adults": "gvhd",
+    "steroid-refractory GvHD (pooled clinical studies)": "gvhd",
+    "moderate-to-severe ARDS (ventilated)": "ards",
+    "moderate-to-severe ARDS": "ards",
+    "ARDS (Berlin), PaO2/FiO2 <200": "ards",
+    "COVID-19 ARDS, early (<96 h) mild-to-severe": "ards",
+    "COVID-19 ARDS (mild-moderate to moderate-severe)": "ards",
+    "severe COVID-19 with lung damage (not all ARDS)": "ards",
+})
+
+TRIAL.update({
+    "GVHD_Bonig2019_MSCFFM": ("GVHD_Bader2018_MSCFFM", "update of the MSC-FFM cohort (Bader 2018, n=69)"),
+})
+
+ENDPOINT.update({
+    # GvHD
+    "overall response (CR+PR), IBMTR-based organ staging": "gvhd_orr",
+    "complete response": "gvhd_cr",
+    "partial response": "gvhd_pr",
+    "duration of overall response (days)": None,
+    "overall response (CR+PR), press-release analysis": "gvhd_orr",
+    "overall response (CR+PR)": "gvhd_orr",
+    "overall survival": "survival",
+    "mortality (all-cause)": None,  # the complement of survival; the survival records carry it
+    "overall survival in day-28 responders": None,
+    "overall survival in day-28 non-responders": None,
+    "baseline IBMTR grade C or D (share of patients)": None,
+    "mixed response": None,
+    "no change": None,
+    "durable complete response (CR lasting >=28 d) by week 24 (primary endpoint)": None,
+    "alive in complete response (6 MSC only + 6 MSC plus additional treatment)": None,
+    "organ complete response (stage 0), gastrointestinal": "gut_cr",
+    "organ complete response (stage 0), skin": "skin_cr",
+    "organ complete response (stage 0), liver": "liver_cr",
+    "baseline grade III (share)": None,
+    "survival, overall responders vs non-responders at week 4": None,
+    "alive (10 CR + 1 PR)": "survival",
+    "alive in complete response": None,
+    "overall response (all evaluable)": "gvhd_orr",
+    "overall response": "gvhd_orr",
+    "partial response ('improvement')": "gvhd_pr",
+    "no response": None,
+    "transplantation-related mortality, complete vs partial/no responders": None,
+    "clinical improvement of aGVHD": None,  # no response definition in the source
+    "overall response (CR+PR), 28 days after the LAST infusion": "gvhd_orr",
+    "complete response, 28 days after last infusion": "gvhd_cr",
+    "complete response: grade II value; grade III-IV in baseline_value": None,
+    "complete response: children value; adults in baseline_value": None,
+    "overall survival from first MSC": "survival",
+    "adverse events and serious adverse events (count; 72.1% infectious)": None,
+    "overall response at first evaluation": "gvhd_orr",
+    "overall response at last evaluation": "gvhd_orr",
+    "overall survival (estimated)": "survival",
+    "baseline grade >=III (share)": None,
+    "overall response (pooled)": "gvhd_orr",
+    # ARDS
+    "28-day mortality": "mortality",
+    "hazard ratio for 28-day mortality, MSC vs placebo": None,
+    "pre-specified MSC-related haemodynamic or respiratory adverse events within 6 h": None,
+    "baseline APACHE III score": None,
+    "60-day mortality": "mortality",
+    "oxygenation index change (days 1-3)": None,
+    "MSC product viability (% viable after thaw)": None,
+    "pre-specified infusion-associated adverse events": None,
+    "infusion toxicity or MSC-related serious adverse events": None,
+    "length of hospital stay, ventilator-free days and ICU-free days at day 28 vs placebo":
+        "ventilator_free_days",
+    "serum surfactant protein D (SP-D), day 5 vs day 0 within MSC group": None,
+    "serum IL-8, day 5 vs day 0 within MSC group": None,
+    "serum IL-6 change": "il6",
+    "PaO2/FiO2 change day 0 to day 7 (mmHg)": "pf_change",
+    "patients with serious adverse events": None,
+    "deaths": "mortality",
+    "patients with adverse events (count)": None,
+    "patients with serious adverse events (count)": None,
+    "patient survival and time to recovery vs control": "survival",
+    "change in whole-lung lesion volume (% of baseline), baseline to day 28: median difference MSC "
+    "- placebo": "lung_lesion_change_pct",
+    "change in solid-component lesion volume: median difference MSC - placebo": None,
+    "whole-lung lesion volume difference MSC - placebo (percentage points)": "lung_lesion_change_pct",
+    "normal chest CT": None,
+})
+LUMPED |= {"length of hospital stay, ventilator-free days and ICU-free days at day 28 vs placebo",
+           "patient survival and time to recovery vs control"}
+ENDPOINT_NOTES.update({
+    "overall response (CR+PR), 28 days after the LAST infusion":
+        "response read 28 days after the last infusion (median 3 infusions), not at day 28",
+    "complete response, 28 days after last infusion":
+        "response read 28 days after the last infusion (median 3 infusions), not at day 28",
+    "alive (10 CR + 1 PR)": "alive at week 24 (11/14)",
+    "deaths": "deaths over the study follow-up (time point not in the source)",
+    "overall response at first evaluation": "evaluation day not in the source",
+    "overall response at last evaluation": "evaluation day not in the source",
+    "change in whole-lung lesion volume (% of baseline), baseline to day 28: median difference MSC "
+    "- placebo": "between-arm difference of medians (MSC - placebo), percentage points",
+    "whole-lung lesion volume difference MSC - placebo (percentage points)":
+        "between-arm difference (MSC - placebo), percentage points, 1-year follow-up report",
+})
+STAT.update({"median": "median", "hazard_ratio": "hazard_ratio", "proportion": "proportion"})
+ROUTE.update({"IV (over ~60-80 min)": ("iv", None), "mostly IV": ("iv", None)})
+N_TEXT.update({"65 vs 35": (None, 100, "65 MSC vs 35 placebo (a between-arm record)")})
+DOSE_TEXT.update({
+    ("dose_cells_per_kg", "1-2 x10^6 (see notes)"): (None, "range 1-2e6 per kg; no single dose"),
+    ("dose_cells_per_kg", "1000000.0 / 5000000.0 / 10000000.0 (per cohort, predicted body weight)"):
+        (None, "cohorts of 1e6, 5e6 and 1e7 per kg predicted body weight"),
+})
+N_DOSES_TEXT.update({
+    "8 (+4 weekly for partial/mixed responders)":
+        (8, "8 twice-weekly doses; 4 more weekly doses for partial/mixed responders"),
+    "8 (+4 weekly for PR)": (8, "8 twice-weekly doses; 4 more weekly doses for partial responders"),
+    "8 (+4 weekly if needed)": (8, "8 twice-weekly doses; 4 more weekly doses if needed"),
+    "most common 8 (in 100 patients)": (None, "8 doses most common (100 patients)"),
+    "median 3": (None, "median 3 infusions"),
+})
+INTERVAL_TEXT.update({
+    "3 to 5 (twice weekly x 4 weeks); then 7 (optional extra doses)":
+        (None, "twice weekly (3-5 d apart) for 4 weeks, then weekly"),
+    "twice weekly x 4 weeks; then 7": (None, "twice weekly for 4 weeks, then weekly"),
+    "7 (weekly; from a garbled mirror copy, low confidence)":
+        (None, "weekly per a garbled mirror copy (low confidence)"),
+    "3 infusions within 5 days (exact spacing not in abstract)": (None, "3 infusions within 5 days"),
+    "2 (first within 24 h, second within 72 h of enrolment)":
+        (None, "first within 24 h, second within 72 h of enrolment"),
+})
+#: sd_or_ci text that is not an SD/CI of the value -> (parsed fields, cleaning note)
+SPREAD_TEXT = {
+    "range 7-159+": ({}, "range 7-159+ days (kept as text)"),
+    "p=0.0003 vs historical control 45%": ({}, "p-value versus the protocol's historical control"),
+    "dose range 0.4-9 x10^6/kg": ({}, "the field gives the dose range, not a spread"),
+    "P=.002": ({}, "p-value of the subgroup comparison"),
+    "P=.065": ({}, "p-value of the subgroup comparison"),
+    "IQR -15.5 to 93.3": ({}, "interquartile range of the median (kept as text)"),
+    "IQR -33.3 to 104.6": ({}, "interquartile range of the median (kept as text)"),
+    "95% CI -29.14 to 2.13; P=0.080": ({"ci_low": -29.14, "ci_high": 2.13, "ci_level": 0.95}, None),
+    "CI cut off in retrieved text": ({}, "confidence interval cut off in the retrieved text"),
+    "95% CI -20.7 to -1.5; p=0.030": ({"ci_low": -20.7, "ci_high": -1.5, "ci_level": 0.95}, None),
+    "p=0.013 vs placebo (0 patients)": ({}, "p-value versus placebo (0 patients)"),
+}
+#: baseline_value text that gives a comparator's value (not a baseline mean) -> note
+BASELINE_TEXT = {
+    "grade III-IV 0.111": "comparator subgroup value (grade III-IV 0.111) kept as text",
+    "adults 0.160": "comparator subgroup value (adults 0.160) kept as text",
+    "placebo 89": "comparator arm value (placebo 89) kept as text",
+    "adults 0.451": "comparator subgroup value (adults 0.451) kept as text",
+}
+ARM_ROLE = {"protocol-defined historical control": "control", "vehicle + heparin (control)": "control"}
+#: studies whose reference notes mark a number as [derived]
+DERIVED_IN_SOURCE.update({
+    sid: "the reference marks some numbers of this study [derived] (arithmetic on reported counts; see notes)"
+    for sid in ("GVHD_Kurtzberg2020_GVHD001", "GVHD_Muroi2016_TEMCELL_P2_3", "GVHD_Muroi2013_TEMCELL_P1_2",
+                "GVHD_LeBlanc2008", "GVHD_Introna2014", "GVHD_Bonig2019_MSCFFM",
+                "ARDS_Matthay2019_START2a", "ARDS_Zheng2014")
+})
+FLAG_RULES += [
+    # the second batch writes SECONDARY in capitals, and names press releases / company sources
+    ("secondary_source", lambda r: "SECONDARY" in r["notes"]),
+    ("company_reported", lambda r: "press release" in r["notes"] or "Mesoblast" in r["notes"]),
+    # issue 18: numbers the reference marks SECONDARY, "design choice" or "verify" are not facts
+    ("unverified", lambda r: any(s in r["notes"] for s in ("SECONDARY", "design choice", "(verify", "verify)"))),
+]
+
 
 class CleaningError(ValueError):
     """A source record the tables above do not cover."""
@@ -389,6 +570,8 @@ def parse_citation(text: str) -> dict:
 def arm_role(arm: str) -> str:
     """msc (cell-treated arm), control (placebo / sham / standard care) or contrast (an
     'X vs Y' between-arm effect reported as one record)."""
+    if arm in ARM_ROLE:
+        return ARM_ROLE[arm]
     a = arm.lower()
     if " vs " in a:
         return "contrast"
@@ -451,6 +634,8 @@ def parse_spread(text: str, is_pct: bool) -> tuple[dict, list[str]]:
     derived: list[str] = []
     if _is_missing(text):
         return out, derived
+    if text in SPREAD_TEXT:
+        return dict(SPREAD_TEXT[text][0]), derived
     scale = _pct if is_pct else float
     if m := re.fullmatch(r"SD (-?[\d.]+)(?:; .*)?", text):
         out["sd"] = float(m.group(1))
@@ -485,8 +670,8 @@ def parse_baseline(raw) -> dict:
         return {"baseline_mean": num}
     if m := re.fullmatch(r"(-?[\d.]+) \(SD ([\d.]+)\)", raw):
         return {"baseline_mean": float(m.group(1)), "baseline_sd": float(m.group(2))}
-    if raw.startswith("median "):
-        return {}  # a median is not a mean; kept as baseline_text only
+    if raw.startswith("median ") or raw in BASELINE_TEXT:
+        return {}  # a median / a comparator value is not a baseline mean; kept as baseline_text only
     raise CleaningError(f"unhandled baseline_value text {raw!r}")
 
 
@@ -584,6 +769,10 @@ def _clean(rec: dict, rid: str) -> dict:
         if key in spread and key in val and spread[key] != val[key]:
             raise CleaningError(f"{key} differs between value and sd_or_ci")
     merged = {**val, **spread}
+    if rec["sd_or_ci"] in SPREAD_TEXT and SPREAD_TEXT[rec["sd_or_ci"]][1]:
+        notes.append(SPREAD_TEXT[rec["sd_or_ci"]][1])
+    if rec["baseline_value"] in BASELINE_TEXT:
+        notes.append(BASELINE_TEXT[rec["baseline_value"]])
     if rec["sd_or_ci"] and "median" in str(rec["sd_or_ci"]):
         notes.append("sd_or_ci also gives a median and IQR (kept as text only)")
     baseline = parse_baseline(rec["baseline_value"])
@@ -604,7 +793,7 @@ def _clean(rec: dict, rid: str) -> dict:
         raise CleaningError("notes mark a derived number; add the study to DERIVED_IN_SOURCE")
 
     cit = parse_citation(str(rec["pmid_or_doi"]))
-    flags = [name for name, rule in FLAG_RULES if rule(rec)]
+    flags = list(dict.fromkeys(name for name, rule in FLAG_RULES if rule(rec)))
 
     out = {
         "record_id": rid,
@@ -670,16 +859,22 @@ def _clean(rec: dict, rid: str) -> dict:
     return out
 
 
-def convert(source: Path) -> dict:
+def convert(source: Path, next_source: Path | None = None) -> dict:
     data = yaml.safe_load(source.read_text(encoding="utf-8"))
+    rows = list(data["records"])
+    origin = "reference/evidence.yaml"
+    if next_source is not None:
+        nxt = yaml.safe_load(next_source.read_text(encoding="utf-8"))
+        rows += [r for r in nxt["records"] if r["study_id"].startswith(NEXT_STUDY_PREFIXES)]
+        origin += " + reference/evidence-next.yaml (sections 1-2: GvHD, ARDS)"
     counters: dict[str, int] = defaultdict(int)
     records = []
-    for rec in data["records"]:
+    for rec in rows:
         counters[rec["study_id"]] += 1
         records.append(clean_record(rec, counters[rec["study_id"]]))
     return {
         "schema_version": 1,
-        "source": "reference/evidence.yaml",
+        "source": origin,
         "source_schema": data.get("schema", ""),
         "generated_by": "tools/clean_evidence.py",
         "records": records,
@@ -701,12 +896,15 @@ def dump(doc: dict) -> str:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--source", type=Path, default=DEFAULT_SOURCE)
+    ap.add_argument("--next-source", type=Path, default=None,
+                    help="second batch (evidence-next.yaml); default: next to --source when present")
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
     ap.add_argument("--check", action="store_true",
                     help="compare with the existing output instead of writing it")
     args = ap.parse_args(argv)
     try:
-        text = dump(convert(args.source))
+        nxt = args.next_source or args.source.parent / DEFAULT_NEXT_SOURCE.name
+        text = dump(convert(args.source, nxt if nxt.exists() else None))
     except CleaningError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -17,7 +17,7 @@ from mscsim.errors import unknown
 from mscsim.kinetics import KineticsHandles, add_kinetics
 from mscsim.physiology import SPECIES, Body, make_body, target_names
 
-DISEASES: tuple[str, ...] = ("ra", "t1d", "ms", "sle", "ibd", "liver")
+DISEASES: tuple[str, ...] = ("ra", "t1d", "ms", "sle", "ibd", "liver", "gvhd", "ards")
 
 
 @dataclass

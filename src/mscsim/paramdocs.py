@@ -10,7 +10,9 @@ from mscsim import parameters
 
 LAYER_TITLES = {"kinetics": "Cell kinetics", "immune": "Immune network", "ra": "Rheumatoid arthritis",
                 "t1d": "Type 1 diabetes", "ms": "Multiple sclerosis", "sle": "Systemic lupus erythematosus",
-                "ibd": "Inflammatory bowel disease", "liver": "Liver cirrhosis and failure"}
+                "ibd": "Inflammatory bowel disease", "liver": "Liver cirrhosis and failure",
+                "gvhd": "Steroid-refractory acute graft-versus-host disease",
+                "ards": "Acute respiratory distress syndrome (incl. COVID-19 ARDS)"}
 
 
 def _cell(text) -> str:

@@ -361,3 +361,105 @@ def petrou_treatment_failure(baseline_edss, edss):
     rise to fall in the EDSS >= 6 half."""
     rise = np.asarray(edss, dtype=float) - np.asarray(baseline_edss, dtype=float)
     return (rise >= PETROU_FAILURE_RISE - 1e-9).astype(float)
+
+
+
+# ----------------------------------------------------------------- acute graft-versus-host disease
+
+
+def gvhd_skin_stage(bsa_pct, bullae=False):
+    """MAGIC skin stage from the active erythema (% body surface area): 0 none, 1 < 25 %,
+    2 25-50 %, 3 > 50 %, 4 generalised erythroderma (> 50 %) with bullae and desquamation > 5 %
+    (Harris AC et al. Biol Blood Marrow Transplant 2016;22:4, PMID 26386318, Table 1)."""
+    b = np.asarray(bsa_pct, dtype=float)
+    st = np.select([b <= 0, b < 25, b <= 50], [0, 1, 2], 3)
+    return np.where((st == 3) & np.asarray(bullae, dtype=bool), 4, st)
+
+
+def gvhd_liver_stage(bilirubin_mg_dl):
+    """MAGIC liver stage from total bilirubin (mg/dL): 0 < 2, 1 2-3, 2 3.1-6, 3 6.1-15, 4 > 15
+    (Harris 2016, PMID 26386318, Table 1)."""
+    b = np.asarray(bilirubin_mg_dl, dtype=float)
+    return np.select([b < 2, b <= 3, b <= 6, b <= 15], [0, 1, 2, 3], 4)
+
+
+def gvhd_lower_gi_stage(stool_ml_day, severe=False, *, child_weight_kg=None):
+    """MAGIC lower-GI stage from stool output: adults 0 < 500, 1 500-999, 2 1000-1500,
+    3 > 1500 mL/day; children (pass ``child_weight_kg``) 0 < 10, 1 10-19.9, 2 20-30,
+    3 > 30 mL/kg/day; 4 = severe abdominal pain with or without ileus, or grossly bloody stool,
+    whatever the volume (Harris 2016, PMID 26386318, Table 1)."""
+    v = np.asarray(stool_ml_day, dtype=float)
+    if child_weight_kg is None:
+        st = np.select([v < 500, v < 1000, v <= 1500], [0, 1, 2], 3)
+    else:
+        x = v / np.asarray(child_weight_kg, dtype=float)
+        st = np.select([x < 10, x < 20, x <= 30], [0, 1, 2], 3)
+    return np.where(np.asarray(severe, dtype=bool), 4, st)
+
+
+def magic_grade(skin, liver, upper_gi, lower_gi):
+    """Overall MAGIC grade 0-IV from the organ stages (Harris 2016, PMID 26386318, Table 2):
+    IV stage 4 skin, liver or lower GI; III stage 2-3 liver and/or stage 2-3 lower GI;
+    II stage 3 skin and/or stage 1 liver, upper GI or lower GI; I stage 1-2 skin alone; else 0."""
+    s, li, u, lo = (np.asarray(x, dtype=float) for x in (skin, liver, upper_gi, lower_gi))
+    return np.select([(s >= 4) | (li >= 4) | (lo >= 4), (li >= 2) | (lo >= 2),
+                      (s >= 3) | (li >= 1) | (u >= 1) | (lo >= 1), s >= 1], [4, 3, 2, 1], 0)
+
+
+def ibmtr_index(skin, liver, gut):
+    """IBMTR severity index as 0 (none), 1 A, 2 B, 3 C, 4 D: A stage 1 skin alone; B stage 2 skin
+    or stage 1-2 liver or gut; C stage 3 in any organ; D stage 4 in any organ (Rowlings PA et al.
+    Br J Haematol 1997;97:855, PMID 9217188)."""
+    s, li, g = (np.asarray(x, dtype=float) for x in (skin, liver, gut))
+    top = np.maximum(np.maximum(li, g), 0)
+    return np.select([(s >= 4) | (top >= 4), (s >= 3) | (top >= 3), (s >= 2) | (top >= 1), s >= 1],
+                     [4, 3, 2, 1], 0)
+
+
+def gvhd_response(baseline_stages, current_stages):
+    """Response of acute GvHD versus baseline organ stages (dicts organ -> stage arrays):
+    'CR' every organ stage 0; 'PR' at least one organ better by >= 1 stage and none worse;
+    else 'NR' (no change, mixed response or progression). Definitions of MSB-GVHD001
+    (Kurtzberg 2018 Cell Stem Cell Table 2, PMC6434696) and of MAGIC (Harris 2016)."""
+    organs = list(baseline_stages)
+    b = np.array([np.asarray(baseline_stages[o], dtype=float) for o in organs])
+    c = np.array([np.asarray(current_stages[o], dtype=float) for o in organs])
+    cr = np.all(c == 0, axis=0)
+    pr = np.any(c <= b - 1, axis=0) & np.all(c <= b, axis=0)
+    return np.where(cr, "CR", np.where(pr, "PR", "NR"))
+
+
+# ---------------------------------------------------------------------------------------- ARDS
+
+
+def predicted_body_weight(height_cm, male, xp=NP):
+    """Predicted body weight (kg): men 50 + 0.91 (height - 152.4), women 45.5 + 0.91 (height - 152.4)
+    (ARDS Network, N Engl J Med 2000;342:1301, PMID 10793162)."""
+    return xp.where(male, 50.0, 45.5) + 0.91 * (height_cm - 152.4)
+
+
+def pf_ratio(pao2_mmhg, fio2):
+    """PaO2/FiO2 (mmHg; FiO2 as a fraction 0.21-1)."""
+    return np.asarray(pao2_mmhg, dtype=float) / np.asarray(fio2, dtype=float)
+
+
+def oxygenation_index(fio2, mean_airway_pressure_cmh2o, pao2_mmhg, xp=NP):
+    """Oxygenation index OI = FiO2 x mean airway pressure (cmH2O) x 100 / PaO2 (mmHg), FiO2 a
+    fraction (Ortiz RM et al. Pediatr Clin North Am 1987;34:39, PMID 3543965 [recalled])."""
+    return fio2 * mean_airway_pressure_cmh2o * 100.0 / pao2_mmhg
+
+
+def berlin_category(pf_mmhg):
+    """Berlin ARDS severity from PaO2/FiO2 (with PEEP >= 5 cmH2O): severe <= 100, moderate
+    100-200, mild 200-300, 'none' > 300 (ARDS Definition Task Force, JAMA 2012;307:2526,
+    PMID 22797452)."""
+    p = np.asarray(pf_mmhg, dtype=float)
+    return np.select([p <= 100, p <= 200, p <= 300], ["severe", "moderate", "mild"], "none")
+
+
+def ventilator_free_days(days_on_ventilator, alive_at_day28, horizon=28.0):
+    """Ventilator-free days to day 28: 0 for a patient who dies before day 28, else 28 minus the
+    days on the ventilator (within the 28 days), never below 0 (Schoenfeld DA, Bernard GR. Crit Care
+    Med 2002;30:1772, PMID 12163791)."""
+    d = np.clip(np.asarray(days_on_ventilator, dtype=float), 0.0, horizon)
+    return np.where(np.asarray(alive_at_day28, dtype=bool), horizon - d, 0.0)

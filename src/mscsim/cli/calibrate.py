@@ -14,7 +14,7 @@ from mscsim.cli.common import console, df_table, err_console
 
 @app.command("calibrate")
 def calibrate_cmd(
-    disease: str = typer.Option(..., "--disease", help="ra | t1d | ms | sle | ibd | liver"),
+    disease: str = typer.Option(..., "--disease", help="ra | t1d | ms | sle | ibd | liver | gvhd | ards"),
     params: Optional[str] = typer.Option(None, "--params", help="comma-separated parameters (default: the disease's CALIBRATION_PARAMETERS)"),
     maxfev: int = typer.Option(60, "--maxfev", min=0, max=10000, help="objective evaluations for the fit (0: keep the shipped optimum)"),
     profile_points: int = typer.Option(0, "--profile-points", min=0, max=50, help="grid points per side for profile CIs (0: none; the posterior gives credible intervals)"),

@@ -42,7 +42,9 @@ def write_disease_outputs(sim, regimen, days, out: Path, *, disease, subtype, sp
         ef = ef[sel].reset_index().melt(id_vars="time_d", var_name="endpoint", value_name="value")
         ef.insert(0, "arm", arm)
         rows.append(ef)
-    endpoints = pd.concat(rows, ignore_index=True)
+    # an endpoint undefined at a time (ventilator-free days before day 28, an organ response of an
+    # uninvolved organ) is NaN: left out, so the summary stays valid JSON
+    endpoints = pd.concat(rows, ignore_index=True).dropna(subset=["value"])
     files += write_table(endpoints, out / "endpoints")
     lines = [f"[bold]{disease}[/bold] endpoints (typical patient, no visit noise): untreated -> treated"]
     piv = endpoints.pivot_table(index=["endpoint", "time_d"], columns="arm", values="value")

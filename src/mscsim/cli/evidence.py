@@ -214,7 +214,7 @@ def _run_meta(console, endpoint: str, disease: Optional[str], method: str, hksj:
 @app.command("evidence")
 def evidence(
     disease: Annotated[Optional[str], typer.Option(
-        "--disease", help="ra | t1d | ms | sle | ibd | liver")] = None,
+        "--disease", help="ra | t1d | ms | sle | ibd | liver | gvhd | ards")] = None,
     study: Annotated[Optional[str], typer.Option(
         "--study", help="show one study's endpoints and values (a study id)")] = None,
     meta: Annotated[Optional[str], typer.Option(

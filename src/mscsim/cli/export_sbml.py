@@ -75,7 +75,7 @@ def _event_regimen(path: Path, pid: str | None):
 @app.command("export-sbml")
 def export_sbml_cmd(
     out: Path = typer.Option(..., "-o", "--out", help="SBML file to write (e.g. model.xml)"),
-    disease: Optional[str] = typer.Option(None, "--disease", help="ra | t1d | ms | sle | ibd | liver"),
+    disease: Optional[str] = typer.Option(None, "--disease", help="ra | t1d | ms | sle | ibd | liver | gvhd | ards"),
     subtype: Optional[str] = typer.Option(None, "--subtype", help="disease subtype"),
     injury: Optional[str] = typer.Option(None, "--injury", help="kinetics only: injured tissue and severity, e.g. liver:0.6"),
     patient: Optional[Path] = typer.Option(None, "--patient", help="patient JSON: parameter values (and covariates.weight_kg)"),

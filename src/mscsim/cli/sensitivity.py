@@ -13,7 +13,7 @@ from mscsim.cli.common import console, df_table, err_console
 
 @app.command("sensitivity")
 def sensitivity_cmd(
-    disease: str = typer.Option(..., "--disease", help="ra | t1d | ms | sle | ibd | liver"),
+    disease: str = typer.Option(..., "--disease", help="ra | t1d | ms | sle | ibd | liver | gvhd | ards"),
     endpoint: str = typer.Option(..., "--endpoint", help="endpoint name, e.g. das28_esr"),
     at: str = typer.Option(..., "--at", help="time of the endpoint, e.g. '12 wk'"),
     method: str = typer.Option("sobol", "--method", help="sobol | morris"),

@@ -116,7 +116,7 @@ def simulate_cmd(
     species: SpeciesOpt = "human",
     weight: Optional[float] = typer.Option(None, "--weight", help="body weight in kg (default: species reference)"),
     injury: Optional[str] = typer.Option(None, "--injury", help="injured tissue and severity 0..1, e.g. liver:0.6"),
-    disease: Optional[str] = typer.Option(None, "--disease", help="ra | t1d | ms | sle | ibd | liver"),
+    disease: Optional[str] = typer.Option(None, "--disease", help="ra | t1d | ms | sle | ibd | liver | gvhd | ards"),
     subtype: Optional[str] = typer.Option(None, "--subtype", help="disease subtype (e.g. ms: progressive | relapsing)"),
     infusion: InfusionOpt = None,
     every: EveryOpt = None,

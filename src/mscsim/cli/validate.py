@@ -13,7 +13,7 @@ from mscsim.cli.common import console
 
 @app.command("validate")
 def validate_cmd(
-    disease: Optional[str] = typer.Option(None, "--disease", help="ra | t1d | ms | sle | ibd | liver (default: all)"),
+    disease: Optional[str] = typer.Option(None, "--disease", help="ra | t1d | ms | sle | ibd | liver | gvhd | ards (default: all)"),
     out: Path = typer.Option(Path("mscsim-out/validate"), "-o", "--out", help="output folder"),
     workers: int = typer.Option(1, "--workers", min=1, max=256, help="local worker processes"),
     scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler address"),

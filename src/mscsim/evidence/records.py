@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from mscsim.errors import MscsimError, unknown
 
 #: disease codes (design.md, scenario ``disease:``)
-DISEASES = ("ra", "t1d", "ms", "sle", "ibd", "liver")
+DISEASES = ("ra", "t1d", "ms", "sle", "ibd", "liver", "gvhd", "ards")
 
 #: endpoint names from design.md ("Endpoint names"); ``common`` applies to every disease
 ENDPOINTS: dict[str, tuple[str, ...]] = {
@@ -42,11 +42,14 @@ ENDPOINTS: dict[str, tuple[str, ...]] = {
     "ibd": ("cdai", "cdai_response", "cdai_remission", "fistula_closure", "combined_remission",
             "mayo", "mayo_response"),
     "liver": ("meld", "child_pugh", "bilirubin", "albumin", "inr", "severe_infection"),
+    "gvhd": ("gvhd_orr", "gvhd_cr", "gvhd_pr", "gut_cr", "skin_cr", "liver_cr", "gvhd_grade", "nrm"),
+    "ards": ("mortality", "pf_ratio", "pf_change", "oxygenation_index", "ventilator_free_days",
+             "lung_lesion_change_pct"),
 }
 
 ROUTES = ("iv", "intra_arterial", "intraportal", "intrathecal", "local")
 STATS = ("mean", "mean_change", "mean_change_pct", "proportion", "count", "direction", "safety",
-         "SMD", "WMD", "mean_difference")
+         "SMD", "WMD", "mean_difference", "median", "hazard_ratio")
 FLAGS = ("meta_analysis", "secondary_source", "unverified", "company_reported",
          "source_inconsistency", "not_msc_only")
 
@@ -101,7 +104,7 @@ class EvidenceRecord(BaseModel):
     timepoint_days: float | None = _NonNeg
     timepoint_text: str
     stat: Literal["mean", "mean_change", "mean_change_pct", "proportion", "count", "direction",
-                  "safety", "SMD", "WMD", "mean_difference"]
+                  "safety", "SMD", "WMD", "mean_difference", "median", "hazard_ratio"]
     stat_text: str
     value: float | None = None
     value_text: str
