@@ -76,7 +76,8 @@ def test_llvm_translation_computes_what_numba_computes_from_the_same_source():
     m = build_model(None, "liver").ode
     c = compile_model(m)
     n, no = len(m.states), len(m.outputs)
-    by_numba = [cfunc(c.module.SIG, error_model="numpy")(getattr(c.module, f)).address for f in ("rhs", "jac", "outputs")]
+    by_numba = [cfunc(c.module.SIG, error_model="numpy")(getattr(c.module, f)).address
+                for f in ("rhs", "jac", "outputs")]
     p = np.array([q.value for q in m.params.values()])
     rng = np.random.default_rng(1)
     for _ in range(20):

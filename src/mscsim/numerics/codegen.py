@@ -485,15 +485,25 @@ def llvm_ir(source: str, prefix: str):
     return module
 
 
+def _host_features() -> str:
+    import llvmlite.binding as llvm
+
+    try:
+        return llvm.get_host_cpu_features().flatten()
+    except RuntimeError:  # not available on every platform (numba then uses none either)
+        return ""
+
+
 @lru_cache(maxsize=1)
 def _target_machine():
+    """This CPU's target machine, as numba's (same CPU name and features, relocation and code model)."""
     import llvmlite.binding as llvm
 
     llvm.initialize_native_target()
     llvm.initialize_native_asmprinter()
     target = llvm.Target.from_default_triple()
-    return target.create_target_machine(cpu=llvm.get_host_cpu_name(), features=llvm.get_host_cpu_features().flatten(),
-                                        opt=2, reloc="default", codemodel="jitdefault")
+    return target.create_target_machine(cpu=llvm.get_host_cpu_name(), features=_host_features(), opt=2,
+                                        reloc="default", codemodel="jitdefault")
 
 
 def machine_code(module) -> bytes:
@@ -531,7 +541,7 @@ def _cpu_tag() -> str:
 
     import llvmlite.binding as llvm
 
-    cpu = f"{llvm.get_host_cpu_name()}|{llvm.get_host_cpu_features().flatten()}|{llvm.llvm_version_info}"
+    cpu = f"{llvm.get_host_cpu_name()}|{_host_features()}|{llvm.llvm_version_info}"
     return hashlib.sha256(cpu.encode()).hexdigest()[:8]
 
 

@@ -16,9 +16,11 @@ model's generated right-hand side and Jacobian by address):
   working only on the ~1,000 pattern entries (about 1,700 multiply-adds per factorisation for
   the RA model, against ~96,000 for a dense LU). Each pivot must pass the threshold-pivoting test
   ``|a_kk| >= 0.1 max_i |a_ik|``; from the first one that fails, the rest of that factorisation
-  is done densely with partial pivoting, so stability never rests on the static order. (The kinetic block is a
-  conservative compartment system, so ``I - cJ`` is column diagonally dominant there and the
-  fallback is rare: its count is in the statistics.)
+  is done densely with partial pivoting (the same routine; with no static pivots it is the dense
+  LU of the steady state), so stability never rests on the static order. The kinetic block is a
+  conservative compartment system, so ``I - cJ`` is column diagonally dominant there; the count
+  of fallbacks is in the statistics (120 days, 3 IV doses: none of 153 factorisations for the
+  kinetics-only model, 45 of 151 for RA, 101 of 154 for the liver-disease model).
 - **Dosing**: infusions are piecewise-constant inputs, so the time axis is cut at every
   infusion start and end and the integrator restarts (order 1, new initial step, fresh Jacobian)
   on each piece, inside the compiled loop.
