@@ -60,7 +60,7 @@ def cache_dir() -> Path:
 
 
 class _Printer(PythonCodePrinter):
-    """Python printer whose output numba compiles (math.* functions, plain floats)."""
+    """Python printer of the generated source (math.* functions, plain floats), which ``llvm_ir`` translates."""
 
     def _print_Float(self, expr):
         return repr(float(expr))
