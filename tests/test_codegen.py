@@ -89,3 +89,20 @@ def test_llvm_translation_computes_what_numba_computes_from_the_same_source():
             assert np.array_equal(a, b, equal_nan=True)
     with pytest.raises(codegen._Unsupported):   # anything else is compiled by numba instead
         codegen.llvm_ir("def rhs(t, y_ptr, p_ptr, out_ptr):\n    x = math.tanh(t)\n", "x_")
+
+
+def test_python_entry_points_accept_any_layout_and_agree():
+    """rhs/jac called with non-contiguous or int arrays give what the contiguous float call gives."""
+    m = build_model(None, "liver").ode
+    c = compile_model(m)
+    n = len(m.states)
+    p = np.array([q.value for q in m.params.values()])
+    y = np.abs(np.random.default_rng(2).normal(1.0, 0.3, n)) * 1e3
+    d1, d2 = np.empty(n), np.empty((n, 2))
+    c.rhs(0.0, y, p, d1)
+    c.rhs(0, np.repeat(y[:, None], 2, axis=1)[:, 0], p, d2[:, 1])
+    assert np.array_equal(d1, d2[:, 1])
+    J1, J2 = np.empty((n, n)), np.empty((n, n), order="F")
+    c.jac(0.0, y, p, J1)
+    c.jac(0.0, y, p, J2)
+    assert np.array_equal(J1, J2)

@@ -24,8 +24,8 @@ Contents:
   dense output (the BDF interpolating polynomial) at the requested times.
 - ``engine_integrate``: the whole patient: every dosing segment, outputs, statistics.
 - ``engine_steady``: untreated steady state (damped Newton, then pseudo-transient continuation).
-- ``call_vec``/``outputs_traj``: Python entry points to a generated function (one point, or
-  read-outs along a trajectory).
+- ``call_vec``/``jac_dense``/``outputs_traj``: Python entry points to a generated function (one
+  point, the dense Jacobian, or read-outs along a trajectory).
 
 The Jacobian is evaluated as the values of its structural non-zeros ``jv[k]`` at (``jrow[k]``,
 ``jcol[k]``) (the generated order); the kernels scatter them where they are needed.
@@ -761,6 +761,18 @@ def engine_steady(rhs, jac, jrow, jcol, y, free, p, atol, tol, stats):
 def call_vec(fn, t, y, p, out):
     """``fn(t, y, p, out)`` for a generated function at address ``fn`` (from Python)."""
     _call(fn, t, y, p, out)
+
+
+@njit("void(intp, float64, float64[::1], float64[::1], int64[::1], int64[::1], float64[::1], float64[:, ::1])",
+      cache=True, nogil=True)
+def jac_dense(fn, t, y, p, rows, cols, jv, J):
+    """Dense Jacobian ``J`` from the generated non-zeros function at ``fn`` (from Python)."""
+    _call(fn, t, y, p, jv)
+    for i in range(J.shape[0]):
+        for j in range(J.shape[1]):
+            J[i, j] = 0.0
+    for q in range(jv.shape[0]):
+        J[rows[q], cols[q]] = jv[q]
 
 
 @njit("void(intp, float64[::1], float64[:, ::1], float64[::1], float64[:, ::1])", cache=True, nogil=True)

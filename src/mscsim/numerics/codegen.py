@@ -309,6 +309,7 @@ class CompiledModel:
         self._kernels = kernels()
 
     def _call(self, addr: int, n_out: int, t, y, p, out) -> None:
+        """``out = f(t, y, p)`` for the function at ``addr``, any array layout (checked, converted)."""
         y, p = _vec(y), _vec(p)
         if y.shape != (self.n_states,) or p.shape != (self.n_params,) or out.shape != (n_out,):
             raise ValueError(f"model {self.model.name!r}: expected {self.n_states} states, {self.n_params} "
@@ -322,6 +323,13 @@ class CompiledModel:
 
     def rhs(self, t, y, p, dy) -> None:
         """dy = f(t, y, p)."""
+        # fast path (scipy calls this once per step): numba's dispatcher checks the types
+        # (C-contiguous float64 vectors), the lengths are checked here
+        try:
+            if len(y) == self.n_states and len(p) == self.n_params and len(dy) == self.n_states:
+                return self._kernels.call_vec(self.addresses[0], t, y, p, dy)
+        except TypeError:
+            pass
         self._call(self.addresses[0], self.n_states, t, y, p, dy)
 
     def jac_values(self, t, y, p, jv) -> None:
@@ -330,10 +338,16 @@ class CompiledModel:
 
     def jac(self, t, y, p, J) -> None:
         """Dense Jacobian df/dy into the n x n array ``J``."""
-        jv = np.empty(self.module.N_JAC)
+        n, m = self.n_states, self.module
+        jv = np.empty(m.N_JAC)
+        try:
+            if len(y) == n and len(p) == self.n_params and J.shape == (n, n):
+                return self._kernels.jac_dense(self.addresses[1], t, y, p, m.JAC_ROWS, m.JAC_COLS, jv, J)
+        except TypeError:
+            pass
         self.jac_values(t, y, p, jv)
         J[...] = 0.0
-        J[self.module.JAC_ROWS, self.module.JAC_COLS] = jv
+        J[m.JAC_ROWS, m.JAC_COLS] = jv
 
     def outputs(self, t, y, p, out) -> None:
         """The read-outs at one point."""
