@@ -569,14 +569,13 @@ def _native_functions(path: Path, module) -> tuple[int, int, int]:
         obj = obj_path.read_bytes()
     except FileNotFoundError:
         try:
-            ir_module = llvm_ir(path.read_text(), prefix)
-        except _Unsupported:
+            obj = machine_code(llvm_ir(path.read_text(), prefix))
+        except (_Unsupported, AttributeError):  # a construct not translated, or an llvmlite without the API
             from numba import cfunc
 
             fns = [cfunc(module.SIG, cache=True, error_model="numpy")(getattr(module, f)) for f in _FUNCTIONS]
             module._numba_cfuncs = fns  # keep them alive
             return tuple(f.address for f in fns)
-        obj = machine_code(ir_module)
         fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
         with os.fdopen(fd, "wb") as fh:
             fh.write(obj)
