@@ -12,8 +12,8 @@ SCEN = load_scenario({
              {"name": "placebo", "n": 24, "regimen": []}],
     "endpoints": [{"name": "das28_esr", "at": "30 d"}, {"name": "tjc28", "at": "30 d"}],
 })
-TRUE = {"P50_memory": 2.5e6, "placebo_max_ra": 0.3}
-START = {"P50_memory": 1.0e6, "placebo_max_ra": 0.12}
+TRUE = {"P50_memory_ra": 2.5e6, "placebo_max_ra": 0.3}
+START = {"P50_memory_ra": 1.0e6, "placebo_max_ra": 0.12}
 POINTS = [("msc", "das28_esr", 30.0), ("placebo", "das28_esr", 30.0), ("placebo", "tjc28", 30.0),
           ("msc", "tjc28", 30.0)]
 
@@ -43,3 +43,41 @@ def test_profile_interval_covers_the_truth():
     assert res.values["placebo_max_ra"] == pytest.approx(TRUE["placebo_max_ra"], rel=0.10)
     lo, hi = res.ci["placebo_max_ra"]
     assert lo is not None and hi is not None and lo < TRUE["placebo_max_ra"] < hi
+
+
+def test_shared_parameters_are_refused_by_fit():
+    scen, targets = synthetic_targets({"placebo_max_ra": 0.2})
+    shared = _a_shared_parameter()
+    with pytest.raises(cal.MscsimError, match=f"cannot calibrate {shared} .*disease-specific name"):
+        cal.fit(scen, targets, ["placebo_max_ra", shared], maxfev=5, profile_points=0, n_min=24)
+
+
+def _a_shared_parameter():
+    """A parameter of the immune layer (every disease model has it)."""
+    models = cal.model_parameters()
+    common = frozenset.intersection(*models.values())
+    reg = cal.parameters.registry()
+    return sorted(n for n in common if n in reg and reg[n].bounds is not None)[0]
+
+
+def test_posterior_from_the_model_runs_and_round_trips(tmp_path):
+    """Plumbing of the emcee posterior on the real model (a few steps; the statistics are tested on
+    synthetic data in test_inference.py)."""
+    import pandas as pd
+
+    scen, targets = synthetic_targets({"placebo_max_ra": 0.3})
+    post = cal.posterior_for(scen, targets, ["placebo_max_ra"], {"placebo_max_ra": 0.25}, n_sim=24, walkers=4,
+                             steps=3, burn=1, seed=2)
+    assert post.samples.shape == (4 * 2, 1) and post.evaluations > 0
+    assert np.all((post.samples >= 0.0) & (post.samples <= 0.6))
+    res = cal.CalibrationResult("ra", ["placebo_max_ra"], {"placebo_max_ra": 0.25}, {"placebo_max_ra": (None, None)},
+                                0.0, targets, np.zeros(len(targets)), {"placebo_max_ra": 0.25}, 1, post)
+    cal.save(res, tmp_path / "ra.json")  # not the shipped file
+    back = pd.read_csv(tmp_path / "ra.posterior.csv")
+    assert list(back.columns) == ["walker", "step", "placebo_max_ra", "log_prob"] and len(back) == 8
+    import json
+
+    js = json.loads((tmp_path / "ra.json").read_text())
+    s = js["parameters"]["placebo_max_ra"]["posterior"]
+    assert s["low"] <= s["median"] <= s["high"] and js["posterior"]["file"] == "ra.posterior.csv"
+    cal.parameters.calibrated.cache_clear()

@@ -17,8 +17,9 @@ RADAU = SolverOptions("Radau", rtol=1e-10, atol_scale=1e-3, engine="scipy")
 
 
 def relerr(A, R):
-    """Max relative error; values below 1e-4 of a trajectory's peak are compared against that floor."""
-    floor = 1e-4 * np.abs(R).max(axis=0)
+    """Max relative error; values below 1e-4 of a trajectory's peak (or below 1e-12, under every
+    state's atol: states that stay at zero, e.g. inputs switched off) are compared against that floor."""
+    floor = np.maximum(1e-4 * np.abs(R).max(axis=0), 1e-12)
     return float(np.max(np.abs(A - R) / np.maximum(np.maximum(np.abs(R), floor), 1e-300)))
 
 
@@ -236,10 +237,12 @@ def test_trial_computes_each_baseline_once(monkeypatch):
     res = trial_mod.run_trial(sc, progress=False)
     assert calls["n"] == sum(plan.screened.values())        # screening only; the run reuses them
     assert res.summary["arms"][0]["n"] == 3
-    # the run starts from the screening baseline: the observed baseline is the screening one
+    # the run starts from the screening state; the baseline visit is a new noisy measurement of it
+    # (issue 15: regression to the mean), so it differs from the screening visit
     for t in tasks:
         r = trial_mod.run_patient(t)
-        assert r.endpoints["das28_esr"].iloc[0] == pytest.approx(t.patient.baseline["das28_esr"], rel=1e-12)
+        assert r.endpoints["das28_esr"].iloc[0] != t.patient.baseline["das28_esr"]
+        assert r.endpoints["das28_esr"].iloc[0] == pytest.approx(t.patient.baseline["das28_esr"], abs=1.5)
 
 
 def test_parallel_screening_gives_the_same_plan():

@@ -314,10 +314,24 @@ def test_studies_summary():
     assert set(studies("sle")["disease"]) == {"sle"}
 
 
+def _reference_evidence() -> Path | None:
+    """The research notes' evidence.yaml (outside the package): $MSCSIM_REFERENCE_DIR, or a
+    ``shared/reference`` folder beside or above the checkout."""
+    import os
+
+    env = os.environ.get("MSCSIM_REFERENCE_DIR")
+    cands = [Path(env) / "evidence.yaml"] if env else []
+    cands += [p / "shared" / "reference" / "evidence.yaml" for p in (ROOT, ROOT.parent, ROOT.parent.parent)]
+    return next((c for c in cands if c.exists()), None)
+
+
 def test_shipped_copy_is_up_to_date_with_reference():
-    source = ROOT.parent / "shared" / "reference" / "evidence.yaml"
-    if not source.exists():
-        pytest.skip("reference/evidence.yaml not present")
+    """Only this cross-check needs the research notes; every other test here reads the copy the
+    package ships (src/mscsim/data/evidence.yaml), so users still test the shipped data."""
+    source = _reference_evidence()
+    if source is None:
+        pytest.skip("cross-check only: the research notes' evidence.yaml is not in this checkout "
+                    "(set MSCSIM_REFERENCE_DIR to its folder); the shipped copy is tested by the other tests")
     res = subprocess.run([sys.executable, str(ROOT / "tools" / "clean_evidence.py"), "--check",
                           "--source", str(source), "--out", str(default_path())],
                          capture_output=True, text=True)

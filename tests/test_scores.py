@@ -62,6 +62,32 @@ def test_sledai_2k_weights():
         scores.sledai_2k({"headache": 1})
 
 
+def test_clinical_sledai_and_remission():
+    # rash (2) + low complement (2) + increased DNA binding (2): SLEDAI-2K 6, clinical SLEDAI-2K 2
+    items = {"rash": 1, "low_complement": 1, "increased_dna_binding": 1, "fever": 0}
+    assert scores.sledai_2k(items) == 6
+    assert scores.sledai_2k_clinical(items) == 2
+    # serology alone is clinical SLEDAI 0: remission (DORIS without PGA and steroid dose)
+    sero = {"low_complement": 1, "increased_dna_binding": 1, "rash": 0}
+    assert scores.sledai_2k_clinical(sero) == 0
+    assert list(scores.sle_clinical_remission([0, 0.0, 1, 4])) == [True, True, False, False]
+
+
+def test_sle_major_and_partial_response_hand_computed():
+    # MCR: SLEDAI-2K < 3, proteinuria < 0.5 g/24 h, albumin >= 35 g/L
+    #   2/0.4/38 yes; 3/0.4/38 no (SLEDAI 3); 2/0.5/38 no (proteinuria at the cut-off); 2/0.4/34 no (albumin)
+    got = scores.sle_major_clinical_response([2, 3, 2, 2], [0.4, 0.4, 0.5, 0.4], [38, 38, 38, 34])
+    assert list(got) == [True, False, False, False]
+    # PCR vs baseline SLEDAI 12, proteinuria 2.5: SLEDAI <= 8.4 and proteinuria <= 1.75
+    #   8/1.7 yes; 9/1.7 no (25 % fall); 8/1.8 no (28 % fall in proteinuria); 8.4/1.75 yes (exactly 30 %)
+    got = scores.sle_partial_clinical_response(12, [8, 9, 8, 8.4], 2.5, [1.7, 1.7, 1.8, 1.75])
+    assert list(got) == [True, False, False, True]
+    # no renal disease at baseline (0.3 g/24 h): the proteinuria condition does not apply
+    assert scores.sle_partial_clinical_response(10, [7.0], 0.3, [0.45])[0]
+    # a zero baseline SLEDAI cannot fall 30 %
+    assert not scores.sle_partial_clinical_response(0, [0.0], 0.3, [0.1])[0]
+
+
 def test_cdai_hand_computed():
     # 2*20 + 5*14 + 7*14 + 20*2 + 30*1 + 10*2 + 6*(47-40) + 1*10 = 350
     assert scores.cdai(20, 14, 14, 2, 1, 2, 40, 47, 10) == pytest.approx(350.0, abs=1e-9)

@@ -31,10 +31,10 @@ def test_morris_ranks_ishigami_inputs():
 
 
 def test_model_sensitivity_runs_and_is_worker_independent():
-    p = sens.make_problem("ra", "das28_esr", 30.0, names=["P50_memory", "iota_P", "k_syn"])
+    p = sens.make_problem("ra", "das28_esr", 30.0, names=["P50_memory_ra", "iota_P_ra", "k_syn"])
     a = sens.run(p, "sobol", n=8, seed=5, progress=False)
     b = sens.run(p, "sobol", n=8, seed=5, workers=2, progress=False)
-    assert list(a["parameter"]) == ["P50_memory", "iota_P", "k_syn"]
+    assert list(a["parameter"]) == ["P50_memory_ra", "iota_P_ra", "k_syn"]
     assert np.allclose(a[["S1", "ST"]].to_numpy(), b[["S1", "ST"]].to_numpy(), equal_nan=True)
     assert (a["failed_runs"] == 0).all()
     # the MSC memory strength matters for the 30-day DAS28; total indices are finite
@@ -48,3 +48,55 @@ def test_bad_sensitivity_input():
         sens.make_problem("ra", "cdai", 30.0)
     with pytest.raises(MscsimError, match="unknown parameter"):
         sens.make_problem("ra", "das28_esr", 30.0, names=["nope", "k_syn"])
+
+
+def test_small_sobol_flags_impossible_indices():
+    """With few samples the estimators give S1 < 0 or S1 > ST; the table says so (issue 21)."""
+    problem = {"num_vars": 3, "names": ["x1", "x2", "x3"], "bounds": [[-np.pi, np.pi]] * 3}
+    t = sens.sobol_indices(problem, ishigami, n=8, seed=3)
+    bad = (t["S1"] < 0) | (t["S1"] > t["ST"]) | (t[["S1_conf", "ST_conf"]].max(axis=1) > sens.WIDE_CI)
+    assert bad.any()
+    assert (t.loc[bad, "note"] != "").all() and (t.loc[~bad, "note"] == "").all()
+    assert any("increase --n" in w for w in sens.reliability_warnings(t))
+    big = sens.sobol_indices(problem, ishigami, n=4096, seed=3)
+    assert not any("unreliable" in w for w in sens.reliability_warnings(big))
+
+
+def test_runaway_baseline_fails_fast_with_bounded_memory():
+    """A Morris point of the RA model whose untreated state runs away (near t = 105 d) made the
+    steady-state fallback integrate for ever and grow memory by ~55 MB/s (issue 21)."""
+    import resource
+    import time
+
+    from mscsim.simulate import simulate
+
+    from SALib.sample import morris as morris_sample
+
+    p = sens.make_problem("ra", "das28_esr", 84.0)
+    # the point the README command's Morris screen (r = 6, seed 1) stalled on: run 181 of 192
+    row = p.to_values(morris_sample.sample(p.salib(), 6, num_levels=4, seed=1))[181]
+    simulate(p.regimen, 1.0, disease="ra")           # load the compiled model first
+    rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    t0 = time.perf_counter()
+    y = sens._evaluate_point((p, row))
+    assert time.perf_counter() - t0 < 60.0
+    assert (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss0) / 1024 < 200   # MB
+    assert np.isnan(y)                               # reported as a failed run, not a hang
+
+
+def test_cli_sensitivity_with_default_parameters_finishes(tmp_path):
+    """The README command (default parameters: Morris screen of ~31, then Sobol on the top 6), with a
+    small --n so it stays a test; without a terminal it prints plain progress lines."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1] / "src"))
+    res = subprocess.run([sys.executable, "-m", "mscsim", "sensitivity", "--disease", "ra", "--endpoint",
+                          "das28_esr", "--at", "12 wk", "--n", "4", "-o", str(tmp_path)],
+                         capture_output=True, text=True, env=env, timeout=300)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert "model runs: " in res.stderr and "Morris screen of" in res.stderr
+    assert (tmp_path / "sobol_das28_esr.csv").exists() and (tmp_path / "morris_screen.csv").exists()
+    assert "unreliable Sobol indices" in res.stderr        # n = 4 cannot give trustworthy indices

@@ -74,9 +74,12 @@ def test_same_seed_same_summary_and_workers_do_not_matter(tmp_path):
 def test_inclusion_criteria_screen_patients():
     data = dict(SCEN, population={"inclusion": {"das28_esr": ">7.0"}})
     res = run_trial(load_scenario(data), progress=False)
-    base = res.patients[res.patients.endpoint == "das28_esr"]["baseline"]
-    assert (base > 7.0).all()
+    # inclusion is decided on the screening visit; the baseline visit is measured anew (issue 15)
+    screened = [p.baseline["das28_esr"] for arm in res.plan.patients.values() for p in arm]
+    assert min(screened) > 7.0
     assert res.summary["arms"][0]["screened"] > res.summary["arms"][0]["n"]
+    base = res.patients[res.patients.endpoint == "das28_esr"].drop_duplicates("patient")["baseline"]
+    assert base.mean() < sum(screened) / len(screened)          # regression to the mean
 
 
 @pytest.mark.parametrize("patch,needle", [
@@ -137,3 +140,110 @@ def test_interrupted_trial_resumes_to_the_same_summary(tmp_path):
     assert not (out / "summary.json").exists()         # nothing that looks complete
     assert main(["trial", str(p), "-o", str(out), "--resume", "--no-report"]) == 0
     assert (out / "summary.json").read_text() == (ref / "summary.json").read_text()
+
+
+# ---------------------------------------------------------------- issue 15: screening, RTM, design, background
+def _rtm_scenario(n, inclusion, seed=15):
+    return load_scenario({"name": "rtm", "disease": "ra", "seed": seed,
+                          "population": {"inclusion": inclusion},
+                          "arms": [{"name": "untreated", "n": n, "regimen": []}],
+                          "endpoints": [{"name": "haq", "at": "0 d"}]})
+
+
+def test_regression_to_the_mean_follows_the_measurement_error_formula():
+    """Untreated patients enrolled on a noisy HAQ threshold 'improve' from screening to the
+    baseline visit by (1 - rho)(E[X_screen | selected] - mu), rho = var_true / var_measured
+    (classical measurement error; visit noise SD = sd_haq). No placebo acts at day 0."""
+    import numpy as np
+
+    from mscsim import parameters
+    from mscsim.trial import plan_trial, run_patient
+
+    sd = parameters.value("sd_haq")
+    everyone = plan_trial(_rtm_scenario(300, {}, seed=151))
+    x_all = np.array([p.baseline["haq"] for p in everyone.patients["untreated"]])
+    mu, var_x = x_all.mean(), x_all.var(ddof=1)
+    rho = 1 - sd**2 / var_x
+    cut = float(np.quantile(x_all, 0.6))
+    plan = plan_trial(_rtm_scenario(200, {"haq": f">{cut}"}, seed=152))
+    tasks = plan.tasks()
+    screen = np.array([t.patient.baseline["haq"] for t in tasks])
+    visit = np.array([run_patient(t).endpoints["haq"].iloc[0] for t in tasks])
+    assert screen.min() > cut
+    shift = float(np.mean(visit - screen))
+    predicted = -(1 - rho) * (screen.mean() - mu)
+    # Monte-Carlo error of the observed mean shift and of the prediction (mu, rho from 300 patients)
+    se = np.sqrt(np.var(visit - screen, ddof=1) / len(screen) + (1 - rho) ** 2 * var_x / len(x_all)
+                 + ((screen.mean() - mu) * sd**2 / var_x * np.sqrt(2 / (len(x_all) - 1))) ** 2)
+    assert predicted < -3 * se                       # the design makes RTM visible
+    assert abs(shift - predicted) < 3 * se, (shift, predicted, se)
+
+
+def test_open_label_expectation_moves_only_patient_reported_components():
+    from mscsim.trial import plan_trial, run_patient
+
+    def arm_means(blinding):
+        sc = load_scenario({"name": "blind", "disease": "ra", "seed": 3, "design": {"blinding": blinding},
+                            "arms": [{"name": "msc", "n": 6, "regimen": [{"dose": "1e6 cells/kg"}]},
+                                     {"name": "control", "n": 6}],
+                            "endpoints": [{"name": "haq", "at": "30 d"}]})
+        plan = plan_trial(sc)
+        out = {}
+        for t in plan.tasks():
+            ef = run_patient(t).endpoints.iloc[-1]
+            out.setdefault(t.patient.arm, []).append(ef)
+        return {a: pd.DataFrame(v).mean() for a, v in out.items()}, plan
+
+    dbl, plan_d = arm_means("double")
+    opn, plan_o = arm_means("open")
+    assert all(t.patient.settings["expectation_on"] == 0 for t in plan_d.tasks())
+    assert {t.patient.arm: t.patient.settings["expectation_on"] for t in plan_o.tasks()} == {"msc": 1.0, "control": 0.0}
+    for k in ("pain_vas", "ptga", "haq"):                       # patient-reported: lower when open
+        assert opn["msc"][k] < dbl["msc"][k] - 1e-3, k
+        assert opn["control"][k] == pytest.approx(dbl["control"][k], rel=1e-12), k
+    for k in ("sjc28", "crp", "phga"):                          # assessor / laboratory: unchanged
+        assert opn["msc"][k] == pytest.approx(dbl["msc"][k], rel=1e-12), k
+
+
+def test_background_key_is_validated():
+    base = {"name": "bg", "disease": "ra", "endpoints": [{"name": "das28_esr", "at": "30 d"}]}
+    ok = load_scenario(base | {"arms": [{"name": "a", "n": 2, "background": ["methotrexate"]},
+                                        {"name": "b", "n": 2}]})
+    assert ok.arms[0].background_entries() == ["methotrexate"] and ok.arms[1].background is None
+    with pytest.raises((MscsimError, ValueError), match="unknown ra background therapy"):
+        load_scenario(base | {"arms": [{"name": "a", "n": 2, "background": ["aspirin"]}]})
+    with pytest.raises((MscsimError, ValueError), match="takes no dose"):
+        load_scenario(base | {"arms": [{"name": "a", "n": 2, "background": [{"name": "methotrexate",
+                                                                               "dose": "15 mg/week"}]}]})
+    with pytest.raises(ValueError, match="blinding"):
+        load_scenario(base | {"arms": [{"name": "a", "n": 2}], "design": {"blinding": "triple"}})
+
+
+def test_sensitisation_trait_is_drawn_at_its_published_rate():
+    import numpy as np
+
+    from mscsim import parameters
+    from mscsim.population import draw_traits
+
+    p = parameters.value("p_allo_sensitised")
+    x = np.array([draw_traits(5, 0, k, {"allo_sensitised": None})["allo_sensitised"] for k in range(4000)])
+    se = np.sqrt(p * (1 - p) / len(x))
+    assert abs(x.mean() - p) < 4 * se
+    assert draw_traits(5, 0, 1, {}) == {}                       # models without the input draw nothing
+
+
+def test_background_doses_and_defaults_reach_the_model_inputs():
+    """The interface SLE (prednisone taper), MS (DMDs) and T1D (insulin) plug into."""
+    from types import SimpleNamespace
+
+    from mscsim.diseases import ra
+    from mscsim.diseases.base import Background, background_settings
+
+    fake = SimpleNamespace(NAME="x", DEFAULT_SUBTYPE="a", DEFAULT_BACKGROUND={"a": ("pred",)}, BACKGROUND={
+        "pred": Background("pred", "prednisone", {"pred_on_x": 1.0}, "test", "pred_dose_x", "mg/d", 10.0)})
+    assert background_settings(fake, None, None) == {"pred_on_x": 1.0, "pred_dose_x": 10.0}
+    assert background_settings(fake, [{"name": "pred", "dose": "7.5 mg/d"}], "a")["pred_dose_x"] == 7.5
+    with pytest.raises(MscsimError, match="mg/d"):
+        background_settings(fake, [{"name": "pred", "dose": "7.5 mg/week"}], "a")
+    assert background_settings(ra, None, "refractory") == {}                  # stable csDMARDs: in the drive
+    assert background_settings(ra, ["methotrexate"], "refractory") == {"mtx_start_ra": 1.0}

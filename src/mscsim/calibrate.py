@@ -10,11 +10,28 @@ transformed parameters (log for positive ranges over a decade, otherwise linear,
 table's bounds). Confidence intervals: profile likelihood (each parameter on a grid, the others
 re-fitted; 95 % where the objective rises by 3.84). Results are written to a versioned JSON
 that the package ships (``data/calibration/<disease>.json``) and that overrides the table.
+
+Posterior (issue 14): ``sample_posterior`` draws the joint posterior of the same parameters with
+emcee (affine-invariant ensemble sampler, Foreman-Mackey et al. 2013, PASP 125:306). Likelihood:
+each published arm summary ~ Normal(simulated arm mean, se_pub^2 + se_sim^2), where se_sim is
+the simulated arm's own Monte-Carlo error (SD of the virtual patients / sqrt(n)), so a fit with few
+virtual patients is not over-confident; the virtual patients are the same at every evaluation
+(common random numbers). Prior: uniform on the transformed scale within the table's bounds (the
+parameter table carries no prior distributions). The walkers start in a small ball around the
+least-squares optimum, which is also the point value single runs use (with the flat prior it is the
+maximum a posteriori on the transformed scale). The chain's acceptance fraction, integrated
+autocorrelation time and effective sample size are reported as they are (a short chain is
+labelled so). Samples are written beside the calibration file as ``<disease>.posterior.csv``.
+
+One name, one value: a parameter that several disease models share under the same name (an
+immune-layer constant) cannot be calibrated for one disease; it must first get a
+disease-specific name (``check_not_shared``).
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import datetime as _dt
 import math
 from dataclasses import dataclass
@@ -108,13 +125,16 @@ def overridden(disease: str, theta: dict[str, float]):
 
 
 def simulate_targets(scenarios: dict[str, Scenario], targets: list[Target], theta: dict[str, float],
-                     n_min: int = 60, workers: int = 1, scheduler=None) -> np.ndarray:
-    """Simulated value of every target under parameters ``theta`` (common random numbers)."""
+                     n_min: int = 60, workers: int = 1, scheduler=None, with_se: bool = False):
+    """Simulated value of every target under parameters ``theta`` (common random numbers).
+
+    ``with_se``: also return each simulated arm's Monte-Carlo standard error (SD / sqrt(n))."""
     from mscsim.execution import map_tasks
     from mscsim.model import build_model
     from mscsim.trial import assemble, plan_trial, run_patient
 
     out = np.full(len(targets), np.nan)
+    se_sim = np.full(len(targets), np.nan)
     disease = next(iter(scenarios.values())).disease
     with overridden(disease, theta):
         for sid, sc in scenarios.items():
@@ -141,7 +161,8 @@ def simulate_targets(scenarios: dict[str, Scenario], targets: list[Target], thet
                 elif t.compare == "complement":
                     x = 1.0 - x
                 out[i] = float(np.mean(x)) if len(x) else np.nan
-    return out
+                se_sim[i] = float(np.std(x, ddof=1) / math.sqrt(len(x))) if len(x) > 1 else np.nan
+    return (out, se_sim) if with_se else out
 
 
 @dataclass
@@ -156,6 +177,11 @@ class Transform:
     def to_v(self, x):
         v = math.exp(x) if self.log else x
         return min(max(v, self.lo), self.hi)
+
+    @property
+    def x_bounds(self) -> tuple[float, float]:
+        """The table's bounds on the transformed scale (the support of the flat prior)."""
+        return (math.log(self.lo), math.log(self.hi)) if self.log else (self.lo, self.hi)
 
 
 def transforms(names) -> list[Transform]:
@@ -180,6 +206,7 @@ class CalibrationResult:
     simulated: np.ndarray
     start: dict[str, float]
     evaluations: int
+    posterior: "Posterior | None" = None
 
     def table(self) -> pd.DataFrame:
         reg = parameters.registry()
@@ -203,11 +230,15 @@ class CalibrationResult:
         reg = parameters.registry()
         return {"disease": self.disease, "mscsim_version": mscsim.__version__,
                 "date": _dt.date.today().isoformat(), "method": "weighted least squares (Nelder-Mead), "
-                "profile-likelihood 95% CI", "objective": self.objective, "evaluations": self.evaluations,
+                "profile-likelihood 95% CI" + (", emcee posterior (median, 95% credible interval)" if self.posterior
+                                               else ""), "objective": self.objective, "evaluations": self.evaluations,
                 "parameters": {n: {"value": self.values[n], "ci_low": self.ci[n][0], "ci_high": self.ci[n][1],
-                                   "unit": reg[n].unit, "table_value": reg[n].value_for("human")}
+                                   "unit": reg[n].unit, "table_value": reg[n].value_for("human"),
+                                   **({"posterior": self.posterior.summary()[n]} if self.posterior else {})}
                                for n in self.names},
-                "records": sorted({t.record for t in self.targets})}
+                "records": sorted({t.record for t in self.targets}),
+                **({"posterior": self.posterior.to_json(f"{self.disease}{POSTERIOR_SUFFIX}")}
+                   if self.posterior else {})}
 
 
 def fit(scenarios, targets, names: list[str], *, start: dict[str, float] | None = None, maxfev: int = 60,
@@ -219,6 +250,7 @@ def fit(scenarios, targets, names: list[str], *, start: dict[str, float] | None 
     tr = transforms(names)
     reg = parameters.registry()
     disease = next(iter(scenarios.values())).disease
+    check_not_shared(names, disease)
     start = start or {n: parameters.calibrated(disease).get(n, reg[n].value_for("human")) for n in names}
     obs = np.array([t.value for t in targets])
     se = np.array([t.se for t in targets])
@@ -243,13 +275,16 @@ def fit(scenarios, targets, names: list[str], *, start: dict[str, float] | None 
     x0 = np.array([t.to_x(start[n]) for n, t in zip(names, tr)])
     steps = np.array([0.4 if t.log else 0.15 * (t.hi - t.lo) for t in tr])
     simplex = np.vstack([x0] + [x0 + np.eye(len(x0))[i] * steps[i] for i in range(len(x0))])
-    res = minimize(objective, x0, method="Nelder-Mead",
-                   options={"initial_simplex": simplex, "maxfev": maxfev, "xatol": 1e-3, "fatol": 1e-3})
-    best = theta_of(res.x)
-    fbest = objective(res.x)
+    if maxfev > 0:
+        xbest = minimize(objective, x0, method="Nelder-Mead",
+                         options={"initial_simplex": simplex, "maxfev": maxfev, "xatol": 1e-3, "fatol": 1e-3}).x
+    else:  # keep the start (e.g. the shipped optimum) and only evaluate it
+        xbest = x0
+    best = theta_of(xbest)
+    fbest = objective(xbest)
     ci = {}
     for i, n in enumerate(names):
-        ci[n] = _profile(objective, res.x, i, tr, fbest, profile_points) if profile_points else (None, None)
+        ci[n] = _profile(objective, xbest, i, tr, fbest, profile_points) if profile_points else (None, None)
     sim = simulate_targets(scenarios, targets, best, n_min=n_min, workers=workers, scheduler=scheduler)
     return CalibrationResult(disease, list(names), best, ci, fbest, targets, sim, dict(start), count["n"])
 
@@ -292,6 +327,206 @@ def _profile(objective, xbest, i, tr, fbest, points):
     return bounds[0], bounds[1]
 
 
+# ------------------------------------------------------------------ one name, one value
+
+@functools.lru_cache(maxsize=1)
+def model_parameters() -> dict[str, frozenset[str]]:
+    """Disease -> names of the parameters in its models (every subtype; built once per process)."""
+    import importlib
+
+    from mscsim.model import DISEASES, build_model
+
+    out = {}
+    for d in DISEASES:
+        names: set[str] = set()
+        for sub in importlib.import_module(f"mscsim.diseases.{d}").SUBTYPES:
+            names |= set(build_model(d, None, "human", sub).ode.params)
+        out[d] = frozenset(names)
+    return out
+
+
+def check_not_shared(names, disease: str, models: dict[str, frozenset[str]] | None = None) -> None:
+    """Refuse to calibrate, for one disease, a parameter that other disease models use under the
+    same name: a fitted value would silently differ from the one the other diseases use (one name,
+    one value). ``models``: disease -> parameter names (default: the shipped models)."""
+    models = model_parameters() if models is None else models
+    shared = {n: sorted(d for d, ps in models.items() if d != disease and n in ps) for n in names}
+    shared = {n: ds for n, ds in shared.items() if ds}
+    if shared:
+        what = "; ".join(f"{n} (also in the {', '.join(ds)} model{'s' if len(ds) > 1 else ''})"
+                         for n, ds in shared.items())
+        raise MscsimError(f"cannot calibrate {what} for {disease}: a parameter shared by several disease models "
+                          f"has one value; give it a disease-specific name (e.g. {next(iter(shared))}_{disease}) "
+                          "first", field="--params")
+
+
+# ------------------------------------------------------------------ posterior (emcee)
+
+POSTERIOR_SUFFIX = ".posterior.csv"
+
+
+def log_likelihood(sim, se_sim, obs, se_pub) -> float:
+    """Gaussian log-likelihood of published arm summaries ``obs`` (standard errors ``se_pub``)
+    given simulated arm means ``sim`` with Monte-Carlo standard errors ``se_sim``."""
+    sim, obs = np.asarray(sim, float), np.asarray(obs, float)
+    var = np.asarray(se_pub, float) ** 2 + np.nan_to_num(np.asarray(se_sim, float), nan=0.0) ** 2
+    if not np.all(np.isfinite(sim)):
+        return -np.inf
+    return float(-0.5 * np.sum((sim - obs) ** 2 / var + np.log(2 * np.pi * var)))
+
+
+@dataclass
+class Posterior:
+    """A posterior sample (after burn-in) and the diagnostics of the chain that drew it."""
+
+    names: list[str]
+    samples: np.ndarray          # (draws, parameters), natural units
+    log_prob: np.ndarray         # log posterior of each draw (up to a constant)
+    walker: np.ndarray
+    step: np.ndarray
+    walkers: int
+    steps: int
+    burn: int
+    acceptance: float            # mean acceptance fraction of the walkers
+    autocorr: dict[str, float]   # integrated autocorrelation time (steps) per parameter
+    n_sim: int | None = None     # virtual patients per arm in each likelihood evaluation
+    evaluations: int = 0
+
+    @property
+    def ess(self) -> float:
+        """Effective sample size: kept draws / the largest autocorrelation time."""
+        tau = max(self.autocorr.values()) if self.autocorr else float("nan")
+        return float(len(self.samples) / tau) if tau > 0 else float("nan")
+
+    @property
+    def converged(self) -> bool:
+        """emcee's rule of thumb: the kept chain is longer than 50 autocorrelation times."""
+        taus = list(self.autocorr.values())
+        return bool(taus) and bool(np.all(np.isfinite(taus))) and (self.steps - self.burn) > 50 * max(taus)
+
+    def summary(self) -> dict[str, dict[str, float]]:
+        q = np.quantile(self.samples, [0.5, 0.025, 0.975], axis=0)
+        return {n: {"median": float(q[0, i]), "low": float(q[1, i]), "high": float(q[2, i])}
+                for i, n in enumerate(self.names)}
+
+    def frame(self) -> pd.DataFrame:
+        df = pd.DataFrame(self.samples, columns=self.names)
+        df.insert(0, "step", self.step)
+        df.insert(0, "walker", self.walker)
+        df["log_prob"] = self.log_prob
+        return df
+
+    def write_csv(self, path) -> None:
+        from mscsim.io import atomic_path
+
+        with atomic_path(path) as tmp:
+            self.frame().to_csv(tmp, index=False, float_format="%.8g")
+
+    def to_json(self, file: str | None = None) -> dict:
+        return {"file": file, "sampler": f"emcee {_emcee_version()} (stretch move)",
+                "likelihood": "Normal(simulated arm mean, se_pub^2 + se_sim^2), common random numbers",
+                "prior": "uniform on the transformed scale within the parameter table's bounds",
+                "walkers": self.walkers, "steps": self.steps, "burn_in": self.burn, "draws": int(len(self.samples)),
+                "virtual_patients_per_arm": self.n_sim, "evaluations": self.evaluations,
+                "acceptance_fraction": _finite(self.acceptance, 4),
+                "autocorrelation_time": {n: _finite(v, 3) for n, v in self.autocorr.items()},
+                "effective_sample_size": _finite(self.ess, 1), "chain_longer_than_50_tau": self.converged}
+
+
+def _finite(x: float, digits: int) -> float | None:
+    return round(float(x), digits) if np.isfinite(x) else None
+
+
+def _emcee_version() -> str:
+    import emcee
+
+    return emcee.__version__
+
+
+def sample_posterior(simulate, obs, se_pub, names: list[str], start: dict[str, float], *,
+                     tr: list[Transform] | None = None, walkers: int | None = None, steps: int = 60,
+                     burn: int | None = None, ball: float = 0.02, seed: int = 0, n_sim: int | None = None,
+                     progress=None) -> Posterior:
+    """Draw the posterior of ``names`` with emcee (see module docstring).
+
+    ``simulate(theta) -> (simulated means, their Monte-Carlo standard errors)`` per target, with
+    common random numbers; ``obs``/``se_pub`` the published values and standard errors;
+    ``start`` the least-squares optimum; ``ball`` the walkers' initial spread as a share of each
+    parameter's transformed range; ``burn`` (default a third of ``steps``) steps dropped."""
+    import emcee
+
+    tr = transforms(names) if tr is None else tr
+    nd = len(names)
+    walkers = walkers or max(8, 4 * nd)
+    if walkers < 2 * nd or walkers % 2:
+        raise MscsimError(f"emcee needs an even number of walkers >= 2 x {nd} parameters (got {walkers})",
+                          field="--walkers")
+    burn = steps // 3 if burn is None else burn
+    if not 0 <= burn < steps:
+        raise MscsimError(f"burn-in {burn} must be below the {steps} steps", field="--burn")
+    lo = np.array([t.x_bounds[0] for t in tr])
+    hi = np.array([t.x_bounds[1] for t in tr])
+    obs, se_pub = np.asarray(obs, float), np.asarray(se_pub, float)
+    count = {"n": 0}
+
+    def log_prob(x):
+        if np.any(x < lo) or np.any(x > hi):
+            return -np.inf
+        th = {n: t.to_v(xi) for n, t, xi in zip(names, tr, x)}
+        sim, se_sim = simulate(th)
+        lp = log_likelihood(sim, se_sim, obs, se_pub)
+        count["n"] += 1
+        if progress:
+            progress(count["n"], th, lp)
+        return lp
+
+    rng = np.random.default_rng(np.random.SeedSequence([seed, nd]))
+    x0 = np.array([t.to_x(start[n]) for n, t in zip(names, tr)])
+    p0 = x0 + ball * (hi - lo) * rng.standard_normal((walkers, nd))
+    p0 = np.where(p0 < lo, 2 * lo - p0, p0)  # reflect into the prior's support
+    p0 = np.where(p0 > hi, 2 * hi - p0, p0)
+    p0 = np.clip(p0, lo, hi)
+    sampler = emcee.EnsembleSampler(walkers, nd, log_prob)
+    sampler.random_state = np.random.RandomState(int(rng.integers(2**31))).get_state()
+    sampler.run_mcmc(p0, steps, progress=False)
+    chain = sampler.get_chain(discard=burn)               # (steps - burn, walkers, nd)
+    lp = sampler.get_log_prob(discard=burn)
+    import logging
+
+    log = logging.getLogger("emcee.autocorr")
+    level = log.level
+    log.setLevel(logging.ERROR)  # a short chain is reported in the result (``converged``), not logged
+    try:
+        with np.errstate(invalid="ignore", divide="ignore"):  # a constant chain gives nan, reported as such
+            tau = emcee.autocorr.integrated_time(chain, quiet=True)
+    finally:
+        log.setLevel(level)
+    kept = chain.shape[0]
+    xs = chain.reshape(-1, nd)
+    samples = np.array([[t.to_v(xi) for t, xi in zip(tr, row)] for row in xs])
+    step = np.repeat(np.arange(burn, steps), walkers)
+    walker = np.tile(np.arange(walkers), kept)
+    return Posterior(list(names), samples, lp.reshape(-1), walker, step, walkers, steps, burn,
+                     float(np.mean(sampler.acceptance_fraction)),
+                     {n: float(v) for n, v in zip(names, tau)}, n_sim, count["n"])
+
+
+def posterior_for(scenarios, targets, names, start, *, n_sim: int = 20, workers: int = 1, scheduler=None,
+                  **kw) -> Posterior:
+    """``sample_posterior`` on the calibration records: each evaluation is a virtual trial with
+    ``n_sim`` virtual patients per arm at least (same patients at every evaluation)."""
+    disease = next(iter(scenarios.values())).disease
+    check_not_shared(names, disease)
+    obs = [t.value for t in targets]
+    se = [t.se for t in targets]
+
+    def simulate(th):
+        return simulate_targets(scenarios, targets, th, n_min=n_sim, workers=workers, scheduler=scheduler,
+                                with_se=True)
+
+    return sample_posterior(simulate, obs, se, names, start, n_sim=n_sim, **kw)
+
+
 def calibration_parameters(disease: str) -> list[str]:
     from mscsim.model import disease_module
 
@@ -303,8 +538,17 @@ def calibration_parameters(disease: str) -> list[str]:
 
 
 def save(result: CalibrationResult, path) -> None:
+    """Write the calibration JSON and, beside it, the posterior sample (or remove a stale one)."""
+    from pathlib import Path
+
     from mscsim.io import write_json
 
+    path = Path(path)
+    post = path.with_name(f"{result.disease}{POSTERIOR_SUFFIX}")
+    if result.posterior is not None:
+        result.posterior.write_csv(post)
+    elif post.exists():  # a sample from an earlier fit would no longer match the saved values
+        post.unlink()
     write_json(result.to_json(), path)
     parameters.calibrated.cache_clear()
 
@@ -335,4 +579,5 @@ def fit_figure(result: CalibrationResult):
     return fig
 
 
-__all__ = ["calibration_targets", "fit", "save", "Target", "CalibrationResult", "unknown"]
+__all__ = ["calibration_targets", "fit", "save", "sample_posterior", "check_not_shared", "Target",
+           "CalibrationResult", "Posterior", "unknown"]

@@ -182,5 +182,19 @@ class Regimen:
             raise MscsimError(f"one local injection site per regimen, got {sorted(sites)}", field="site")
         return sites.pop() if sites else None
 
+    def beyond(self, horizon_days: float) -> list[float]:
+        """Start times (days) of the doses that begin after ``horizon_days`` (never given)."""
+        return sorted(t for d in self.doses for t in d.start_times() if t > horizon_days + 1e-9)
+
+    def horizon_warning(self, horizon_days: float, what: str = "the simulated time") -> str | None:
+        """One line when doses fall after the horizon (they would be dropped silently; issue 21)."""
+        late = self.beyond(horizon_days)
+        if not late:
+            return None
+        total = sum(d.times for d in self.doses)
+        days = ", ".join(f"{t:g}" for t in late[:5]) + (", ..." if len(late) > 5 else "")
+        return (f"{len(late)} of {total} doses start after {what} ({horizon_days:g} d) and are not given "
+                f"(day {days}); lengthen the simulation to include them")
+
     def with_times(self, shift: float) -> Regimen:
         return Regimen(tuple(replace(d, at=d.at + shift) for d in self.doses))

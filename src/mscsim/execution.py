@@ -11,7 +11,48 @@ from collections.abc import Callable, Sequence
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 
+class _PlainProgress:
+    """Progress as plain lines on stderr (at each tenth done, if 5 s passed since the last line, and at least every minute),
+    for logs and pipes, where rich's live bar prints nothing (issue 21)."""
+
+    def __init__(self):
+        self.tasks: dict[int, list] = {}
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def add_task(self, desc, total, completed=0, **_):
+        import time
+
+        k = len(self.tasks)
+        self.tasks[k] = [desc, int(total), int(completed), time.monotonic(), time.monotonic(), -1]
+        return k
+
+    def update(self, k, advance=0, **_):
+        if advance:
+            self.advance(k, advance)
+
+    def advance(self, k, n=1):
+        import sys
+        import time
+
+        t = self.tasks[k]
+        t[2] += n
+        now = time.monotonic()
+        decile = (10 * t[2]) // max(t[1], 1)
+        if t[2] >= t[1] or (decile > t[5] and now - t[4] >= 5.0) or now - t[4] >= 60.0:
+            t[4], t[5] = now, decile
+            print(f"{t[0]}: {t[2]}/{t[1]} ({now - t[3]:.0f} s)", file=sys.stderr, flush=True)
+
+
 def _progress(enabled: bool):
+    import sys
+
+    if enabled and not sys.stderr.isatty():
+        return _PlainProgress()
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                     disable=not enabled, transient=True)
 
@@ -35,7 +76,14 @@ def map_tasks(fn: Callable, tasks: Sequence, *, workers: int = 1, scheduler: str
         if scheduler:
             from distributed import Client, as_completed
 
-            with Client(scheduler) as client:
+            try:
+                client = Client(scheduler, timeout="10s")
+            except (OSError, TimeoutError) as exc:
+                from mscsim.errors import MscsimError
+
+                raise MscsimError(f"cannot reach the Dask scheduler at {scheduler}: {exc}",
+                                  field="scheduler") from None
+            with client:
                 futs = [client.submit(_run_chunk, fn, c, pure=False) for c in chunks]
                 index = {f.key: i for i, f in enumerate(futs)}
                 for f in as_completed(futs):
@@ -95,7 +143,8 @@ def warm_compile(spec: tuple[str | None, str | None, str | None, str]) -> str:
 
 def warm_all(workers: int = 2, specs=None) -> list[str]:
     """Compile every shipped model in ``workers`` fresh processes (first use on a new machine:
-    numba compiles each model in 10-100 s; the disk cache makes later runs load in < 1 s)."""
+    a model compiles in 1-3 s, plus ~15 s once for the engine's kernels; the disk cache makes later
+    runs load in < 1 s)."""
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor
 

@@ -11,6 +11,11 @@ How MSCs calm the immune system, in three mechanisms:
 3. **Hit-and-run memory.** Phagocytes that engulf dying MSCs become tolerogenic (IDO+, IL-10+;
    Galleu 2017, de Witte 2018) and keep acting for months after the cells are gone
    (decay 1/90 per day, from the 3-6 month RA effect, Wang L 2013).
+4. **Regulatory set point** (``tol_set``): MSC-educated phagocytes induce Tregs, and induced
+   Tregs make TGF-beta and IL-10 that induce more Tregs ("infectious tolerance"). A sigmoid
+   positive loop: below its bistability threshold (``g_tol < 2 K_tol``) it only slows the decay
+   of the MSC effect; above it, a large enough MSC push leaves a lasting new set point. Its
+   strength is a design value for calibration (docs/design.md, "Durable effect").
 
 States, in a systemic (blood/lymphoid, suffix ``_s``) and a target-tissue (suffix ``_t``)
 compartment, relative to a healthy adult (= 1): Th1, Th2, Th17, Treg, M1, M2, MSC licensing L,
@@ -51,16 +56,32 @@ class ImmuneHandles:
     local_msc_density: object  # viable MSCs per g of target tissue
 
 
+def _disease_of(m: OdeModel) -> str:
+    """The disease of a composed model, from its name ``mscsim-<disease>-<target>[-<subtype>]``."""
+    parts = m.name.split("-")
+    if len(parts) < 2 or parts[0] != "mscsim":
+        raise ValueError(f"add_immune needs disease=... for model {m.name!r}")
+    return parts[1]
+
+
 def add_immune(m: OdeModel, kin: KineticsHandles, *, drive_s, drive_t, species: str = "human",
-               il6_extra_t=0, il6_extra_s=0) -> ImmuneHandles:
-    """Add the immune network driven by ``drive_s``/``drive_t`` (0 = healthy, dimensionless)."""
+               il6_extra_t=0, il6_extra_s=0, disease: str | None = None) -> ImmuneHandles:
+    """Add the immune network driven by ``drive_s``/``drive_t`` (0 = healthy, dimensionless).
+
+    ``disease`` (default: from the model name) picks the per-disease parameters of the memory
+    (``P50_memory_<disease>``, ``iota_P_<disease>``) and of the regulatory set point's push
+    (``a_tol_P_<disease>``, 0 where the durable loop is not yet switched on): one name, one value."""
+    disease = disease or _disease_of(m)
     p = {n: P(m, n, species) for n in (
         "k_lic", "k_lic_off", "K_lic_ifng", "K_lic_tnf", "Imax_msc", "r50_msc", "n_msc",
-        "F50_secretome", "d_P", "P50_memory", "iota_P", "k_T", "k_Treg", "k_M", "k_M12",
+        "F50_secretome", "d_P", "k_tol", "g_tol", "K_tol", "iota_tol", "g_Treg_tol", "k_T", "k_Treg", "k_M", "k_M12",
         "a_M12_msc", "a_IL6_Th17", "b_IL6_Treg", "K_IL6", "kappa_Treg", "g_Treg_msc", "g_Th2_msc",
         "i_cyt_msc", "K_IL10", "w_TNF_M1", "w_IL10_M2", "a_IL10_P", "a_TGF_msc", "chi_tissue",
         "rho_T_tissue", "TNF_h", "IFNG_h", "IL6_h", "IL10_h", "IL4_h", "IL17_h", "TGFB_h",
         "Th17_pct_h", "Treg_pct_h", "Th1_pct_h", "Th2_pct_h")}
+    p["P50_memory"] = P(m, f"P50_memory_{disease}", species)
+    p["iota_P"] = P(m, f"iota_P_{disease}", species)
+    p["a_tol_P"] = P(m, f"a_tol_P_{disease}", species)
     BW = m.symbol("BW")
     potency = m.symbol("potency")
     mass_t = m.symbol("mass_target")
@@ -89,6 +110,16 @@ def add_immune(m: OdeModel, kin: KineticsHandles, *, drive_s, drive_t, species: 
                  output=True)
     m.rate(Pm, kin.death_flux / BW - p["d_P"] * Pm, desc="efferocytosis of dying MSCs builds the memory; it fades",
            source="disease-models.md s.1.4e; d_P from Wang L 2013 (PMID 23941289)")
+    # --- regulatory set point: a self-sustaining Treg / TGF-beta / IL-10 loop (durable tolerance) ---
+    tol = m.state("tol_set", unit="fraction", group="immune", init=0.0, atol=1e-9,
+                  desc="regulatory set point carried by induced Tregs (0 = untreated, 1 = maximal)")
+    u_tol = p["a_tol_P"] * E_P + p["g_tol"] * tol
+    m.rate(tol, p["k_tol"] * (u_tol**2 / (p["K_tol"] ** 2 + u_tol**2) - tol),
+           desc="MSC-educated phagocytes push the regulatory set point; induced Tregs sustain it (positive loop)",
+           source="infectious tolerance (Waldmann 2008 Nat Immunol 9:1001); MSC-educated IL-10+ monocytes "
+                  "(PMC3669444) [form: design; bistable when g_tol > 2 K_tol]")
+    m.rule("tolerance", tol, unit="1", desc="regulatory set point (durable MSC effect), 0..1", source="state",
+           output=True)
     tsum = {}
     for c in COMPARTMENTS:
         tsum[c] = m.rule(f"cd4_index_{c}", 1 + sum(pct_h[s] / 100 * (X[c, s] - 1) for s in SUBSETS), unit="1",
@@ -160,16 +191,18 @@ def add_immune(m: OdeModel, kin: KineticsHandles, *, drive_s, drive_t, species: 
     for c, where in COMPARTMENTS.items():
         supp = 1 / (1 + p["kappa_Treg"] * (X[c, "Treg"] - 1))
         recruit = 1 if c == "s" else (1 + p["chi_tissue"] * (eff_s_index - 1))
-        act = m.rule(f"activation_{c}", drive[c] * (1 - I_tot[c]) * (1 - p["iota_P"] * E_P) * supp * recruit,
+        act = m.rule(f"activation_{c}", drive[c] * (1 - I_tot[c]) * (1 - p["iota_P"] * E_P) * (1 - p["iota_tol"] * tol)
+                     * supp * recruit,
                      unit="1", desc=f"effector activation in {where} (0 = healthy)",
-                     source="disease drive x MSC suppression x memory x Treg suppression [design]", output=True)
+                     source="disease drive x MSC suppression x memory x regulatory set point x Treg suppression [design]",
+                     output=True)
         h6 = hill(cyt[c, "il6"], p["K_IL6"])
         h6_h = hill(healthy["il6"], p["K_IL6"])
         targets = {
             "Th1": 1 + act,
             "Th17": 1 + act * (1 + p["a_IL6_Th17"] * h6) / (1 + p["a_IL6_Th17"] * h6_h),
             "Th2": 1 + p["g_Th2_msc"] * eff[c],
-            "Treg": (1 + p["g_Treg_msc"] * eff[c]) * (1 - p["b_IL6_Treg"] * h6) / (1 - p["b_IL6_Treg"] * h6_h),
+            "Treg": (1 + p["g_Treg_msc"] * eff[c]) * (1 + p["g_Treg_tol"] * tol) * (1 - p["b_IL6_Treg"] * h6) / (1 - p["b_IL6_Treg"] * h6_h),
         }
         for s in SUBSETS:
             k = p["k_Treg"] if s == "Treg" else p["k_T"]

@@ -20,6 +20,18 @@ def _color(organ: str) -> str:
     return ORGAN_COLORS.get(organ, "#2ca02c")
 
 
+def split_label(label: str) -> tuple[str, str]:
+    """'CRP (mg/L)' -> ('CRP', 'mg/L'): a panel title in words and its axis unit."""
+    if label.endswith(")") and " (" in label:
+        name, unit = label[:-1].rsplit(" (", 1)
+        return name, unit
+    return label, ""
+
+
+#: room left above the panels for a figure title (suptitle), so it never overlaps a panel title
+SUPTITLE_RECT = (0, 0, 1, 0.94)
+
+
 def organ_cells_figure(organs: pd.DataFrame, title: str = "", early_hours: float = 48.0):
     """Viable MSCs per organ over time, log scale: first hours (left) and whole run (right)."""
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.8), sharey=True)
@@ -43,7 +55,7 @@ def organ_cells_figure(organs: pd.DataFrame, title: str = "", early_hours: float
     for ax in axes:
         ax.grid(alpha=0.3, which="both")
     fig.suptitle(title or "Where the cells are: viable MSCs per organ")
-    fig.tight_layout()
+    fig.tight_layout(rect=SUPTITLE_RECT)
     return fig
 
 
@@ -51,7 +63,7 @@ def organ_label_figure(organs: pd.DataFrame, title: str = ""):
     """MSC label (viable + debris) per organ, percent of dose, as imaging would see it."""
     fig, ax = plt.subplots(figsize=(7.5, 4.8))
     for organ, g in organs.groupby("organ", sort=False):
-        if g["label_pct_dose"].max() < 0.5:
+        if g["label_pct_dose"].max() < 0.5 or organ == "cleared":
             continue
         ls = "--" if organ.startswith("target") else "-"
         ax.plot(g["time_d"], g["label_pct_dose"], ls, color=_color(organ), label=organ, lw=1.6)
@@ -81,8 +93,9 @@ def comparison_figure(frames: dict[str, pd.DataFrame], quantities: list[tuple[st
         for j, (label, df) in enumerate(frames.items()):
             if col in df:
                 ax.plot(df.index, df[col], styles[j % 4], color=colors[j % 4], label=label, lw=1.6)
-        ax.set_title(col, fontsize=10)
-        ax.set_ylabel(ylabel, fontsize=9)
+        name, unit = split_label(ylabel)
+        ax.set_title(name, fontsize=10)
+        ax.set_ylabel(unit or name, fontsize=9)
         ax.set_xlabel("time (days)", fontsize=9)
         ax.grid(alpha=0.3)
         if k == 0:
@@ -91,7 +104,7 @@ def comparison_figure(frames: dict[str, pd.DataFrame], quantities: list[tuple[st
         axes[k // ncols][k % ncols].axis("off")
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
+    fig.tight_layout(rect=SUPTITLE_RECT if title else None)
     return fig
 
 
@@ -108,8 +121,9 @@ def trial_timecourse_figure(tc: pd.DataFrame, quantities: list[tuple[str, str]],
             c = colors[j % len(colors)]
             ax.fill_between(g["time_d"], g["p05"], g["p95"], color=c, alpha=0.18, lw=0)
             ax.plot(g["time_d"], g["mean"], color=c, lw=1.8, label=arm)
-        ax.set_title(q, fontsize=10)
-        ax.set_ylabel(lab, fontsize=9)
+        name, unit = split_label(lab)
+        ax.set_title(name, fontsize=10)
+        ax.set_ylabel(unit or name, fontsize=9)
         ax.set_xlabel("time (days)", fontsize=9)
         ax.grid(alpha=0.3)
         if k == 0:
@@ -117,7 +131,7 @@ def trial_timecourse_figure(tc: pd.DataFrame, quantities: list[tuple[str, str]],
     for k in range(len(quantities), nrows * ncols):
         axes[k // ncols][k % ncols].axis("off")
     fig.suptitle(title or "mean and 5-95 % band per arm")
-    fig.tight_layout()
+    fig.tight_layout(rect=SUPTITLE_RECT)
     return fig
 
 

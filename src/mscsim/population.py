@@ -4,8 +4,11 @@ Each candidate patient draws covariates (body weight, age) and log-normal random
 every parameter whose table entry has an ``iiv_cv`` (median = the table value), from a seed
 derived from (scenario seed, arm, candidate number): the same scenario and seed give the same
 patients whatever the number of workers. Each patient starts at his own untreated steady
-state; inclusion criteria are applied to his observed baseline (with visit noise, as a real
-screening visit would), and candidates are screened until the arm is full.
+state; inclusion criteria are applied to the values measured at a screening visit (with the
+visit noise of the module's ``observe``), and candidates are screened until the arm is full.
+The baseline visit (day 0) is a separate noisy measurement, so regression to the mean between
+screening and later visits emerges as it does in real trials. Binary traits (e.g. forming
+anti-donor antibodies, ``BINARY_TRAITS``) are drawn from their own stream.
 """
 
 from __future__ import annotations
@@ -37,7 +40,9 @@ class VirtualPatient:
     covariates: dict[str, float]
     params: dict[str, float]      # parameter overrides (random effects)
     noise_seed: tuple             # SeedSequence entropy for visit noise
-    baseline: dict = field(default_factory=dict)
+    baseline: dict = field(default_factory=dict)   # values measured at the screening visit
+    #: model inputs of this patient beyond random effects: binary traits, background therapy, design
+    settings: dict = field(default_factory=dict)
 
     @property
     def pid(self) -> str:
@@ -78,6 +83,25 @@ def draw_candidate(seed: int, arm_index: int, k: int, covariates: dict[str, Cova
             v = min(max(v, b[0]), b[1])
         params[name] = v
     return cov, params, (seed, arm_index, k, 1)
+
+
+#: 0/1 model inputs drawn per patient: input parameter -> table parameter giving its probability
+BINARY_TRAITS = {"allo_sensitised": "p_allo_sensitised"}
+
+
+def draw_traits(seed: int, arm_index: int, k: int, model_params) -> dict[str, float]:
+    """Binary traits of candidate ``k`` (own random stream: adding one changes no other draw)."""
+    rng = np.random.default_rng(np.random.SeedSequence(entropy=seed, spawn_key=(arm_index, k, 2)))
+    out = {}
+    for name in sorted(BINARY_TRAITS):
+        if name in model_params:
+            out[name] = float(rng.random() < parameters.value(BINARY_TRAITS[name]))
+    return out
+
+
+def screening_rng(noise_seed: tuple) -> np.random.Generator:
+    """Visit noise of the screening visit: a stream apart from the trial visits' (``noise_seed``)."""
+    return np.random.default_rng(np.random.SeedSequence(entropy=list(noise_seed), spawn_key=(9,)))
 
 
 def covariate_specs(scenario: Scenario, module) -> dict[str, CovariateSpec]:

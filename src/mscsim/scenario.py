@@ -4,6 +4,9 @@ Read with a safe YAML loader; unknown keys, wrong types, unknown diseases, route
 endpoints or arms are errors naming the field. Beyond the contract, two optional keys serve the
 shipped published-trial scenarios: ``description``/``source`` (text) and ``validation`` (which
 evidence record each simulated arm/endpoint/time is compared with in ``mscsim validate``).
+Issue 15 added two optional keys: per arm ``background`` (standard of care from the disease
+module's ``BACKGROUND``; default: the subtype's ``DEFAULT_BACKGROUND``) and scenario-level
+``design: {blinding: open | single | double}`` (default double; open-label expectation).
 """
 
 from __future__ import annotations
@@ -49,14 +52,39 @@ class DoseSpec(BaseModel):
                           infusion=self.infusion, every=self.every, times=self.times, product=self.product)
 
 
+class BackgroundSpec(BaseModel):
+    """One standard-of-care therapy with a dose: ``{name: prednisone, dose: "10 mg/d"}``."""
+
+    model_config = _STRICT
+    name: str = Field(min_length=1)
+    dose: str | None = None
+
+
 class ArmSpec(BaseModel):
     model_config = _STRICT
     name: str = Field(min_length=1, max_length=80)
     n: StrictInt = Field(ge=1, le=1_000_000)
     regimen: list[DoseSpec] = Field(default_factory=list)
+    #: standard of care of this arm (the disease module's BACKGROUND names); None: the subtype's default
+    background: list[str | BackgroundSpec] | None = None
+
+    def background_entries(self):
+        """The background as names / {name, dose} mappings (None: the subtype's default)."""
+        if self.background is None:
+            return None
+        return [b if isinstance(b, str) else b.model_dump() for b in self.background]
 
     def to_regimen(self) -> Regimen:
         return Regimen(tuple(d.to_dose() for d in self.regimen))
+
+
+class DesignSpec(BaseModel):
+    """Trial design: ``blinding`` open (patients know they get the active treatment: expectation
+    on patient-reported outcomes), single (patients blinded, assessors not; treated as double for
+    patient-reported outcomes) or double (default)."""
+
+    model_config = _STRICT
+    blinding: Literal["open", "single", "double"] = "double"
 
 
 class EndpointSpec(BaseModel):
@@ -175,6 +203,7 @@ class Scenario(BaseModel):
     subtype: str | None = None
     seed: StrictInt = Field(DEFAULT_SEED, ge=0, le=2**63 - 1)  # an integer, not "0.0"
     population: PopulationSpec = Field(default_factory=PopulationSpec)
+    design: DesignSpec = Field(default_factory=DesignSpec)
     arms: list[ArmSpec] = Field(min_length=1, max_length=20)
     endpoints: list[EndpointSpec] = Field(min_length=1, max_length=200)
     description: str = ""
@@ -215,10 +244,13 @@ class Scenario(BaseModel):
             if v.endpoint not in allowed:
                 raise unknown("endpoint", v.endpoint, allowed, field="validation.endpoint")
             parse_time(v.at, field="validation.at")
+        from mscsim.diseases.base import background_settings
+
         for a in self.arms:
             reg = a.to_regimen()
             reg.product  # one product per regimen  # noqa: B018
             reg.local_site  # noqa: B018
+            background_settings(mod, a.background_entries(), self.subtype, field=f"arms.{a.name}.background")
         return self
 
     @property

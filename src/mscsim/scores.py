@@ -149,6 +149,61 @@ def sledai_2k(items: dict, xp=NP):
         raise KeyError(f"unknown SLEDAI-2K descriptor(s): {sorted(unknown)}")
     return sum(SLEDAI_2K_ITEMS[k] * v for k, v in items.items())
 
+
+#: laboratory descriptors that are serology only (left out of the clinical SLEDAI-2K)
+SLEDAI_2K_SEROLOGY = ("low_complement", "increased_dna_binding")
+
+
+def sledai_2k_clinical(items: dict, xp=NP):
+    """Clinical SLEDAI-2K: SLEDAI-2K without its serological descriptors (low complement,
+    increased DNA binding), as DORIS and the SRI use it (van Vollenhoven R et al. Ann Rheum Dis
+    2017;76:554, DOI 10.1136/annrheumdis-2016-209519)."""
+    return sledai_2k({k: v for k, v in items.items() if k not in SLEDAI_2K_SEROLOGY}, xp=xp)
+
+
+def sle_clinical_remission(clinical_sledai):
+    """Clinical remission = clinical SLEDAI-2K 0 (serology may stay active): the DORIS 2017
+    definition of remission on treatment without its physician-global and steroid-dose parts,
+    which the model does not carry (van Vollenhoven 2017, DOI 10.1136/annrheumdis-2016-209519).
+
+    Used for the Nanjing cohorts' "complete clinical remission" (Wang D 2013 Cell Transplant,
+    4-year experience; Wang D 2018 Stem Cell Reports 10:933, PMID 29478901), whose own definition text was
+    not retrievable (searched: publisher abstracts, PubMed and the project's evidence notes)."""
+    return np.asarray(clinical_sledai, dtype=float) == 0
+
+
+#: Wang D 2014 response thresholds as implemented (see `sle_major_clinical_response`)
+SLE_MCR_SLEDAI_BELOW = 3.0       # SLEDAI-2K < 3: no descriptor of weight >= 4, at most one of weight 2
+SLE_MCR_PROTEINURIA_BELOW = 0.5  # g/24 h, the SLEDAI-2K proteinuria cut-off (Gladman 2002)
+SLE_ALBUMIN_NORMAL = 35.0        # g/L, lower limit of the adult reference range
+SLE_PCR_FALL = 0.30              # fraction of baseline
+
+
+def sle_major_clinical_response(sledai, proteinuria_g24h, albumin_g_l):
+    """Major clinical response (MCR) of the Nanjing UC-MSC trial (Wang D 2014 Arthritis Res Ther
+    16:R79, PMID 24661633). The paper's definition (with BILAG) was not retrievable; implemented
+    [design] as the usual inactive-disease reading: SLEDAI-2K < 3 (only mild features left: at most
+    one weight-2 descriptor, nothing of weight >= 4), 24-h proteinuria < 0.5 g (the SLEDAI-2K renal
+    cut-off) and serum albumin normal (>= 35 g/L). Serum creatinine normal is part of the usual
+    reading too; the model has no creatinine, so it is not tested."""
+    s = np.asarray(sledai, dtype=float)
+    return ((s < SLE_MCR_SLEDAI_BELOW) & (np.asarray(proteinuria_g24h, dtype=float) < SLE_MCR_PROTEINURIA_BELOW)
+            & (np.asarray(albumin_g_l, dtype=float) >= SLE_ALBUMIN_NORMAL))
+
+
+def sle_partial_clinical_response(sledai_baseline, sledai, proteinuria_baseline, proteinuria):
+    """Partial clinical response (PCR, Wang D 2014; definition not retrievable, [design]): SLEDAI-2K
+    at least 30 % below baseline and, in a patient with proteinuria >= 0.5 g/24 h at baseline,
+    24-h proteinuria at least 30 % below baseline. A major response is counted as major, not
+    partial (the caller removes it)."""
+    sb = np.asarray(sledai_baseline, dtype=float)
+    pb = np.asarray(proteinuria_baseline, dtype=float)
+    tol = 1e-9  # a fall of exactly 30 % counts, whatever the rounding
+    activity = (sb > 0) & (sb - np.asarray(sledai, dtype=float) >= SLE_PCR_FALL * sb - tol)
+    renal = np.where(pb >= SLE_MCR_PROTEINURIA_BELOW,
+                     pb - np.asarray(proteinuria, dtype=float) >= SLE_PCR_FALL * pb - tol, True)
+    return activity & renal
+
 # ---------------------------------------------------------------------------------------- IBD
 
 

@@ -6,7 +6,8 @@ more than a factor 10, else uniformly). The model output is the endpoint of the 
 under a regimen (no visit noise), so the indices describe the model, not sampling error.
 Evaluations go through ``execution.map_tasks`` (serial, local processes or Dask) and keep their
 order, so results do not depend on the number of workers. SALib does the sampling and analysis;
-negative first-order indices (possible with few samples) are reported and flagged.
+impossible or imprecise indices (S1 < 0, S1 > ST, wide CIs: too few samples) and failed runs are
+flagged per parameter (``note``) and summarised by :func:`reliability_warnings`.
 """
 
 from __future__ import annotations
@@ -141,8 +142,46 @@ def sobol_indices(salib_problem: dict, fn, n: int = 256, seed: int = 1, second_o
     df = pd.DataFrame({"parameter": salib_problem["names"], "S1": Si["S1"], "S1_conf": Si["S1_conf"],
                        "ST": Si["ST"], "ST_conf": Si["ST_conf"]})
     df["failed_runs"] = int(bad.sum())
-    df["note"] = np.where(df["S1"] < -df["S1_conf"], "negative S1: more samples needed", "")
+    df["note"] = sobol_notes(df)
     return df
+
+
+#: a Sobol index whose 95 % CI half-width exceeds this is reported as imprecise
+WIDE_CI = 0.1
+
+
+def sobol_notes(df: pd.DataFrame) -> list[str]:
+    """Per parameter: why its indices cannot be trusted yet ('' when nothing is wrong). With too few
+    samples the Saltelli/Jansen estimators give S1 < 0 or S1 > ST, which no true index can be
+    (0 <= S1 <= ST <= 1, Saltelli et al. 2010, doi:10.1016/j.cpc.2009.09.018)."""
+    notes = []
+    for _, r in df.iterrows():
+        why = []
+        if r["S1"] < 0:
+            why.append("S1 < 0")
+        if r["S1"] > r["ST"]:
+            why.append("S1 > ST")
+        if max(r["S1_conf"], r["ST_conf"]) > WIDE_CI:
+            why.append(f"CI wider than +-{WIDE_CI:g}")
+        notes.append("; ".join(why) + ": more samples needed (--n)" if why else "")
+    return notes
+
+
+def reliability_warnings(df: pd.DataFrame, n_runs: int | None = None) -> list[str]:
+    """One line per problem of an index table (failed runs, impossible or imprecise indices)."""
+    out = []
+    failed = int(df["failed_runs"].iloc[0]) if "failed_runs" in df and len(df) else 0
+    if failed:
+        of = f" of {n_runs}" if n_runs else ""
+        out.append(f"{failed}{of} model runs failed (no untreated steady state or the solver failed); "
+                   "they were replaced by the mean output, which biases the indices")
+    if "note" in df:
+        bad = df.loc[df["note"] != "", "parameter"].tolist()
+        if bad:
+            out.append(f"unreliable Sobol indices for {len(bad)} of {len(df)} parameters "
+                       f"({', '.join(bad[:6])}{', ...' if len(bad) > 6 else ''}): S1 < 0, S1 > ST or wide CIs; "
+                       "increase --n")
+    return out
 
 
 def morris_indices(salib_problem: dict, fn, r: int = 10, levels: int = 4, seed: int = 1) -> pd.DataFrame:

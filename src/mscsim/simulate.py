@@ -60,7 +60,10 @@ class Simulation:
 
     @property
     def outputs(self) -> pd.DataFrame:
-        """All read-outs (cells per organ, percent of dose, cytokines, scores) by time."""
+        """All read-outs (cells per organ, percent of dose, cytokines, scores) by time.
+
+        ``cells_<organ>`` excludes the organ's target part (``cells_target``); ``msc_<organ>_pct``
+        and ``label_<organ>_pct`` include it (the whole organ, as an endpoint or an image sees it)."""
         return pd.DataFrame(self.out, index=pd.Index(self.times, name="time_d"),
                             columns=self.composed.ode.outputs)
 
@@ -72,32 +75,42 @@ class Simulation:
         raise MscsimError(f"unknown quantity {name!r}")
 
     def organs(self) -> pd.DataFrame:
-        """Tidy table: time, organ, viable cells, label, percent of dose (viable and label)."""
-        o = self.outputs
+        """Tidy table that partitions every cell given: time, organ, part_of, viable cells, label
+        (viable + debris) and both as percent of the cells given up to that time.
+
+        Rows are disjoint: an organ's row excludes its target part (``target:<tissue>``, whose
+        ``part_of`` names the host organ), so the rows of a column never count a cell twice and
+        each row matches ``outputs['cells_<organ>']`` / ``outputs['cells_target']``. ``blood`` is free
+        cells (viable) plus circulating phagocytes carrying MSC debris (label); ``csf`` free cells in
+        the cerebrospinal fluid; ``cleared`` label degraded and gone (viable 0). The label rows
+        therefore sum to 100 % of the cells given so far (``X_dosed``) within solver tolerance.
+
+        Percent of dose = 100 x amount / (cells given up to that time), so with repeated doses the
+        denominator steps up at each dose (docs/outputs.md)."""
+        o, st = self.outputs, self.states
+        dosed = st["X_dosed"].to_numpy()
+        ref = np.maximum(dosed, 1.0)
+        target, parent = self.composed.target, (self._target_parent() if self.composed.target else None)
+        parts = [(c, c, "", f"cells_{c}", f"label_{c}") for c in ORGANS]
+        if target:
+            parts.append(("target", f"target:{target}", parent or "", "cells_target", "label_target"))
         rows = []
-        comps = list(ORGANS) + (["target"] if self.composed.target else [])
-        dosed = self.states["X_dosed"].to_numpy()
-        for c in comps:
-            if c == "target":
-                pct, lpct = o["msc_target_pct"], o["label_target_pct"]
-                name = f"target:{self.composed.target}"
-            else:
-                pct, lpct = o[f"msc_{c}_pct"], o[f"label_{c}_pct"]
-                name = c
-            cells = o[f"cells_{c}"] if c != "target" else o["cells_target"]
-            parent_cells = cells.to_numpy()
-            if c != "target" and self.composed.target and self._target_parent() == c:
-                parent_cells = parent_cells + o["cells_target"].to_numpy()
-            rows.append(pd.DataFrame({
-                "time_d": self.times, "organ": name, "viable_cells": parent_cells,
-                "label_cells": np.asarray(lpct) / 100.0 * np.maximum(dosed, 1.0),
-                "viable_pct_dose": pct.to_numpy(), "label_pct_dose": lpct.to_numpy(),
-            }))
-        rows.append(pd.DataFrame({"time_d": self.times, "organ": "blood",
-                                  "viable_cells": self.states["N_ven"].to_numpy() + self.states["N_art"].to_numpy(),
-                                  "label_cells": o["label_blood_pct"].to_numpy() / 100 * np.maximum(dosed, 1.0),
-                                  "viable_pct_dose": 100 * (self.states["N_ven"] + self.states["N_art"]).to_numpy() / np.maximum(dosed, 1.0),
-                                  "label_pct_dose": o["label_blood_pct"].to_numpy()}))
+
+        def add(name, part_of, viable, label):
+            viable, label = np.asarray(viable, dtype=float), np.asarray(label, dtype=float)
+            rows.append(pd.DataFrame({"time_d": self.times, "organ": name, "part_of": part_of,
+                                      "viable_cells": viable, "label_cells": label,
+                                      "viable_pct_dose": 100.0 * viable / ref,
+                                      "label_pct_dose": 100.0 * label / ref}))
+
+        for _, name, part_of, cells, label in parts:
+            add(name, part_of, o[cells].to_numpy(), o[label].to_numpy())
+        free = st["N_ven"].to_numpy() + st["N_art"].to_numpy()
+        add("blood", "", free, free + (st["M_phag"].to_numpy() if "M_phag" in st else 0.0))
+        if "N_csf" in st:
+            add("csf", "", st["N_csf"].to_numpy(), st["N_csf"].to_numpy())
+        if "X_cleared" in st:
+            add("cleared", "", np.zeros(len(self.times)), st["X_cleared"].to_numpy())
         return pd.concat(rows, ignore_index=True)
 
     def _target_parent(self) -> str | None:
@@ -165,6 +178,19 @@ def parameter_vector(composed: ComposedModel, *, weight_kg: float | None = None,
     return np.array([vals[n] for n in m.param_names])
 
 
+#: the peak lung-occlusion signal (1 = the lung load that killed mice) from which a run warns
+LUNG_OCCLUSION_WARN = 0.5
+
+
+def lung_occlusion_warning(peak: float) -> str:
+    """One line on a lung load near or above the load that killed mice."""
+    if peak >= 1.0:
+        return (f"peak lung-occlusion signal {peak:.2g}: {peak:.2g} times the lung load that killed mice "
+                "(pulmonary embolism); this dose would likely be lethal in that species")
+    return (f"peak lung-occlusion signal {peak:.2g}: more than half the lung load that killed mice; "
+            "consider a slower infusion or a smaller dose")
+
+
 def check_regimen_safety(regimen: Regimen, weight_kg: float, species: str = "human") -> list[str]:
     """Warnings for doses beyond clinical experience; refuse doses beyond the hard limit."""
     warn = []
@@ -218,21 +244,31 @@ def simulate(regimen: Regimen | None = None, days: float = 30.0, *, disease: str
         t = np.asarray(times, dtype=float).ravel()
         if t.size == 0 or not np.all(np.isfinite(t)) or t[0] < 0 or np.any(np.diff(t) <= 0):
             raise MscsimError("times must be finite, non-negative and strictly increasing", field="times")
+    late = regimen.horizon_warning(float(t[-1]))
+    if late:
+        warnings.append(late)
     y0 = steady_state(compiled, p)
     Y = integrate(compiled, p, y0, t, admins, options)
     OUT = np.empty((len(t), len(composed.ode.outputs)))
     compiled.outputs_traj(t, Y, p, OUT)
+    if "lung_occlusion" in composed.ode.outputs:
+        peak = float(np.max(OUT[:, composed.ode.outputs.index("lung_occlusion")]))
+        if peak >= LUNG_OCCLUSION_WARN:
+            warnings.append(lung_occlusion_warning(peak))
     info = {"warnings": warnings, "weight_kg": body.weight_kg, "species": species}
     return Simulation(composed, t, Y, OUT, dict(zip(composed.ode.param_names, p)), regimen, info)
 
 
 def where_cells_went(sim: Simulation, at_days: tuple[float, ...] = (1.0, 7.0)) -> pd.DataFrame:
-    """Per organ: peak viable cells as % of all cells given and when; % at chosen days; label at the end."""
+    """Per organ (disjoint rows, see ``organs``): peak viable cells as % of ALL cells of the regimen
+    given by the end and when; % at chosen days; label at the end."""
     org = sim.organs()
     given = max(float(sim.states["X_dosed"].iloc[-1]), 1.0)
     t_end = float(sim.times[-1])
     rows = []
     for organ, g in org.groupby("organ", sort=False):
+        if organ == "cleared":
+            continue
         t = g["time_d"].to_numpy()
         pct = 100.0 * g["viable_cells"].to_numpy() / given
         k = int(np.argmax(pct))

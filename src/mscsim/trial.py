@@ -22,8 +22,9 @@ from mscsim.dosing import Regimen
 from mscsim.errors import MscsimError
 from mscsim.execution import map_tasks
 from mscsim.model import build_model, disease_module
-from mscsim.population import (MAX_SCREEN_FACTOR, VirtualPatient, covariate_specs, draw_candidate, iiv_table,
-                               inclusion_mask)
+from mscsim.diseases.base import background_settings
+from mscsim.population import (MAX_SCREEN_FACTOR, VirtualPatient, covariate_specs, draw_candidate, draw_traits,
+                               iiv_table, inclusion_mask, screening_rng)
 from mscsim.scenario import Scenario
 from mscsim.simulate import check_regimen_safety, parameter_vector
 from mscsim.numerics import (IntegrationError, SolverOptions, SteadyStateError, compile_model, integrate,
@@ -74,6 +75,7 @@ class PatientResult:
 
 def _patient_vector(composed, patient: VirtualPatient, regimen: Regimen) -> np.ndarray:
     over = dict(patient.params)
+    over.update({k: v for k, v in patient.settings.items() if k in composed.ode.params})
     if "trial_on" in composed.ode.params:
         over["trial_on"] = 1.0
     return parameter_vector(composed, weight_kg=patient.covariates.get("weight_kg"), regimen=regimen,
@@ -147,7 +149,8 @@ class _Screened:
     covariates: dict
     params: dict
     noise_seed: tuple
-    baseline: dict | None = None     # observed baseline endpoints when the candidate is included
+    settings: dict = field(default_factory=dict)
+    baseline: dict | None = None     # endpoints measured at screening when the candidate is included
     y0: np.ndarray | None = None     # untreated baseline state when included
 
 
@@ -169,15 +172,17 @@ class _Screener:
     inclusion: dict
     obs_times: np.ndarray
     engine: str
+    settings: dict = field(default_factory=dict)   # arm-level model inputs (background, design)
 
     def __call__(self, k: int) -> _Screened:
         composed = build_model(self.disease, None, "human", self.subtype)
         compiled = compile_model(composed.ode)
         mod = disease_module(self.disease)
         cov, params, seed = draw_candidate(self.seed, self.arm_index, k, self.covs, self.iiv, self.typical)
-        pt = VirtualPatient(self.arm_name, 0, k, cov, params, seed)
+        settings = dict(self.settings) | draw_traits(self.seed, self.arm_index, k, composed.ode.params)
+        pt = VirtualPatient(self.arm_name, 0, k, cov, params, seed, settings=settings)
         p = _patient_vector(composed, pt, self.regimen)
-        res = _Screened(k, cov, params, seed)
+        res = _Screened(k, cov, params, seed, settings)
         try:
             y0 = steady_state(compiled, p, engine=self.engine)
         except SteadyStateError:
@@ -186,12 +191,22 @@ class _Screener:
         compiled.outputs(0.0, y0, p, out)
         frame = Readouts.from_array(np.repeat(out[None, :], len(self.obs_times), axis=0),
                                     composed.ode.outputs, pd.Index(self.obs_times))
-        rng = np.random.default_rng(np.random.SeedSequence(seed))
-        base = endpoint_frame(mod, frame, rng).iloc[0]
+        # the screening visit has its own noise: the baseline visit (day 0) is measured anew
+        base = endpoint_frame(mod, frame, screening_rng(seed)).iloc[0]
         if inclusion_mask(base, cov, self.inclusion):
             res.baseline = {c: float(base[c]) for c in base.index}
             res.y0 = y0
         return res
+
+
+def arm_settings(scenario: Scenario, arm, mod) -> dict[str, float]:
+    """Model inputs of an arm: its background therapy (module BACKGROUND) and, in an open-label
+    design, the expectation of patients who know they get an active treatment (MSCs or a
+    therapy started in the trial)."""
+    out = background_settings(mod, arm.background_entries(), scenario.subtype)
+    active = bool(arm.regimen) or bool(out)
+    out["expectation_on"] = 1.0 if (scenario.design.blinding == "open" and active) else 0.0
+    return out
 
 
 def plan_trial(scenario: Scenario, progress: bool = False, engine: str = "compiled", *, workers: int = 1,
@@ -228,7 +243,7 @@ def plan_trial(scenario: Scenario, progress: bool = False, engine: str = "compil
     for j, arm in enumerate(scenario.arms):
         reg = arm.to_regimen()
         screener = _Screener(scenario.disease, scenario.subtype, scenario.seed, j, arm.name, reg, covs, iiv,
-                             typical, inclusion, obs_times, engine)
+                             typical, inclusion, obs_times, engine, arm_settings(scenario, arm, mod))
         limit = MAX_SCREEN_FACTOR * arm.n + 100
         enrolled: list[VirtualPatient] = []
         k = 0
@@ -249,7 +264,8 @@ def plan_trial(scenario: Scenario, progress: bool = False, engine: str = "compil
             for r in batch:
                 k = r.k + 1
                 if r.baseline is not None:
-                    pt = VirtualPatient(arm.name, len(enrolled), r.k, r.covariates, r.params, r.noise_seed)
+                    pt = VirtualPatient(arm.name, len(enrolled), r.k, r.covariates, r.params, r.noise_seed,
+                                        settings=r.settings)
                     pt.baseline = r.baseline
                     enrolled.append(pt)
                     baselines[pt.pid] = r.y0
@@ -280,13 +296,22 @@ def control_arm(scenario: Scenario) -> str:
 
 
 def run_trial(scenario: Scenario, *, workers: int = 1, scheduler: str | None = None,
-              progress: bool = True, engine: str = "compiled") -> TrialResult:
-    """Run a virtual trial (see module docstring). ``engine``: "compiled" (default) or "scipy"."""
+              progress: bool = True, engine: str = "compiled", uncertainty: int = 0,
+              alpha: float = 0.05) -> TrialResult:
+    """Run a virtual trial (see module docstring). ``engine``: "compiled" (default) or "scipy".
+    ``uncertainty``: also run it under that many parameter draws and add predictive intervals and
+    assurance at ``alpha`` to the summary (``mscsim.uncertainty``)."""
     plan = plan_trial(scenario, engine=engine, workers=workers, scheduler=scheduler)
     tasks = plan.tasks()
     results: list[PatientResult] = map_tasks(run_patient, tasks, workers=workers, scheduler=scheduler,
                                               desc=f"{scenario.name}", progress=progress)
-    return assemble(plan, tasks, results)
+    result = assemble(plan, tasks, results)
+    if uncertainty:
+        from mscsim.uncertainty import attach, predict
+
+        attach(result.summary, predict(scenario, uncertainty, alpha=alpha, workers=workers, scheduler=scheduler,
+                                       progress=progress))
+    return result
 
 
 def assemble(plan: TrialPlan, tasks: list[PatientTask], results: list[PatientResult]) -> TrialResult:

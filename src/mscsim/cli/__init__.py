@@ -25,7 +25,7 @@ def _register() -> None:
     import importlib
 
     for name in ("simulate", "demo", "evidence", "trial", "validate", "calibrate",
-                 "sensitivity", "export_sbml", "report"):
+                 "sensitivity", "export_sbml", "report", "endpoints", "export_petab"):
         try:
             importlib.import_module(f"mscsim.cli.{name}")
         except ModuleNotFoundError as exc:  # a verb not built yet
@@ -56,32 +56,127 @@ def format_error(exc: BaseException) -> str:
     return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
+def _parser_exception_types() -> tuple[tuple[type, ...], tuple[type, ...], tuple[type, ...]]:
+    """(usage/click exceptions, aborts, exits) of every click the CLI may run on: typer >= 0.29
+    bundles its own copy (``typer._click``), older typer uses the ``click`` package; both are
+    caught, so an upgrade of either cannot turn a usage error into a traceback again (issue 21)."""
+    import importlib
+
+    errs, aborts, exits = [], [], [typer.Exit]
+    for name in ("typer._click.exceptions", "click.exceptions"):
+        try:
+            mod = importlib.import_module(name)
+        except ImportError:
+            continue
+        errs += [getattr(mod, "ClickException")]
+        aborts += [getattr(mod, "Abort")] if hasattr(mod, "Abort") else []
+        exits += [getattr(mod, "Exit")] if hasattr(mod, "Exit") else []
+    aborts += [typer.Abort] if hasattr(typer, "Abort") else []
+    return tuple(errs), tuple(aborts), tuple(exits)
+
+
+def _command_names() -> list[str]:
+    return sorted(c.name or c.callback.__name__ for c in app.registered_commands)
+
+
+def usage_line(exc: BaseException) -> str:
+    """One line for a parser error: the message, a suggestion, where to find help."""
+    import difflib
+    import re
+
+    msg = " ".join(exc.format_message().split()) if hasattr(exc, "format_message") else str(exc)
+    m = re.match(r"No such command '(.+)'\.?$", msg)
+    if m:
+        close = difflib.get_close_matches(m.group(1), _command_names(), n=1, cutoff=0.5)
+        msg = f"unknown command {m.group(1)!r}" + (f"; did you mean '{close[0]}'?" if close else "")
+        msg += f" (commands: {', '.join(_command_names())})"
+        return msg
+    m = re.match(r"No such option: (\S+)(?: \(Possible options: (.+)\))?$", msg)
+    if m:
+        options = [o.strip() for o in (m.group(2) or "").split(",") if o.strip()]
+        close = difflib.get_close_matches(m.group(1), options, n=1, cutoff=0.5)
+        msg = f"unknown option {m.group(1)}" + (f"; did you mean {close[0]}?" if close else "")
+    ctx = getattr(exc, "ctx", None)
+    if ctx is not None:
+        msg += f" (see '{ctx.command_path} --help')"
+    return msg
+
+
+def compile_notice(model, folder) -> None:
+    """Say why the first run of a model is slow (it is compiled once; issue 21)."""
+    import os
+
+    from mscsim.numerics import codegen
+
+    name = model.name.removeprefix("mscsim-")
+    # benchmarks/RESULTS.md, "Compile time": a model 1-3 s, the engine shared by all models ~15 s
+    engine_ready = codegen._KERNELS_READY or codegen._kernels_marker().exists()
+    span = "~1-5 s" if engine_ready else "~20 s: the engine is compiled too, once for every model"
+    home = os.path.expanduser("~")
+    where = str(folder).replace(home, "~", 1) if str(folder).startswith(home) else str(folder)
+    typer.echo(f"compiling the {name} model once ({span}, longer on a busy machine); later runs load it "
+               f"from {where}", err=True)
+
+
+def command():
+    """The click command of :data:`app`, with help that shows flags as flags (typer 0.29 prints a
+    ``<bool>`` type after each) and arguments in capitals."""
+    import typer.main
+
+    cmd = typer.main.get_command(app)
+
+    def plain_help(get_help_option):
+        def wrapped(ctx):
+            opt = get_help_option(ctx)
+            if opt is not None:
+                opt.metavar = ""
+            return opt
+        return wrapped
+
+    for sub in [cmd, *getattr(cmd, "commands", {}).values()]:
+        sub.get_help_option = plain_help(sub.get_help_option)
+        for p in sub.params:
+            if getattr(p, "is_flag", False):
+                p.metavar = ""
+            elif p.param_type_name == "argument" and p.metavar is None:
+                p.metavar = p.name.upper()
+    return cmd
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``mscsim`` script."""
+    """Entry point of the ``mscsim`` script: user and usage errors give one line and exit 2."""
+    from mscsim.numerics import codegen
+
+    if compile_notice not in codegen.COMPILE_NOTICE_HOOKS:
+        codegen.COMPILE_NOTICE_HOOKS.append(compile_notice)
     _register()
     user_errors = _user_error_types()
+    click_errors, aborts, exits = _parser_exception_types()
     try:
-        app(args=argv, standalone_mode=False)
+        command().main(args=argv, prog_name="mscsim", standalone_mode=False)
     except user_errors as exc:
         typer.echo(f"error: {format_error(exc)}", err=True)
         return 2
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
         return 130
-    except typer.Exit as exc:
-        return exc.exit_code
-    except SystemExit as exc:  # click usage errors already printed
-        return int(exc.code or 0)
-    except Exception as exc:  # noqa: BLE001 - click usage errors and the like
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
+    except exits as exc:
+        return int(getattr(exc, "exit_code", 0) or 0)
+    except aborts:
+        typer.echo("aborted", err=True)
+        return 1
+    except click_errors as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError":  # `mscsim` or a group alone: the help
             exc.show()
-            return exc.exit_code
-        if isinstance(exc, click.exceptions.Abort):
-            typer.echo("aborted", err=True)
-            return 1
-        raise
+            return 0
+        typer.echo(f"error: {usage_line(exc)}", err=True)
+        return int(getattr(exc, "exit_code", 2) or 2)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    except OSError as exc:  # e.g. a folder that cannot be created (permission, read-only file system)
+        where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+        typer.echo(f"error: {where}{exc.strerror or exc}", err=True)
+        return 2
     return 0
 
 

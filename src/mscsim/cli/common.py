@@ -22,7 +22,7 @@ ArteryOpt = Annotated[Optional[str], typer.Option("--artery", help="for intra_ar
 SiteOpt = Annotated[Optional[str], typer.Option("--site", help="for local: joint | perianal_fistula | ...")]
 InfusionOpt = Annotated[Optional[str], typer.Option("--infusion", help="infusion time, e.g. '30 min' (default: bolus)")]
 EveryOpt = Annotated[Optional[str], typer.Option("--every", help="repeat interval, e.g. '12 wk'")]
-TimesOpt = Annotated[int, typer.Option("--times", help="number of doses")]
+TimesOpt = Annotated[int, typer.Option("--times", min=1, max=1000, help="number of doses")]
 ProductOpt = Annotated[str, typer.Option("--product", help="MSC product (bm-msc, uc-msc, ad-msc, ...)")]
 AtOpt = Annotated[Optional[str], typer.Option("--at", help="time of the first dose, e.g. '0 d'")]
 SpeciesOpt = Annotated[str, typer.Option("--species", help="human | mouse | rat")]
@@ -75,12 +75,31 @@ def parse_injury(text: str | None) -> tuple[str, float] | None:
     return tissue, s
 
 
+def readable_time(days: float) -> str:
+    """A time in the unit a reader expects: '2 min', '5.5 h', '85 d' (never '2.04e+03 h')."""
+    if days != days:
+        return "-"
+    minutes = days * 1440.0
+    if minutes < 60:
+        return f"{minutes:.0f} min"
+    if days < 2:
+        return f"{days * 24:.3g} h"
+    return f"{days:.4g} d"
+
+
+def clean_number(x, fmt: str = "{:.3g}", tiny: float = 1e-12) -> str:
+    """A number for a table: '-' for None/NaN, 0 for rounding noise such as 2.78e-17."""
+    if x is None or x != x:
+        return "-"
+    return fmt.format(0.0 if abs(x) < tiny else x)
+
+
 def df_table(df, title: str | None = None, floatfmt: str = "{:.3g}", max_rows: int = 60) -> Table:
     t = Table(title=title, show_lines=False, header_style="bold")
     for c in df.columns:
         t.add_column(str(c), justify="right" if df[c].dtype.kind in "fiu" else "left")
     for _, r in df.head(max_rows).iterrows():
-        t.add_row(*[floatfmt.format(v) if isinstance(v, float) else str(v) for v in r.tolist()])
+        t.add_row(*[clean_number(v, floatfmt) if isinstance(v, float) else str(v) for v in r.tolist()])
     return t
 
 
@@ -90,5 +109,83 @@ def out_dir(path: str | Path) -> Path:
         from mscsim.errors import MscsimError
 
         raise MscsimError(f"{p} exists and is not a folder", field="--out")
-    p.mkdir(parents=True, exist_ok=True)
+    try:
+        p.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise write_error(p, exc) from None
     return p
+
+
+def check_scheduler(address: str | None, timeout_s: float = 3.0) -> None:
+    """Fail fast, in one line, when ``--scheduler`` cannot be reached (dask's own connect waits
+    30 s and ends in an OSError traceback)."""
+    if address is None:
+        return
+    import socket
+    from urllib.parse import urlsplit
+
+    from mscsim.errors import MscsimError
+
+    url = urlsplit(address if "://" in address else f"tcp://{address}")
+    if url.scheme not in ("tcp", "tls") or not url.hostname or url.port is None:
+        raise MscsimError(f"expected a Dask scheduler address such as tcp://host:8786, got {address!r}",
+                          field="--scheduler")
+    try:
+        with socket.create_connection((url.hostname, url.port), timeout=timeout_s):
+            pass
+    except OSError as exc:
+        raise MscsimError(f"cannot reach the Dask scheduler at {address} within {timeout_s:g} s "
+                          f"({exc.strerror or exc}); is it running?", field="--scheduler") from None
+
+
+#: everyday names of the diseases, for the did-you-mean of an unknown --disease
+DISEASE_ALIASES = {
+    "lupus": "sle", "systemic_lupus_erythematosus": "sle",
+    "rheumatoid_arthritis": "ra", "arthritis": "ra",
+    "diabetes": "t1d", "type1_diabetes": "t1d", "type_1_diabetes": "t1d", "t1dm": "t1d",
+    "multiple_sclerosis": "ms", "sclerosis": "ms",
+    "crohn": "ibd", "crohns": "ibd", "crohns_disease": "ibd", "ulcerative_colitis": "ibd", "uc": "ibd",
+    "colitis": "ibd", "cd": "ibd",
+    "cirrhosis": "liver", "liver_failure": "liver", "aclf": "liver", "hepatitis": "liver",
+}
+
+
+def check_disease(disease: str | None, field: str = "--disease") -> str | None:
+    """The disease id, or one line naming the accepted ids (and the id an everyday name means)."""
+    from mscsim.errors import MscsimError, unknown
+    from mscsim.model import DISEASES
+
+    if disease is None or disease in DISEASES:
+        return disease
+    key = disease.strip().lower().replace("-", "_").replace(" ", "_").replace("'", "")
+    if key in DISEASES:
+        return key
+    alias = DISEASE_ALIASES.get(key)
+    if alias:
+        raise MscsimError(f"unknown disease {disease!r} (did you mean {alias!r}?); accepted: "
+                          f"{', '.join(sorted(DISEASES))}", field=field)
+    raise unknown("disease", disease, DISEASES, field=field)
+
+
+def check_output_file(path: Path, field: str = "--out") -> Path:
+    """An output file whose folder exists (no folders are created for a single file: a typo such as
+    ``-o /nonexistent_dir/x.xml`` must not create a folder at the filesystem root)."""
+    from mscsim.errors import MscsimError
+
+    path = Path(path)
+    if path.exists() and path.is_dir():
+        raise MscsimError(f"{path} is a folder; give a file name such as model.xml", field=field)
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise MscsimError(f"folder {parent} does not exist (create it first, or write in an existing folder)",
+                          field=field)
+    return path
+
+
+def write_error(path: Path, exc: OSError, field: str = "--out"):
+    """One line for an output that cannot be written (read-only or virtual file system, permission)."""
+    from mscsim.errors import MscsimError
+
+    return MscsimError(f"cannot write {path}: {exc.strerror or exc}"
+                       + (" (this folder does not accept new files)" if exc.errno in (2, 13, 30) else ""),
+                       field=field)

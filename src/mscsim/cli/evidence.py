@@ -240,9 +240,9 @@ def evidence(
     from mscsim.evidence.records import DISEASES
 
     if disease is not None and disease not in DISEASES:
-        from mscsim.errors import unknown
+        from mscsim.cli.common import check_disease
 
-        raise unknown("disease", disease, DISEASES, field="disease")
+        disease = check_disease(disease, field="disease")
     console = _console()
     if meta is not None:
         if study is not None:

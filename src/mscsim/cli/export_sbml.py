@@ -101,8 +101,10 @@ def export_sbml_cmd(
     from mscsim.errors import MscsimError
     from mscsim.sbml import export_sbml
 
-    if out.exists() and out.is_dir():
-        raise MscsimError(f"{out} is a folder; give a file name such as model.xml", field="--out")
+    from mscsim.cli.common import check_disease, check_output_file, write_error
+
+    out = check_output_file(out)
+    disease = check_disease(disease)
     if disease is None and injury is None:
         raise MscsimError("give a --disease, or --injury TISSUE:SEVERITY for the kinetics-only model",
                           field="--disease")
@@ -125,8 +127,6 @@ def export_sbml_cmd(
     if patient is not None:
         p_weight, overrides = read_patient_file(patient)
     w = weight if weight is not None else (p_weight if p_weight is not None else table_weight)
-    err_console.print("[dim]building the model and its untreated steady state (the first run of a "
-                      "model compiles it: ~10-30 s)...[/dim]")
     exp = export_sbml(disease, subtype=subtype, injury=inj, species=species, weight_kg=w, regimen=regimen,
                       params=overrides or None, days=ndays)
     if exp.errors:
@@ -135,7 +135,10 @@ def export_sbml_cmd(
         err_console.print(f"error: libSBML found {len(exp.errors)} error(s) in the exported model "
                           "(a bug in mscsim); nothing written")
         raise typer.Exit(1)
-    exp.write(out)
+    try:
+        exp.write(out)
+    except OSError as exc:
+        raise write_error(out, exc) from None
     summary = ", ".join(f"{k} x{n}" for k, n in exp.issue_summary().items()) or "none"
     console.print(f"wrote [bold]{out}[/bold]: SBML L3V2 model {exp.model_id}, {len(exp.initial_state)} states "
                   f"({len(exp.species_ids)} cell species, {exp.reaction_count} reactions, "

@@ -13,6 +13,15 @@ from mscsim.cli.common import (ArteryOpt, AtOpt, DoseOpt, EveryOpt, InfusionOpt,
                                SpeciesOpt, TimesOpt, console, err_console)
 
 
+def display_where(table):
+    """The where-the-cells-went table for the console: units in the headers, readable times."""
+    from mscsim.cli.common import readable_time
+
+    t = table[table["peak %"] >= 0.05].copy()
+    t.insert(2, "peak at", [readable_time(h / 24.0) for h in t.pop("at (h)")])
+    return t.rename(columns=lambda c: c.replace(" %", " (%)").replace("label % d", "label (%) day "))
+
+
 def run_simulation(*, dose, route, artery, site, days, species, weight, injury, disease, subtype,
                    infusion, every, times, product, at, out: Path, quiet: bool = False) -> dict:
     """Run, write files, print the summary; return the summary dict (used by `demo`)."""
@@ -22,6 +31,9 @@ def run_simulation(*, dose, route, artery, site, days, species, weight, injury, 
     from mscsim.plots import organ_cells_figure, organ_label_figure
     from mscsim.simulate import simulate, where_cells_went
 
+    from mscsim.cli.common import check_disease
+
+    disease = check_disease(disease)
     inj = parse_injury(injury)
     if dose is None and disease is None:
         raise MscsimError("give a --dose (e.g. --dose '1e6 cells/kg'), or a --disease to see its "
@@ -32,8 +44,6 @@ def run_simulation(*, dose, route, artery, site, days, species, weight, injury, 
                            times=times, product=product)
     ndays = parse_days(days)
     out = out_dir(out)
-    if not quiet:
-        err_console.print("[dim]simulating (the first run of a model compiles it: ~10-30 s)...[/dim]")
     grid = None
     if disease is not None:  # make sure the summary's time points are on the output grid
         import numpy as np
@@ -84,7 +94,8 @@ def run_simulation(*, dose, route, artery, site, days, species, weight, injury, 
                       + f"); {ndays:g} days; {species}, {sim.info['weight_kg']:g} kg"
                       + (f"; injured {inj[0]} {inj[1]:g}" if inj else "")
                       + (f"; disease {disease}" if disease else ""))
-        console.print(df_table(table[table["peak %"] >= 0.05], title="Where the cells went (viable MSCs, % of all cells given)"))
+        console.print(df_table(display_where(table), title="Where the cells went: viable MSCs, % of all cells given "
+                                                          f"({summary['cells_given']:.3g} cells)"))
         console.print(f"peak lung-occlusion signal: {summary['peak_lung_occlusion']:.3g} "
                       "(1 = lung load that killed mice)")
         if disease is not None:

@@ -17,32 +17,84 @@ def _slug(text: str) -> str:
 
 
 def print_summary(summary: dict) -> None:
+    """Arm results and comparisons with units; proportions in %, differences of proportions in
+    percentage points; rounding noise printed as 0."""
     from rich.table import Table
 
+    from mscsim.cli.common import clean_number
+    from mscsim.cli.endpoints import endpoint_table
+
+    units = dict(zip(*endpoint_table(summary["disease"])[["endpoint", "unit"]].to_dict("list").values()))
+    stats = {e["name"]: e["stat"] for arm in summary["arms"] for e in arm["endpoints"]}
+
+    def unit_of(name):
+        return "%" if stats.get(name) == "proportion" else units.get(name, "% of dose" if name.startswith("label_") else "")
+
+    def pct(x):
+        return clean_number(None if x is None else 100 * x, "{:.1f}")
+
     t = Table(title=f"{summary['scenario']} ({summary['disease']}, seed {summary['seed']})", header_style="bold")
-    for c in ("arm", "n", "endpoint", "day", "value", "95% CI"):
+    for c in ("arm", "n", "endpoint", "unit", "day", "value", "95% CI"):
         t.add_column(c, justify="right" if c in ("n", "day", "value") else "left")
     for arm in summary["arms"]:
         for e in arm["endpoints"]:
-            val = "-" if e["value"] is None else (f"{100 * e['value']:.1f} %" if e["stat"] == "proportion"
-                                                   else f"{e['value']:.3g}")
+            prop = e["stat"] == "proportion"
+            val = pct(e["value"]) if prop else clean_number(e["value"])
             ci = "-" if e["ci_low"] is None else (
-                f"{100 * e['ci_low']:.1f} to {100 * e['ci_high']:.1f} %" if e["stat"] == "proportion"
-                else f"{e['ci_low']:.3g} to {e['ci_high']:.3g}")
-            t.add_row(arm["name"], str(arm["n"]), e["name"], f"{e['at_days']:g}", val, ci)
+                f"{pct(e['ci_low'])} to {pct(e['ci_high'])}" if prop
+                else f"{clean_number(e['ci_low'])} to {clean_number(e['ci_high'])}")
+            t.add_row(arm["name"], str(arm["n"]), e["name"], unit_of(e["name"]), f"{e['at_days']:g}", val, ci)
     console.print(t)
     if summary["comparisons"]:
-        c = Table(title="comparisons (arm - control)", header_style="bold")
-        for col in ("endpoint", "day", "arm", "vs", "difference", "95% CI", "p"):
+        c = Table(title="comparisons (arm - control; proportions in percentage points)", header_style="bold")
+        for col in ("endpoint", "unit", "day", "arm", "vs", "difference", "95% CI", "p"):
             c.add_column(col)
         for r in summary["comparisons"]:
-            fmt = (lambda x: "-" if x is None else f"{x:.3g}")
-            c.add_row(r["endpoint"], f"{r['at_days']:g}", r["arm"], r["vs"], fmt(r["difference"]),
-                      f"{fmt(r['ci_low'])} to {fmt(r['ci_high'])}", "-" if r["p_value"] is None else f"{r['p_value']:.3g}")
+            prop = stats.get(r["endpoint"]) == "proportion"
+            fmt = pct if prop else clean_number
+            c.add_row(r["endpoint"], "pp" if prop else unit_of(r["endpoint"]), f"{r['at_days']:g}", r["arm"], r["vs"],
+                      fmt(r["difference"]), f"{fmt(r['ci_low'])} to {fmt(r['ci_high'])}",
+                      clean_number(r["p_value"]))
         console.print(c)
     for arm in summary["arms"]:
         console.print(f"arm {arm['name']}: screened {arm['screened']} to enrol {arm['n_planned']} "
                       f"(screening ratio {arm['screening_ratio']:.2f}); failed simulations: {arm['failures']}")
+
+
+def csv_beside_parquet(files: list) -> list:
+    """A CSV copy of every Parquet table (as `simulate` writes), for spreadsheet users."""
+    import pandas as pd
+
+    from mscsim.io import atomic_path
+
+    out = []
+    for f in list(files):
+        if str(f).endswith(".parquet"):
+            csv = f.with_suffix(".csv")
+            with atomic_path(csv) as tmp:
+                pd.read_parquet(f).to_csv(tmp, index=False)
+            out.append(csv)
+    return out
+
+
+def drop_empty_responders(summary: dict, out: Path, files: list) -> list:
+    """No responders.png when the trial has no proportion endpoint (it would be an empty figure)."""
+    if any(e["stat"] == "proportion" for arm in summary["arms"] for e in arm["endpoints"]):
+        return files
+    f = out / "responders.png"
+    if f.exists():
+        f.unlink()
+    return [x for x in files if Path(x).name != "responders.png"]
+
+
+def regimen_warnings(sc) -> list[str]:
+    """Doses of each arm that start after the last endpoint (the trial never gives them)."""
+    out = []
+    for arm in sc.arms:
+        w = arm.to_regimen().horizon_warning(sc.end_day, "the last endpoint")
+        if w:
+            out.append(f"arm {arm.name}: {w}")
+    return out
 
 
 @app.command("trial")
@@ -53,10 +105,12 @@ def trial_cmd(
     scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler address (tcp://host:port)"),
     power: bool = typer.Option(False, "--power", help="estimate power over repeated virtual trials"),
     replicates: int = typer.Option(50, "--replicates", min=2, max=100000, help="replicate trials for --power"),
-    alpha: float = typer.Option(0.05, "--alpha", min=1e-6, max=0.5, help="significance level for --power"),
+    alpha: float = typer.Option(0.05, "--alpha", min=1e-6, max=0.5, help="significance level for --power and the assurance of --uncertainty"),
     seed: Optional[int] = typer.Option(None, "--seed", min=0, help="override the scenario's seed"),
     resume: bool = typer.Option(False, "--resume", help="continue an interrupted trial from its last finished chunk"),
     report: bool = typer.Option(True, "--report/--no-report", help="write report.html"),
+    uncertainty: int = typer.Option(0, "--uncertainty", min=0, max=100000,
+                                    help="also run N parameter draws: predictive intervals and assurance (at --alpha)"),
 ):
     """Run a virtual clinical trial: every arm, every endpoint, comparisons; or its power."""
     from mscsim.cli.common import out_dir
@@ -65,10 +119,15 @@ def trial_cmd(
     from mscsim.trial import power as trial_power
     from mscsim.trial import write_trial
 
+    from mscsim.cli.common import check_scheduler
+
+    check_scheduler(scheduler)
     sc = resolve_scenario(scenario)
     if seed is not None:
         sc = sc.model_copy(update={"seed": seed})
     out = out_dir(out or Path("mscsim-out/trial") / _slug(sc.name))
+    for line in regimen_warnings(sc):
+        err_console.print(f"[yellow]warning:[/yellow] {line}")
     if power:
         table = trial_power(sc, replicates=replicates, alpha=alpha, workers=workers, scheduler=scheduler)
         files = write_table(table, out / "power")
@@ -80,9 +139,16 @@ def trial_cmd(
     from mscsim.checkpoint import clear_checkpoint, run_trial_resumable
 
     result = run_trial_resumable(sc, out, fresh=not resume, workers=workers, scheduler=scheduler)
+    if uncertainty:
+        from mscsim.uncertainty import attach, predict
+
+        attach(result.summary, predict(sc, uncertainty, alpha=alpha, workers=workers, scheduler=scheduler))
+        err_console.print(f"uncertainty: {result.summary['uncertainty']['source']}")
     for w in result.summary["warnings"]:
         err_console.print(f"[yellow]warning:[/yellow] {w}")
     files = write_trial(result, out)
+    files = drop_empty_responders(result.summary, out, files)
+    files += csv_beside_parquet(files)
     if report:
         try:
             from mscsim.report import write_report
@@ -92,6 +158,12 @@ def trial_cmd(
             pass
     clear_checkpoint(out)
     print_summary(result.summary)
-    console.print(f"output: [bold]{out}[/bold] ({len(files)} files: summary.json, patients.parquet, "
-                  "timecourse.parquet, figures)")
+    if uncertainty:
+        from mscsim.cli.common import df_table
+        from mscsim.uncertainty import uncertainty_table
+
+        console.print(df_table(uncertainty_table(result.summary),
+                               title=f"{uncertainty} parameter draws: 95% predictive intervals and assurance (p < {alpha})"))
+    console.print(f"output: [bold]{out}[/bold] ({len(files)} files: summary.json, patients.parquet/.csv, "
+                  "timecourse.parquet/.csv, figures)")
 

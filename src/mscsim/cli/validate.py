@@ -36,8 +36,12 @@ def validate_cmd(
     from mscsim.io import write_json, write_table, write_text
     from mscsim.model import DISEASES
 
-    if disease is not None and disease not in DISEASES:
-        raise unknown("disease", disease, DISEASES, field="--disease")
+    from mscsim.cli.common import check_disease
+
+    disease = check_disease(disease)
+    from mscsim.cli.common import check_scheduler
+
+    check_scheduler(scheduler)
     out = out_dir(out)
     table, effects = run_validation(disease, workers=workers, scheduler=scheduler, only=only, with_effects=True,
                                     n_sim_min=n_sim_min)

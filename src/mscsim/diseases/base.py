@@ -13,6 +13,18 @@ A disease module (``mscsim.diseases.<name>``) defines:
   with visit-to-visit measurement noise when ``rng`` is given, and the scores;
 - ``responders(obs, baseline) -> dict``: endpoints that compare with baseline (ACR20, EULAR
   response, CDAI response, ...), as 0/1; ``baseline`` maps each observation to its first value.
+Optional:
+
+- ``BACKGROUND``: the standard-of-care therapies a scenario arm may list (``background: [...]``),
+  name -> `Background` (the model input parameters it sets, its default dose, its source), and
+  ``DEFAULT_BACKGROUND``: subtype -> the therapies an arm gets when it lists none (documented in
+  docs/disease-modules.md). A therapy acts through the module's own equations (e.g. RA's
+  methotrexate cuts the synovial drive); a *stable* background that the trial population was
+  already on when its baseline was set is part of the calibrated drive and sets nothing.
+- placebo (`add_placebo`) and open-label expectation (`add_expectation`) on patient-reported
+  components; regression to the mean needs no code here: screening measures with ``observe``'s
+  visit noise (trial.py).
+
 ``endpoint_frame`` turns both into one DataFrame. Modules work on arrays, not pandas objects,
 because a trial observes each patient separately and pandas' per-operation cost dominated.
 """
@@ -84,6 +96,80 @@ def add_placebo(m: OdeModel, disease: str, species: str = "human"):
     m.rate(plc, k * (trial_on * pmax - plc), desc="placebo response builds up during a trial",
            source="indirect-response placebo model (Ma 2020 Clin Pharmacokinet 59:1451, PMID 32451909) [design]")
     return plc
+
+
+def add_expectation(m: OdeModel, disease: str, species: str = "human"):
+    """Open-label expectation: input ``expectation_on`` (1 for patients who know they receive an
+    active treatment in an open-label design, set by the trial from ``design.blinding``) times
+    the effect size of non-blinded patients on patient-reported outcomes (``es_open_label``,
+    Hrobjartsson 2014), reached with the placebo build-up rate from day 0 (state
+    ``expectation``, 0 at screening and baseline). Returns the shift in between-patient SD units;
+    the module applies it to its patient-reported components only."""
+    on = m.param("expectation_on", 0.0, unit="1", kind="input",
+                 desc="1 for a patient who knows he receives an active treatment (open-label design)",
+                 source="set by the trial runner from the scenario's design.blinding")
+    e = m.state("expectation", unit="between-patient SD", group="disease", init=0.0, atol=1e-9,
+                desc="open-label expectation on patient-reported outcomes (0 before day 0)")
+    m.rate(e, P(m, f"k_placebo_{disease}", species) * (on * P(m, "es_open_label", species) - e),
+           desc="expectation builds up once the patient knows he is treated (same pace as the placebo response)",
+           source="size: Hrobjartsson 2014 Int J Epidemiol 43:1272 (PMC4258786); pace [design]")
+    return e
+
+
+@dataclass(frozen=True)
+class Background:
+    """A standard-of-care therapy of a disease module (scenario arm key ``background``).
+
+    ``settings``: model input parameters it sets; ``dose_param``/``dose_unit``: the input set from
+    a scenario dose such as ``{name: prednisone, dose: "10 mg/d"}`` (``default_dose`` otherwise)."""
+
+    name: str
+    desc: str
+    settings: dict
+    source: str
+    dose_param: str | None = None
+    dose_unit: str | None = None
+    default_dose: float | None = None
+
+
+def parse_background_dose(text: str, unit: str, field: str) -> float:
+    """'10 mg/d' -> 10.0 when ``unit`` is 'mg/d' (the therapy's own unit; no conversion)."""
+    from mscsim.errors import MscsimError
+
+    parts = str(text).strip().split(None, 1)
+    try:
+        value = float(parts[0])
+    except (ValueError, IndexError):
+        raise MscsimError(f"expected a dose like '10 {unit}', got {text!r}", field=field) from None
+    got = parts[1].replace(" ", "") if len(parts) > 1 else ""
+    if got != unit.replace(" ", "") or not np.isfinite(value) or value < 0:
+        raise MscsimError(f"expected a dose like '10 {unit}', got {text!r}", field=field)
+    return value
+
+
+def background_settings(module, entries, subtype: str | None, field: str = "background") -> dict[str, float]:
+    """Model input values for an arm's background therapies (``entries``: names or
+    ``{name, dose}``; None = the subtype's default)."""
+    from mscsim.errors import MscsimError, unknown
+
+    table = getattr(module, "BACKGROUND", {})
+    if entries is None:
+        defaults = getattr(module, "DEFAULT_BACKGROUND", {})
+        entries = list(defaults.get(subtype or module.DEFAULT_SUBTYPE, ()))
+    out: dict[str, float] = {}
+    for e in entries:
+        name, dose = (e, None) if isinstance(e, str) else (e["name"], e.get("dose"))
+        if name not in table:
+            raise unknown(f"{module.NAME} background therapy", name, sorted(table), field=field)
+        bg = table[name]
+        out.update(bg.settings)
+        if dose is not None:
+            if bg.dose_param is None:
+                raise MscsimError(f"background {name!r} takes no dose", field=field)
+            out[bg.dose_param] = parse_background_dose(dose, bg.dose_unit, field)
+        elif bg.dose_param is not None and bg.default_dose is not None:
+            out[bg.dose_param] = bg.default_dose
+    return out
 
 
 def gauss(rng, x, sd):

@@ -16,7 +16,7 @@ import numpy as np
 import sympy as sp
 
 from mscsim import scores
-from mscsim.diseases.base import Endpoint, add_placebo, gauss, lognoise
+from mscsim.diseases.base import Background, Endpoint, add_expectation, add_placebo, gauss, lognoise
 from mscsim.immune import add_immune, ratio_to_healthy
 from mscsim.kinetics import add_kinetics
 from mscsim.kinetics.common import P
@@ -47,7 +47,21 @@ KEY_OUTPUTS = [("das28_esr", "DAS28-ESR"), ("das28_crp", "DAS28-CRP"), ("crp_out
                ("sjc28", "swollen joints (28)")]
 SUMMARY_ENDPOINTS = ["das28_esr", "das28_crp", "crp", "acr20", "eular_response"]
 #: free parameters fitted by `mscsim calibrate --disease ra` (records: role calibration in the scenarios)
-CALIBRATION_PARAMETERS = ['P50_memory', 'iota_P', 'placebo_max_ra']
+CALIBRATION_PARAMETERS = ['P50_memory_ra', 'iota_P_ra', 'placebo_max_ra']
+#: standard of care a scenario arm may list (``background: [...]``); see docs/disease-modules.md
+BACKGROUND = {b.name: b for b in [
+    Background("csdmard_stable", "stable csDMARDs (methotrexate and others) with an inadequate response, "
+               "taken since before screening: part of the calibrated drive, nothing changes in the trial",
+               {}, "Alvaro-Gracia 2017 (PMID 27269294) and Wang L 2019 (PMID 31908418) enrolled patients on "
+               "stable DMARDs; the refractory drive D_ra_t is calibrated on such patients (RADIATE)"),
+    Background("methotrexate_stable", "stable methotrexate (moderate RA on MTX): part of the calibrated drive",
+               {}, "Park 2018 (DOI 10.1002/sctm.18-0031) enrolled patients on MTX; moderate_drive_ra calibrated on them"),
+    Background("methotrexate", "methotrexate started at day 0 (7.5-25 mg/week): cuts the synovial and "
+               "systemic drive with an onset of weeks", {"mtx_start_ra": 1.0},
+               "effect size E_mtx_ra, onset k_mtx_ra (ra.yaml); Lopez-Olivo 2014 Cochrane CD000957"),
+]}
+#: the background an arm gets when it lists none, per subtype
+DEFAULT_BACKGROUND = {"refractory": ("csdmard_stable",), "moderate": ("methotrexate_stable",)}
 #: tools/calibrate_baselines.py: free constants, baseline targets of the typical patient, sources
 BASELINE_TARGETS = (
     {"S_ref_ra": (1.0, 200.0), "D_ra_s": (0.0, 10.0)},
@@ -72,9 +86,19 @@ def compose(m, body, *, species, subtype, d_cell, cxcr4) -> ComposedModel:
     sdf1 = m.rule("sdf1_target", syn / (syn + p["K_syn_sdf1"]), unit="1",
                   desc="synovial SDF-1 (CXCL12) signal, 0..1", source="FLS make CXCL12 [design form]", output=True)
     kin = add_kinetics(m, body, species=species, sdf1=sdf1, d_cell=d_cell, cxcr4=cxcr4)
-    imm = add_immune(m, kin, drive_s=p["D_ra_s"], drive_t=drive_t, species=species,
-                     il6_extra_t=p["a_fls_il6"] * syn)
+    # standard of care started in the trial: methotrexate cuts the autoimmune drive (BACKGROUND)
+    mtx_start = m.param("mtx_start_ra", 0.0, unit="1", kind="input",
+                        desc="1 when methotrexate is started at day 0 (scenario background: [methotrexate])",
+                        source="set by the trial from the arm's background")
+    mtx = m.state("mtx_ra", unit="fraction", group="disease", init=0.0, atol=1e-9,
+                  desc="methotrexate effect built up since its start (0..1)")
+    m.rate(mtx, P(m, "k_mtx_ra", species) * (mtx_start - mtx), desc="methotrexate effect builds up over weeks",
+           source="onset k_mtx_ra (ra.yaml)")
+    cut_mtx = 1 - P(m, "E_mtx_ra", species) * mtx
+    imm = add_immune(m, kin, drive_s=p["D_ra_s"] * cut_mtx, drive_t=drive_t * cut_mtx, species=species,
+                     il6_extra_t=p["a_fls_il6"] * syn, disease=NAME)
     plc = add_placebo(m, NAME, species)
+    expect = add_expectation(m, NAME, species)
 
     excess = (p["w_syn_tnf"] * (ratio_to_healthy(imm, "t", "tnf") - 1)
               + p["w_syn_il6"] * (ratio_to_healthy(imm, "t", "il6") - 1)
@@ -94,15 +118,18 @@ def compose(m, body, *, species, subtype, d_cell, cxcr4) -> ComposedModel:
     tjc = m.rule("tjc28", 28 * u**2 / (p["K_tjc"] ** 2 + u**2), unit="joints",
                  desc="expected tender joint count (28)", source="[design] synovitis + central pain, less placebo",
                  output=True)
-    pain = m.rule("pain_vas", 100 * u / (p["K_pain_ra"] + u), unit="mm", desc="patient pain VAS",
-                  source="[design]", output=True)
-    gh = m.rule("ptga", 100 * u / (p["K_pain_ra"] + u), unit="mm", desc="patient global assessment VAS (GH)",
-                source="[design]", output=True)
+    # open-label expectation moves the patient-reported components only (Hrobjartsson 2014)
+    vas_shift = expect * P(m, "sd_between_vas_ra", species)
+    pain = m.rule("pain_vas", sp.Max(100 * u / (p["K_pain_ra"] + u) - vas_shift, 0), unit="mm",
+                  desc="patient pain VAS", source="[design]; less the open-label expectation", output=True)
+    gh = m.rule("ptga", sp.Max(100 * u / (p["K_pain_ra"] + u) - vas_shift, 0), unit="mm",
+                desc="patient global assessment VAS (GH)", source="[design]; less the open-label expectation",
+                output=True)
     m.rule("phga", 100 * syn / (p["K_phga_ra"] + syn), unit="mm", desc="physician global assessment VAS",
            source="[design]", output=True)
     v = syn * (1 - 0.5 * plc) + p["w_damage_haq"] * erosion
-    m.rule("haq", 3 * v / (p["K_haq_ra"] + v), unit="0-3", desc="HAQ disability index",
-           source="[design]", output=True)
+    m.rule("haq", sp.Max(3 * v / (p["K_haq_ra"] + v) - expect * P(m, "sd_between_haq_ra", species), 0),
+           unit="0-3", desc="HAQ disability index", source="[design]; less the open-label expectation", output=True)
     esr = m.rule("esr", p["ESR_h"] + p["e_esr"] * crp, unit="mm/h", desc="erythrocyte sedimentation rate",
                  source="[design]", output=True)
     m.rule("crp_out", crp, unit="mg/L", desc="serum CRP", source="state", output=True)

@@ -26,26 +26,37 @@ Structure (disease-models.md s.5.3, the recommended minimal SLE model):
 
 MSCs act through the shared immune network (less T-cell help and renal cytokines, more Treg
 and IL-10; systemic secretome, renal homing, and the efferocytosis memory that outlasts the
-cells) and directly on B cells. The immune-complex loop (IC -> drive and IC -> B cells,
-saturating; gain ~0.9 at the typical patient, one stable untreated steady state) makes the
-response build over months and wane over 1-2 years, as the Nanjing cohorts report.
+cells) and directly on B cells. Most of the refractory patient's drive is immune-complex borne
+(``psi_ic_sle``, ``chi_ic_sle``), so the drive itself falls as MSCs empty the B/plasma-cell pool.
+The IC stimulus is sigmoid (``n_ic_sle`` = 2), which makes the IC loop bistable: the refractory
+steady state (IC = 1) and a low one (remission). A patient whose IC falls below about ``K_ic_sle``
+for long enough stays low after the cells have gone (a reset of the autoreactive B/plasma-cell
+pool, issue 15 item 3); one whose IC handling needs a deeper fall (between-patient spread of
+``K_ic_sle``) improves for months and returns. Standard of care: the typical patient's drives are
+measured on the therapy the Nanjing patients were refractory to and stayed on (prednisone with
+cyclophosphamide, mycophenolate or leflunomide, Wang D 2014 Table 1), so the subtype default
+changes nothing (``soc_is_sle`` = 0); an arm that intensifies therapy sets the fraction of drive
+it removes, once scenarios carry a per-arm background.
 
 SLEDAI-2K is scored item by item with the exact weights (``scores.sledai_2k``): increased DNA
 binding when anti-dsDNA >= 30 IU/mL, low complement when C3 < 90 or C4 < 16 mg/dL, proteinuria
-when > 0.5 g/24 h; haematuria, casts and pyuria with probabilities rising with renal
-inflammation; the clinical descriptors with probabilities rising with extra-renal activity
-(prevalences of the Nanjing MSC cohort, Wen 2019). Without ``rng`` ``observe`` returns the
-expected score; with ``rng`` each descriptor is drawn at each visit.
+when > 0.5 g/24 h (laboratory items, from the model's states with visit noise). The clinical and
+urinary-sediment descriptors belong to the patient: each has, per patient, an activity threshold
+drawn once (`descriptor_latents`: correlated within an organ system, a little visit-to-visit
+fluctuation), and is present while the patient's activity (extra-renal activity for the clinical
+items, renal inflammation for the sediment) exceeds it. Across patients the probability of a
+descriptor is its prevalence in the Nanjing MSC cohort (Wen 2019) times ``c_items_sle`` at the
+typical activity, with odds proportional to activity^``n_item_sle``, so descriptors persist
+while activity is steady and resolve as it falls. Without ``rng`` ``observe`` returns the
+expected score.
 
-Response definitions (the text of Wang D 2014's MCR/PCR definitions was not retrievable, and
-the model has no BILAG, so these are the module's own, on SLEDAI-2K and proteinuria):
-
-- ``major_clinical_response``: SLEDAI-2K <= 3 and proteinuria <= 0.5 g/24 h;
-- ``partial_clinical_response``: not major, SLEDAI-2K fall >= 4 from baseline (improvement
-  > 3, SRI-4 component) and, when baseline proteinuria > 0.5 g/24 h, proteinuria <= 50 % of
-  baseline (LUNAR-type partial renal response);
-- ``remission``: clinical SLEDAI-2K = 0 (no non-serological descriptor; DORIS 2017 framework,
-  van Vollenhoven Ann Rheum Dis 2017;76:554, without PGA and steroid dose).
+Definitions (``scores``; the Nanjing papers' own texts were not retrievable, so each is a stated
+choice): ``major_clinical_response`` (Wang D 2014) = SLEDAI-2K < 3, proteinuria < 0.5 g/24 h and
+albumin >= 35 g/L; ``partial_clinical_response`` = not major, SLEDAI-2K >= 30 % below baseline and,
+with baseline proteinuria >= 0.5 g/24 h, proteinuria >= 30 % below baseline; both as the best
+response at any visit so far (the paper counts responses "during 12 months of follow-up");
+``remission`` (Wang D 2013, Wang 2017/2018 "complete clinical remission") = clinical SLEDAI-2K 0
+at the visit (DORIS 2017 without PGA and steroid dose).
 
 ``relapse`` is the probability of a flare by t counted from day 0 in every patient (treated or
 not), not conditioned on a prior response as in Wang D 2014 (3/24 and 4/24 responders).
@@ -54,8 +65,8 @@ not), not conditioned on a prior response as in Wang D 2014 (3/24 and 4/24 respo
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import sympy as sp
+from scipy.special import ndtr
 
 from mscsim import scores
 from mscsim.diseases.base import Endpoint, add_placebo, gauss, lognoise
@@ -75,9 +86,10 @@ ENDPOINTS = {e.name: e for e in [
     Endpoint("c3", "mean", "mg/dL", "serum complement C3"),
     Endpoint("remission", "proportion", "0/1", "clinical remission: clinical SLEDAI-2K = 0 (DORIS-type)"),
     Endpoint("relapse", "proportion", "0/1", "flare (relapse) by the time point"),
-    Endpoint("major_clinical_response", "proportion", "0/1", "SLEDAI-2K <= 3 and proteinuria <= 0.5 g/24 h"),
+    Endpoint("major_clinical_response", "proportion", "0/1",
+             "achieved by now: SLEDAI-2K < 3, proteinuria < 0.5 g/24 h, albumin >= 35 g/L"),
     Endpoint("partial_clinical_response", "proportion", "0/1",
-             "not major; SLEDAI-2K fall >= 4 and proteinuria halved (if > 0.5 g/24 h at baseline)"),
+             "achieved by now, never major: SLEDAI-2K and proteinuria (if >= 0.5 g/24 h at baseline) >= 30 % down"),
 ]}
 
 #: read-outs drawn side by side (untreated vs treated) by `mscsim simulate --disease sle`
@@ -115,21 +127,47 @@ CLINICAL_ITEMS = {
 }
 #: urinary-sediment descriptors -> probability parameter in the typical patient
 RENAL_ITEMS = {"haematuria": "p_haematuria_sle", "urinary_casts": "p_casts_sle", "pyuria": "p_pyuria_sle"}
+#: organ system of each activity-linked descriptor (BILAG-2004 organ domains: constitutional,
+#: mucocutaneous, neuropsychiatric, musculoskeletal, cardiorespiratory, renal, haematological;
+#: Isenberg 2005 Rheumatology 44:902 [recalled]); vasculitis kept on its own
+DESCRIPTOR_ORGAN = {
+    "fever": "constitutional", "rash": "mucocutaneous", "alopecia": "mucocutaneous",
+    "mucosal_ulcers": "mucocutaneous", "vasculitis": "vascular", "arthritis": "musculoskeletal",
+    "myositis": "musculoskeletal", "pleurisy": "cardiorespiratory", "pericarditis": "cardiorespiratory",
+    "thrombocytopenia": "haematological", "leukopenia": "haematological",
+    **{k: "neuropsychiatric" for k in ("seizure", "psychosis", "organic_brain_syndrome", "visual_disturbance",
+                                        "cranial_nerve_disorder", "lupus_headache", "cva")},
+    "haematuria": "renal", "urinary_casts": "renal", "pyuria": "renal",
+}
+ORGAN_SYSTEMS = sorted(set(DESCRIPTOR_ORGAN.values()))
 
 
-def _sat(a, K):
-    """a (1 + K)/(a + K): 0 at 0, 1 at the typical patient (a = 1), at most 1 + K."""
-    return a * (1 + K) / (a + K)
+def _hill_norm(a, K, n):
+    """a^n (1 + K^n)/(a^n + K^n): 0 at 0, 1 at the typical patient (a = 1), at most 1 + K^n."""
+    return a ** n * (1 + K ** n) / (a ** n + K ** n)
+
+
+def item_probability(p_typical, activity, n, xp=np):
+    """Probability of a descriptor at ``activity`` (1 = typical patient): the odds of the typical
+    patient times activity^n, so p = p_typical at activity 1, p -> 0 as activity -> 0 and p -> 1 as
+    activity grows (a per-patient activity threshold, log-logistic across patients) [design]."""
+    scale = activity ** n if xp is SYMBOLIC else np.power(np.maximum(activity, 0.0), n)
+    odds = p_typical / (1 - p_typical) * scale
+    return odds / (1 + odds)
+
+
+SYMBOLIC = scores.SYM
 
 
 def compose(m, body, *, species, subtype, d_cell, cxcr4) -> ComposedModel:
     names = ["D_sle_s", "D_sle_t", "psi_ic_sle", "chi_ic_sle", "K_ic_sle", "k_B_sle", "w_B_ifng_sle", "w_B_il6_sle",
-             "w_B_il17_sle", "kappa_B_sle", "phi_ic_sle", "i_B_msc_sle", "S_ref_sle", "k_PC_sle", "k_ab_sle",
+             "w_B_il17_sle", "kappa_B_sle", "phi_ic_sle", "i_B_msc_sle", "S_ref_sle", "k_PC_sle", "n_ic_sle",
+             "soc_is_sle", "k_ab_sle",
              "dsdna0_sle", "dsdna_cut_sle", "C3_h_sle", "C4_h_sle", "k_c3_sle", "kappa_c3_sle", "kappa_c4_sle",
              "c3_cut_sle", "c4_cut_sle", "k_N_sle", "k_glom_sle", "w_N_tnf_sle", "w_N_il6_sle", "w_N_ifng_sle",
              "S_N_ref_sle",
              "K_N_sdf1_sle", "prot_h_sle", "beta_prot_sle", "alb_h_sle", "d_alb_sle", "K_alb_sle", "w_A_cyt_sle",
-             "c_items_sle", "K_item_sle", "prot_cut_sle", "sdi0_sle", "k_dmg_sle", "w_dmg_N_sle", "h0_sle",
+             "c_items_sle", "n_item_sle", "prot_cut_sle", "sdi0_sle", "k_dmg_sle", "w_dmg_N_sle", "h0_sle",
              "b_N_sle", "b_D_sle", "hf0_sle"]
     names += sorted({v[0] for v in CLINICAL_ITEMS.values()}) + list(RENAL_ITEMS.values())
     p = {n: P(m, n, species) for n in names}
@@ -160,13 +198,15 @@ def compose(m, body, *, species, subtype, d_cell, cxcr4) -> ComposedModel:
     sdf1 = m.rule("sdf1_target", N / (N + p["K_N_sdf1_sle"]), unit="1",
                   desc="renal SDF-1 (CXCL12) signal, 0..1", source="inflamed kidney makes CXCL12 [design form]",
                   output=True)
-    ICs = m.rule("immune_complex_signal", _sat(IC, p["K_ic_sle"]), unit="1",
-                 desc="saturating immune-complex stimulus (1 = typical patient, at most 1 + K)",
-                 source="[design] Fc-receptor/TLR uptake of ICs saturates; keeps the IC loop from running away",
-                 output=True)
+    ICs = m.rule("immune_complex_signal", _hill_norm(IC, p["K_ic_sle"], p["n_ic_sle"]), unit="1",
+                 desc="sigmoid immune-complex stimulus (1 = typical patient, at most 1 + K^n)",
+                 source="[design] Fc-receptor/TLR uptake of ICs saturates at high load and needs IC cross-linking "
+                        "(threshold) at low load: with n_ic_sle > 1 the IC loop has a low (remission) as well as "
+                        "the high (refractory) steady state", output=True)
     kin = add_kinetics(m, body, species=species, sdf1=sdf1, d_cell=d_cell, cxcr4=cxcr4)
-    drive_s = p["D_sle_s"] * (1 - p["psi_ic_sle"] + p["psi_ic_sle"] * ICs)
-    drive_t = p["D_sle_t"] * (1 - p["chi_ic_sle"] + p["chi_ic_sle"] * ICs)
+    soc = 1 - p["soc_is_sle"]
+    drive_s = p["D_sle_s"] * soc * (1 - p["psi_ic_sle"] + p["psi_ic_sle"] * ICs)
+    drive_t = p["D_sle_t"] * soc * (1 - p["chi_ic_sle"] + p["chi_ic_sle"] * ICs)
     imm = add_immune(m, kin, drive_s=drive_s, drive_t=drive_t, species=species)
     plc = add_placebo(m, NAME, species)
 
@@ -232,20 +272,19 @@ def compose(m, body, *, species, subtype, d_cell, cxcr4) -> ComposedModel:
            source="1 - exp(-cumulative hazard)", output=True)
 
     # --- SLEDAI-2K items: expected score from the expected measurements ---
-    a_clin = A * (1 - plc)
-    clin_scale = m.rule("sledai_clin_scale", p["c_items_sle"] * _sat(a_clin, p["K_item_sle"]), unit="1",
-                        desc="probability of a clinical SLEDAI descriptor per unit of its cohort prevalence",
-                        source="[design] items tied to activity (disease-models.md s.5.3), less placebo", output=True)
-    renal_scale = m.rule("sledai_renal_scale", _sat(N, p["K_item_sle"]), unit="1",
-                         desc="probability of a urinary-sediment descriptor relative to the typical patient",
-                         source="[design] items tied to renal inflammation", output=True)
-    items = {k: sp.Min(1, share * p[prev] * clin_scale) for k, (prev, share) in CLINICAL_ITEMS.items()}
-    items.update({k: sp.Min(1, p[q] * renal_scale) for k, q in RENAL_ITEMS.items()})
+    a_clin = m.rule("sledai_clin_activity", A * (1 - plc), unit="1",
+                    desc="activity that sets the clinical SLEDAI-2K descriptors (extra-renal activity less placebo)",
+                    source="[design] items tied to activity (disease-models.md s.5.3), less placebo", output=True)
+    n_it = p["n_item_sle"]
+    items = {k: item_probability(share * p["c_items_sle"] * p[prev], a_clin, n_it, xp=SYMBOLIC)
+             for k, (prev, share) in CLINICAL_ITEMS.items()}
+    items.update({k: item_probability(p[q], N, n_it, xp=SYMBOLIC) for k, q in RENAL_ITEMS.items()})
     items["increased_dna_binding"] = sp.Piecewise((1.0, Ab >= p["dsdna_cut_sle"]), (0.0, True))
     items["low_complement"] = sp.Piecewise((1.0, sp.Or(C3 < p["c3_cut_sle"], c4 < p["c4_cut_sle"])), (0.0, True))
     items["proteinuria"] = sp.Piecewise((1.0, prot > p["prot_cut_sle"]), (0.0, True))
     m.rule("sledai", scores.sledai_2k(items, xp=scores.SYM), unit="score",
-           desc="SLEDAI-2K, expected over the probabilistic descriptors", source="scores.sledai_2k (Gladman 2002)",
+           desc="SLEDAI-2K, expected over the patients' descriptor thresholds",
+           source="scores.sledai_2k (Gladman 2002)",
            output=True)
     for s in ("bcell", "plasma", "anti_dsdna", "c3", "neph", "glom_injury", "damage", "survival", "flare_cumhaz"):
         m.output(s)
@@ -253,32 +292,57 @@ def compose(m, body, *, species, subtype, d_cell, cxcr4) -> ComposedModel:
                          subtype=subtype)
 
 
-def _item_probabilities(out: pd.DataFrame) -> dict[str, np.ndarray]:
-    """Probability of every probabilistic SLEDAI-2K descriptor at each time."""
+def _item_probabilities(out) -> dict[str, np.ndarray]:
+    """Probability of every activity-linked SLEDAI-2K descriptor at each time (the share of
+    patients like this one whose threshold the activity exceeds)."""
     from mscsim import parameters as P_
 
     v = P_.value
-    clin = out["sledai_clin_scale"].to_numpy()
-    renal = out["sledai_renal_scale"].to_numpy()
-    probs = {k: np.minimum(1.0, share * v(prev) * clin) for k, (prev, share) in CLINICAL_ITEMS.items()}
-    probs.update({k: np.minimum(1.0, v(q) * renal) for k, q in RENAL_ITEMS.items()})
+    n_it = v("n_item_sle")
+    a_clin = out["sledai_clin_activity"].to_numpy()
+    renal = out["neph"].to_numpy()
+    probs = {k: item_probability(share * v("c_items_sle") * v(prev), a_clin, n_it)
+             for k, (prev, share) in CLINICAL_ITEMS.items()}
+    probs.update({k: item_probability(v(q), renal, n_it) for k, q in RENAL_ITEMS.items()})
     return probs
+
+
+def descriptor_latents(rng, n_visits: int, rho: float, nu: float) -> dict[str, np.ndarray]:
+    """One patient's descriptor propensities U (uniform 0..1 marginally) at each visit.
+
+    Drawn once per patient: an organ-system factor z_g and a descriptor factor e_k, x_k = sqrt(rho)
+    z_g + sqrt(1 - rho) e_k (so descriptors of one organ system are correlated, rho); at each visit
+    x_kt = sqrt(1 - nu) x_k + sqrt(nu) eps_kt (small visit-to-visit fluctuation, nu); U = Phi(x).
+    A descriptor is present when U < its probability at the current activity, so the same patient
+    keeps the same descriptors while activity is steady and loses them (highest U first) as it
+    falls [design; Gaussian copula]. The draws use a fixed number of variates, so the result is
+    deterministic in the patient's seed whatever the activity."""
+    z = rng.standard_normal(len(ORGAN_SYSTEMS))
+    e = rng.standard_normal(len(DESCRIPTOR_ORGAN))
+    eps = rng.standard_normal((n_visits, len(DESCRIPTOR_ORGAN)))
+    out = {}
+    for j, (k, g) in enumerate(DESCRIPTOR_ORGAN.items()):
+        x = np.sqrt(rho) * z[ORGAN_SYSTEMS.index(g)] + np.sqrt(1 - rho) * e[j]
+        out[k] = ndtr(np.sqrt(1 - nu) * x + np.sqrt(nu) * eps[:, j])
+    return out
 
 
 def observe(out, rng=None) -> dict[str, np.ndarray]:
     """Laboratory values, SLEDAI-2K item by item, remission, relapse and survival at each time.
 
     Without ``rng``: noise-free laboratory values, the expected SLEDAI-2K, the probability of
-    clinical remission, of a flare by t and of being alive. With ``rng``: visit noise on the
-    laboratory values, each descriptor drawn at each visit, and one uniform per patient for the
-    flare and for death (so each history is consistent over time).
+    clinical remission (descriptors taken as independent: a lower bound, as they are positively
+    correlated), of a flare by t and of being alive. With ``rng``: the patient's own, persistent
+    descriptors (`descriptor_latents`), visit noise on the laboratory values, and one uniform per
+    patient for the flare and for death (so each history is consistent over time).
     """
     from mscsim import parameters as P_
 
     v = P_.value
     n = len(out)
-    # event uniforms first, so a patient's flare and death times do not depend on the visit grid
+    # per-patient draws first, in a fixed number, so they do not depend on the visit grid or the state
     u_flare, u_death = (rng.random(), rng.random()) if rng is not None else (None, None)
+    latent = descriptor_latents(rng, n, v("rho_organ_sle"), v("nu_visit_sle")) if rng is not None else None
     dsdna = lognoise(rng, out["anti_dsdna"], v("cv_dsdna_sle"))
     c3 = lognoise(rng, out["c3"], v("cv_c3_sle"))
     c4 = lognoise(rng, out["c4"], v("cv_c3_sle"))
@@ -288,18 +352,16 @@ def observe(out, rng=None) -> dict[str, np.ndarray]:
     if rng is None:
         items = dict(probs)
     else:
-        items = {k: (rng.random(n) < p).astype(float) for k, p in probs.items()}
+        items = {k: (latent[k] < p).astype(float) for k, p in probs.items()}
     items["increased_dna_binding"] = (dsdna >= v("dsdna_cut_sle")).astype(float)
     items["low_complement"] = ((c3 < v("c3_cut_sle")) | (c4 < v("c4_cut_sle"))).astype(float)
     items["proteinuria"] = (prot > v("prot_cut_sle")).astype(float)
     sledai = scores.sledai_2k(items)
-    clinical = [k for k in scores.SLEDAI_2K_ITEMS if k not in ("increased_dna_binding", "low_complement")]
+    clinical = scores.sledai_2k_clinical(items)
     if rng is None:
-        # probability that no clinical descriptor is present (independent descriptors)
-        remission = items["proteinuria"] == 0
-        remission = remission * np.prod([1 - items[k] for k in clinical if k != "proteinuria"], axis=0)
+        remission = np.prod([1 - items[k] for k in items if k not in scores.SLEDAI_2K_SEROLOGY], axis=0)
     else:
-        remission = (sum(items[k] for k in clinical) == 0).astype(float)
+        remission = scores.sle_clinical_remission(clinical).astype(float)
     p_flare = out["relapse"].to_numpy()
     p_alive = out["survival"].to_numpy()
     if rng is None:
@@ -308,9 +370,9 @@ def observe(out, rng=None) -> dict[str, np.ndarray]:
         relapse = (u_flare < p_flare).astype(float)
         alive = (u_death >= 1 - p_alive).astype(float)
     obs = {
-        "sledai": sledai, "proteinuria": prot, "anti_dsdna": dsdna, "c3": c3, "c4": c4, "albumin": alb,
-        "remission": np.asarray(remission, dtype=float), "relapse": relapse, "survival": alive,
-        "damage": out["damage"].to_numpy(),
+        "sledai": sledai, "clinical_sledai": clinical, "proteinuria": prot, "anti_dsdna": dsdna, "c3": c3,
+        "c4": c4, "albumin": alb, "remission": np.asarray(remission, dtype=float), "relapse": relapse,
+        "survival": alive, "damage": out["damage"].to_numpy(),
     }
     for k, x in items.items():
         obs[f"sledai_{k}"] = x
@@ -318,18 +380,16 @@ def observe(out, rng=None) -> dict[str, np.ndarray]:
 
 
 def responders(obs, baseline) -> dict[str, np.ndarray]:
-    """Major and partial clinical response versus baseline, as 0/1 (module docstring)."""
-    s = obs["sledai"].to_numpy()
-    pr = obs["proteinuria"].to_numpy()
-    cut = _prot_cut()
-    major = (s <= 3) & (pr <= cut)
-    renal_ok = (pr <= 0.5 * baseline["proteinuria"]) if baseline["proteinuria"] > cut else np.ones(len(obs), bool)
-    partial = ~major & (baseline["sledai"] - s >= 4) & renal_ok
-    return {"major_clinical_response": major.astype(float),
-                         "partial_clinical_response": partial.astype(float)}
-
-
-def _prot_cut() -> float:
-    from mscsim import parameters as P_
-
-    return P_.value("prot_cut_sle")
+    """Best clinical response by each visit (Wang D 2014 counts patients who "achieved MCR / PCR
+    during 12 months of follow-up"): major if any visit so far met `scores.sle_major_clinical_response`,
+    partial if none did and one met `scores.sle_partial_clinical_response`. Visits are the
+    scenario's observation times."""
+    s = np.asarray(obs["sledai"], dtype=float)
+    pr = np.asarray(obs["proteinuria"], dtype=float)
+    alb = np.asarray(obs["albumin"], dtype=float)
+    major = scores.sle_major_clinical_response(s, pr, alb)
+    partial = scores.sle_partial_clinical_response(baseline["sledai"], s, baseline["proteinuria"], pr) & ~major
+    ever_major = np.maximum.accumulate(major)
+    ever_partial = np.maximum.accumulate(partial) & ~ever_major
+    return {"major_clinical_response": ever_major.astype(float),
+            "partial_clinical_response": ever_partial.astype(float)}

@@ -16,13 +16,26 @@ reversibly lowers the secretory function ``phi`` of surviving cells. The Topp gl
 beta-cell turnover (rodent rates) is left out: adult human beta cells turn over over years and
 the immune kill dominates in T1D.
 
-Standard of care is a treat-to-target insulin controller: the daily dose ``tdd_t1d`` (U/kg/day)
-follows, over weeks, the dose that would bring mean glucose to the achievable level
-``G_set = G_goal + dG_hypo (1 - f_endo)^n``: glucose-responsive endogenous insulin (share
-``f_endo`` of insulin action) lets a patient titrate closer to the goal without hypoglycaemia.
-HbA1c follows mean glucose through ADAG (``scores.hba1c_from_mean_glucose``) with a ~30-day lag.
-C-peptide is proportional to endogenous secretion (Klinke 2011): fasting at fasting glucose and
-OGTT AUC (0-180 min) at the OGTT glucose, scaled to a healthy adult.
+Glucose-insulin layer (daily means; the model runs for years, so meal-scale dynamics are averaged).
+Mean glucose follows the glucose equation of the Bergman minimal model (Bergman 1979, PMID 443421)
+with the remote insulin action at its quasi-steady state (X = SI I; its time constant 1/p2 is
+~40 min), which is the glucose equation of Topp 2000. Insulin action is the sum of endogenous,
+glucose-responsive (portal) insulin, scaled by beta-cell mass x function (what C-peptide
+reflects), and the subcutaneous dose. Insulin sensitivity falls with systemic inflammation
+(blood TNF-alpha and IL-6 over healthy; Hotamisligil 1993, PMID 7678183; size a design choice).
+
+Standard of care is treat-to-target insulin (both arms of every shipped trial): the daily dose
+``tdd_t1d`` (U/kg/day) follows, over weeks, the dose that brings mean glucose to the lowest level
+that hypoglycaemia allows: ``G_set = max(G_goal, G_hypo / (1 - z CV))``, i.e. the mean at which
+the lower tail of daily glucose (coefficient of variation CV) keeps time below 70 mg/dL under
+4 % (Battelino 2019 consensus, PMID 31177185). Glucose-responsive endogenous insulin lowers CV
+(share ``f_endo`` of insulin action: ``CV = cv_h + (cv_exo - cv_h)(1 - f_endo)^n``), so more
+residual secretion lowers both the dose (it replaces injected insulin) and, a little, the
+glucose the titration can reach; ``n`` is calibrated to the DCCT association of stimulated
+C-peptide with HbA1c (Lachin 2014, PMID 24089509). HbA1c follows mean glucose through ADAG
+(``scores.hba1c_from_mean_glucose``) with a ~30-day lag. C-peptide is proportional to endogenous
+secretion (Klinke 2011): fasting at fasting glucose and OGTT AUC (0-180 min) at the OGTT
+glucose, scaled to a healthy adult.
 
 MSCs act (i) through the immune network (less islet effector activity and cytokines: protection
 and recovery of function), (ii) through extra beta-cell replication while the islets feel the
@@ -64,10 +77,11 @@ SUMMARY_ENDPOINTS = ["c_peptide_auc", "fasting_c_peptide", "hba1c", "fasting_glu
                      "insulin_free"]
 #: tools/calibrate_baselines.py: free constants, baseline targets of the typical patient, sources
 BASELINE_TARGETS = (
-    {"beta0_t1d_est": (0.001, 0.1), "D_eq_t1d": (0.5, 10.0), "dG_hypo_t1d": (0.0, 200.0)},
-    {"c_peptide_auc": (7.5, 0.1), "insulin_dose": (0.9, 0.01), "hba1c": (8.65, 0.01)},
-    "established T1D, Cai 2016 baselines (PMID 26628416): C-peptide AUC 6.6/8.4 pmol/mL/180 min, "
-    "insulin 0.9 U/kg/day in both arms, HbA1c 8.6/8.7 %",
+    {"beta0_t1d_est": (0.001, 0.1), "D_eq_t1d": (0.5, 10.0), "cv_exo_t1d": (0.25, 0.5)},
+    {"c_peptide_auc": (5.58, 0.1), "insulin_dose": (0.9, 0.01), "hba1c": (8.65, 0.01)},
+    "established T1D, Cai 2016 baselines (PMID 26628416): C-peptide AUC 6.6/8.4 pmol/mL/180 min "
+    "(mean 7.5, SD/mean ~0.85), so the typical (median) patient of a log-normal with beta0's CV 0.9 "
+    "is at 7.5/sqrt(1 + 0.9^2) = 5.58; insulin 0.9 U/kg/day in both arms, HbA1c 8.6/8.7 %",
 )
 
 _PARAMS = (
@@ -75,14 +89,16 @@ _PARAMS = (
     "K_ag_t1d", "D_t1d_t", "D_t1d_s", "w_ifng_t1d", "kappa_treg_t1d", "k_kill_t1d", "c_dys_t1d",
     "k_phi_t1d",
     "sdf1_max_t1d", "r_reg_t1d", "r_troph_t1d", "rho50_troph_t1d", "D_eq_t1d", "G_goal_t1d",
-    "dG_hypo_t1d", "n_hypo_t1d", "k_titr_t1d", "k_a1c_t1d", "r_fpg_t1d", "cpauc_h_t1d", "cpf_h_t1d",
+    "G_hypo_t1d", "z_tbr_t1d", "cv_exo_t1d", "cv_h_t1d", "n_cv_t1d", "c_ir_t1d", "k_titr_t1d", "k_a1c_t1d", "r_fpg_t1d", "cpauc_h_t1d", "cpf_h_t1d",
     "G_ogtt_h_t1d", "dG_ogtt_t1d", "G_fast_h_t1d")
 _BETA0 = {"established": "beta0_t1d_est", "new_onset": "beta0_t1d_new"}
 _TOPP = "Topp 2000 J Theor Biol 206:605 (doi:10.1006/jtbi.2000.2150); disease-models.md s.3.1"
+_BERGMAN = ("Bergman minimal model glucose equation, remote insulin action at quasi-steady state (Bergman 1979 "
+            "Am J Physiol 236:E667, PMID 443421); same form as Topp 2000 (doi:10.1006/jtbi.2000.2150)")
 
 
 #: free parameters fitted by `mscsim calibrate --disease t1d` (records: role calibration in the scenarios)
-CALIBRATION_PARAMETERS = ['r_reg_t1d', 'P50_memory']
+CALIBRATION_PARAMETERS = ['r_reg_t1d', 'P50_memory_t1d']
 def compose(m, body, *, species, subtype, d_cell, cxcr4) -> ComposedModel:
     p = {n: P(m, n, species) for n in _PARAMS}
     beta0 = _BETA0[subtype]
@@ -131,7 +147,17 @@ def compose(m, body, *, species, subtype, d_cell, cxcr4) -> ComposedModel:
            source="disease-models.md s.3.1; k_kill from Greenbaum 2012 (PMID 22688329)")
     m.rate(beta, regen * beta, desc="MSC-supported beta-cell replication", source="[design]")
 
-    # --- insulin (algebraic, half-life minutes) and mean glucose (Topp 2000) ---
+    # --- insulin sensitivity lowered by systemic inflammation ---
+    infl = m.rule("inflammation_ir_t1d", sp.Max(0.5 * (ratio_to_healthy(imm, "s", "tnf") - 1)
+                                                + 0.5 * (ratio_to_healthy(imm, "s", "il6") - 1), 0),
+                  unit="1", desc="systemic inflammation that lowers insulin sensitivity (blood TNF-alpha and IL-6 "
+                  "excess over healthy, mean)", source="TNF-alpha and IL-6 impair insulin signalling (Hotamisligil "
+                  "1993 Science 259:87, PMID 7678183) [design form]", output=True)
+    si = m.rule("insulin_sensitivity_t1d", p["SI_t1d"] / (1 + p["c_ir_t1d"] * infl), unit="mL/uU/day",
+                desc="insulin sensitivity, lowered by systemic inflammation", source="[design] c_ir_t1d",
+                output=True)
+
+    # --- insulin (algebraic, half-life minutes) and mean glucose (Bergman minimal model / Topp 2000) ---
     def secretion_shape(g):
         return g**2 / (p["alpha_t1d"] + g**2)
 
@@ -139,27 +165,31 @@ def compose(m, body, *, species, subtype, d_cell, cxcr4) -> ComposedModel:
     I_h = p["sigma_t1d"] * B_mg * secretion_shape(100) / p["k_ins_t1d"]
     bphi = beta * phi
     i_endo = m.rule("insulin_endo_t1d", p["sigma_t1d"] * B_mg * bphi * secretion_shape(glc) / p["k_ins_t1d"],
-                    unit="uU/mL", desc="plasma insulin from endogenous secretion",
+                    unit="uU/mL", desc="insulin action of endogenous, glucose-responsive (portal) secretion",
                     source=_TOPP, output=True)
     i_exo = m.rule("insulin_exo_t1d", I_h * dose / p["D_eq_t1d"], unit="uU/mL",
                    desc="glucose-lowering action of the s.c. insulin dose, as endogenous-equivalent plasma insulin",
-                   source="[design] D_eq calibrated to Cai 2016 baseline", output=True)
-    m.rate(glc, p["R0_t1d"] - (p["EG0_t1d"] + p["SI_t1d"] * (i_endo + i_exo)) * glc,
-           desc="glucose production minus insulin-independent and insulin-dependent uptake", source=_TOPP)
+                   source="[calibrated] D_eq to the Cai 2016 baseline dose", output=True)
+    m.rate(glc, p["R0_t1d"] - (p["EG0_t1d"] + si * (i_endo + i_exo)) * glc,
+           desc="glucose production minus insulin-independent and insulin-dependent uptake", source=_BERGMAN)
 
-    # --- treat-to-target insulin titration ---
+    # --- treat-to-target insulin titration, limited by hypoglycaemia ---
     f_endo = m.rule("endo_share_t1d", i_endo / (i_endo + i_exo + 1e-9), unit="1",
                     desc="share of insulin action that is endogenous (glucose-responsive)", source="read-out",
                     output=True)
-    g_set = m.rule("glucose_set_t1d", p["G_goal_t1d"] + p["dG_hypo_t1d"] * (1 - f_endo) ** p["n_hypo_t1d"],
-                   unit="mg/dL", desc="mean glucose the titration can safely reach",
-                   source="ADA goal HbA1c < 7 %; hypoglycaemia-limited excess calibrated to Cai 2016 [design form]",
+    cv = m.rule("glucose_cv_t1d", p["cv_h_t1d"] + (p["cv_exo_t1d"] - p["cv_h_t1d"]) * (1 - f_endo) ** p["n_cv_t1d"],
+                unit="1", desc="day-to-day coefficient of variation of glucose (falls as endogenous insulin "
+                "takes a larger share)", source="healthy and T1D CGM CV (parameter table); curvature calibrated "
+                "to Lachin 2014 (PMID 24089509)", output=True)
+    g_set = m.rule("glucose_set_t1d", sp.Max(p["G_goal_t1d"], p["G_hypo_t1d"] / (1 - p["z_tbr_t1d"] * cv)),
+                   unit="mg/dL", desc="lowest mean glucose the titration reaches with < 4 % of time below 70 mg/dL",
+                   source="Battelino 2019 time-in-range consensus (PMID 31177185); ADA goal HbA1c < 7 % [derived form]",
                    output=True)
-    i_need = (p["R0_t1d"] / g_set - p["EG0_t1d"]) / p["SI_t1d"]
+    i_need = (p["R0_t1d"] / g_set - p["EG0_t1d"]) / si
     i_endo_set = p["sigma_t1d"] * B_mg * bphi * secretion_shape(g_set) / p["k_ins_t1d"]
     d_need = m.rule("dose_needed_t1d", p["D_eq_t1d"] * sp.Max(i_need - i_endo_set, 0) / I_h, unit="U/kg/day",
                     desc="insulin dose that brings mean glucose to the achievable level",
-                    source="Topp steady state solved for the exogenous insulin [derived]", output=True)
+                    source="minimal-model steady state solved for the exogenous insulin [derived]", output=True)
     m.rate(dose, p["k_titr_t1d"] * (d_need - dose), desc="treat-to-target titration of the insulin dose",
            source="Riddle 2003 (PMID 14578243) [design rate]")
     eag_a1c = scores.hba1c_from_mean_glucose(glc, xp=scores.SYM)
@@ -213,27 +243,3 @@ def observe(out, rng=None) -> dict[str, np.ndarray]:
 def responders(obs, baseline) -> dict[str, np.ndarray]:
     """No T1D endpoint of the design contract compares with baseline (insulin_free is absolute)."""
     return {}
-
-
-def fit_natural_history(slope_ratio_12m: float = 0.608, auc0: float = 135.0) -> dict[str, float]:
-    """Fit the new-onset typical patient: ``beta0_t1d_new`` to a baseline OGTT C-peptide AUC of
-    ``auc0`` and ``k_kill_t1d`` so that C-peptide at 12 months is ``slope_ratio_12m`` of baseline
-    (Greenbaum 2012: -0.0245 pmol/mL/month from ~0.75 pmol/mL). Prints and returns the values."""
-    from scipy.optimize import brentq
-
-    from mscsim.baseline import baseline_outputs
-    from mscsim.simulate import simulate
-
-    b0 = brentq(lambda b: baseline_outputs("t1d", {"beta0_t1d_new": b}, subtype="new_onset")["c_peptide_auc"]
-                - auc0, 0.02, 0.9, xtol=1e-5)
-
-    def ratio(k):
-        s = simulate(None, 365, disease="t1d", subtype="new_onset", times=[0.0, 365.0],
-                     params={"beta0_t1d_new": b0, "k_kill_t1d": k})
-        c = s.outputs["c_peptide_auc"].to_numpy()
-        return c[-1] / c[0] - slope_ratio_12m
-
-    k = brentq(ratio, 1e-5, 0.02, xtol=1e-7)
-    res = {"beta0_t1d_new": b0, "k_kill_t1d": k}
-    print("fitted:", {n: round(x, 6) for n, x in res.items()})
-    return res

@@ -18,6 +18,7 @@ from mscsim.dosing import ARTERIES
 from mscsim.numerics import OdeModel
 from mscsim.kinetics.clearance import add_clearance
 from mscsim.kinetics.common import P, phys
+from mscsim.kinetics.dose_limits import add_sensitisation, ibmir_lysis_fraction
 from mscsim.kinetics.homing import boosted_arrest, homing_multiplier
 from mscsim.kinetics.lung import lung_arrest_fraction, lung_occlusion
 from mscsim.kinetics.routes import add_routes
@@ -87,8 +88,9 @@ def add_kinetics(m: OdeModel, body: Body, *, species: str, sdf1, d_cell, cxcr4) 
     C_ven = N_ven / V_ven
     C_art = N_art / V_art
 
-    # --- per-pass arrest ---
-    E_lung = lung_arrest_fraction(m, species, d_cell)
+    # --- per-pass arrest (the lung filter saturates as it fills) ---
+    occ = lung_occlusion(m, species, A["lung"], d_cell, BW)
+    E_lung = lung_arrest_fraction(m, species, d_cell, occlusion=occ)
     E = {c: P(m, ARREST_PARAM.get(c, "E_sys"), species) for c in SYSTEMIC_ORGANS}
     H = homing_multiplier(m, species, sdf1, cxcr4)
     if has_target:
@@ -123,8 +125,11 @@ def add_kinetics(m: OdeModel, body: Body, *, species: str, sdf1, d_cell, cxcr4) 
         m.flux(N_art, N_ven, (1 - E[c]) * (share * portal_out + Q[c] * C_art),
                desc=f"hepatic venous return through {c}", source="reference/kinetics.md s.2.2")
 
+    # --- sensitisation to allogeneic cells: anti-donor antibodies speed the clearance of later doses ---
+    boost = add_sensitisation(m, species, X_dosed)
+
     # --- blood loss (IBMIR) to phagocytes ---
-    k_blood = P(m, "k_blood", species)
+    k_blood = P(m, "k_blood", species) * boost
     m.flux(N_ven, M, k_blood * N_ven, desc="loss of free MSCs in venous blood (IBMIR)",
            source="Moll 2012 doi:10.1002/stem.1111 (mechanism); rate [design]")
     m.flux(N_art, M, k_blood * N_art, desc="loss of free MSCs in arterial blood (IBMIR)",
@@ -133,8 +138,13 @@ def add_kinetics(m: OdeModel, body: Body, *, species: str, sdf1, d_cell, cxcr4) 
     # --- death, release, engraftment, debris, phagocyte routing; intrathecal and local ---
     cns_comp = "target" if has_target and body.target_parent == "brain" else "brain"
     death = add_clearance(m, body, species, A=A, G=G, D=D, M=M, N_ven=N_ven, X_cleared=X_cleared,
-                          liver_parts=liver_parts, A_men=A_men, cns_comp=cns_comp)
+                          liver_parts=liver_parts, A_men=A_men, cns_comp=cns_comp, boost=boost)
     death += k_blood * (N_ven + N_art)
+    # complement/IBMIR: the intravascular part of the death is lysis, not apoptosis, in a share
+    # that rises with the intravascular load; lysed cells do not educate phagocytes
+    load = (N_ven + N_art + sum(A.values())) / BW
+    f_lysis = ibmir_lysis_fraction(m, species, load)
+    death = death * (1 - f_lysis)
     death += add_routes(m, body, species, A=A, D=D, M=M, N_ven=N_ven, N_csf=N_csf, A_men=A_men,
                         depot=depot, X_dosed=X_dosed, E=E, H=H, liver_parts=liver_parts,
                         portal_out_of=lambda c: body.portal.get(c, False), cns_comp=cns_comp)
@@ -177,9 +187,8 @@ def add_kinetics(m: OdeModel, body: Body, *, species: str, sdf1, d_cell, cxcr4) 
            desc="viable MSCs in the body, percent of cells given", source="read-out", output=True)
     m.rule("msc_debris", sum(D.values()) + M, unit="cell-equivalents",
            desc="MSC debris/label in tissue and migrating phagocytes", source="read-out", output=True)
-    lung_occlusion(m, species, A["lung"], d_cell, BW)
     death_flux = m.rule("msc_death_flux", death, unit="cells/day",
-                        desc="MSCs dying per day (efferocytosis hand-off to the immune network)",
+                        desc="MSCs dying by apoptosis per day (efferocytosis hand-off to the immune network)",
                         source="de Witte 2018 doi:10.1002/stem.2752; Galleu 2017 Sci Transl Med 9:eaam7828",
                         output=True)
     return KineticsHandles(comps=comps, cells_target=cells.get("target", sp.Integer(0)),

@@ -23,10 +23,12 @@ def _die(m: OdeModel, src, rate, D_c, M, f_local, where: str, what: str, source:
 
 
 def add_clearance(m: OdeModel, body: Body, species: str, *, A, G, D, M, N_ven, X_cleared,
-                  liver_parts, A_men, cns_comp):
-    """Add release, death, engraftment and debris fluxes; return the tissue death flux."""
+                  liver_parts, A_men, cns_comp, boost=1):
+    """Add release, death, engraftment and debris fluxes; return the tissue death flux.
+
+    ``boost`` multiplies the death rates of arrested cells (anti-donor antibodies, dose_limits.py)."""
     k_rel = P(m, "k_rel", species)
-    k_dep = P(m, "k_dep", species)
+    k_dep = P(m, "k_dep", species) * boost
     k_loss_lung = P(m, "k_loss_lung", species)
     f_eng = P(m, "f_engraft", species)
     k_G = P(m, "k_engrafted", species)
@@ -38,7 +40,7 @@ def add_clearance(m: OdeModel, body: Body, species: str, *, A, G, D, M, N_ven, X
     k_dep_cns = P(m, "k_dep_cns", species)
     death = 0
     for c, A_c in A.items():
-        kd = (k_loss_lung - k_rel) if c == "lung" else k_dep
+        kd = (k_loss_lung - k_rel) * boost if c == "lung" else k_dep
         src = ("Lee 2009 PMC4154377 (lung half-life 24 h)" if c == "lung"
                else "Toma 2009 PMC3700384 (14 % left at day 3)")
         m.flux(A_c, N_ven, k_rel * A_c, desc=f"release of arrested MSCs from {c}",

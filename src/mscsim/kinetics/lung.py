@@ -14,15 +14,19 @@ from mscsim.numerics import OdeModel
 from mscsim.kinetics.common import P
 
 
-def lung_arrest_fraction(m: OdeModel, species: str, d_cell):
-    """Rule ``E_lung_eff``: fraction of venous cells arrested in the lung on one pass."""
+def lung_arrest_fraction(m: OdeModel, species: str, d_cell, occlusion=0):
+    """Rule ``E_lung_eff``: fraction of venous cells arrested in the lung on one pass; the filter
+    saturates as the trapped cell volume (``occlusion``, 1 = mouse-lethal load) fills the bed: the
+    passing fraction grows by ``1 + occlusion / occ_sat_lung``."""
     E_lung = P(m, "E_lung", species)
     gamma = P(m, "gamma_size", species)
     d_ref = P(m, "d_ref_um", species)
-    passage = (1 - E_lung) * sp.exp(gamma * (d_ref - d_cell))
+    occ_sat = P(m, "occ_sat_lung", species)
+    passage = (1 - E_lung) * sp.exp(gamma * (d_ref - d_cell)) * (1 + occlusion / occ_sat)
     return m.rule("E_lung_eff", 1 - sp.Min(1, passage), unit="1",
-                  desc="per-pass lung arrest for this product's cell size",
-                  source="Fischer 2009 doi:10.1089/scd.2008.0253 (size-dependent passage) [form: design]")
+                  desc="per-pass lung arrest for this product's cell size, less as the lung fills",
+                  source="Fischer 2009 doi:10.1089/scd.2008.0253 (size-dependent passage); saturation "
+                         "of the capillary filter [form: design]", output=True)
 
 
 def lung_occlusion(m: OdeModel, species: str, A_lung, d_cell, BW):

@@ -40,10 +40,19 @@ from mscsim.numerics.language import OdeModel, t as T_SYMBOL
 CODEGEN_VERSION = "11"
 
 
+_KERNELS_READY: list = []
+
+
 def kernels():
     """The engine's kernels (compiled, or loaded from numba's disk cache, on first use)."""
     from mscsim.numerics import _bdf_kernels
 
+    if not _KERNELS_READY:
+        _KERNELS_READY.append(True)
+        try:
+            _kernels_marker().touch()
+        except OSError:  # a read-only cache folder only costs the compile notice its accuracy
+            pass
     return _bdf_kernels
 
 
@@ -600,6 +609,36 @@ def _load_from_path(model: OdeModel, path: str) -> CompiledModel:
 
 _COMPILED: dict[str, CompiledModel] = {}
 
+#: called as ``hook(model, cache_folder)`` when a model is about to be compiled because its
+#: machine code is not in the disk cache (the CLI prints a notice; issue 21). Numerics unchanged.
+COMPILE_NOTICE_HOOKS: list = []
+
+def _model_key(model: OdeModel) -> str:
+    return f"{model.fingerprint()}_v{CODEGEN_VERSION}"
+
+
+def _kernels_marker() -> Path:
+    """Written once the engine's kernels are compiled (numba caches them on its own)."""
+    import hashlib
+
+    import numba
+
+    src = (Path(__file__).parent / "_bdf_kernels.py").read_bytes()
+    return cache_dir() / f"kernels_{hashlib.sha256(src).hexdigest()[:10]}_numba{numba.__version__}.ok"
+
+
+def is_cached(path: Path) -> bool:
+    """Whether the generated module at ``path`` has its machine code on disk and the engine's
+    kernels are compiled, so that loading it compiles nothing."""
+    return (path.exists() and path.with_suffix(f".{_cpu_tag()}.o").exists()
+            and (_KERNELS_READY or _kernels_marker().exists()))
+
+
+def model_is_compiled(model: OdeModel) -> bool:
+    """Whether ``model`` loads from the disk cache (no compilation on first use)."""
+    key = _model_key(model)
+    return key in _COMPILED or is_cached(cache_dir() / f"m_{key}.py")
+
 
 _BY_ID: dict[int, tuple[OdeModel, CompiledModel]] = {}
 
@@ -609,11 +648,14 @@ def compile_model(model: OdeModel) -> CompiledModel:
     hit = _BY_ID.get(id(model))
     if hit is not None and hit[0] is model:
         return hit[1]
-    key = f"{model.fingerprint()}_v{CODEGEN_VERSION}"
+    key = _model_key(model)
     if key in _COMPILED:
         _BY_ID[id(model)] = (model, _COMPILED[key])
         return _COMPILED[key]
     path = cache_dir() / f"m_{key}.py"
+    if COMPILE_NOTICE_HOOKS and not is_cached(path):
+        for hook in COMPILE_NOTICE_HOOKS:
+            hook(model, cache_dir())
     if not path.exists():
         src = generate_source(model)
         fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")

@@ -31,6 +31,18 @@ class SteadyStateError(RuntimeError):
     pass
 
 
+#: right-hand-side evaluations allowed to the relaxation of the scipy fallback. A parameter set whose
+#: untreated state runs away (found by Morris sampling of the RA model: a state grows without bound
+#: near t = 105 d while LSODA's step collapses) would otherwise integrate for ever, and, with every
+#: step stored by ``solve_ivp``, grow memory by ~55 MB/s (issue 21). A converging relaxation needs
+#: a few thousand evaluations.
+RELAX_MAX_EVALS = 50_000
+
+
+class _RelaxBudget(Exception):
+    pass
+
+
 def baseline_vector(compiled: CompiledModel, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Initial guess for every state and the mask of states to solve."""
     m = compiled.model
@@ -86,11 +98,22 @@ def steady_state_scipy(compiled: CompiledModel, p: np.ndarray, tol: float = 1e-9
     x = y0[idx]
     sol = root(F, x, jac=FJ, method="hybr")
     if not ok(sol.x):
+        evals = [0]
+
         def G(t, xx):
+            evals[0] += 1
+            if evals[0] > RELAX_MAX_EVALS:
+                raise _RelaxBudget
             return F(xx)
 
-        relax = solve_ivp(G, (0.0, 5000.0), x, method="LSODA", rtol=1e-8, atol=1e-10,
-                          jac=lambda t, xx: FJ(xx))
+        try:  # only the end point is kept (t_eval), so memory stays bounded
+            relax = solve_ivp(G, (0.0, 5000.0), x, method="LSODA", rtol=1e-8, atol=1e-10, t_eval=[5000.0],
+                              jac=lambda t, xx: FJ(xx))
+        except _RelaxBudget:
+            raise SteadyStateError(f"no untreated steady state found (the baseline runs away: relaxation "
+                                   f"stopped after {RELAX_MAX_EVALS} evaluations)") from None
+        if not relax.success or relax.y.shape[1] == 0:
+            raise SteadyStateError(f"no untreated steady state found (relaxation failed: {relax.message})")
         sol = root(F, relax.y[:, -1], jac=FJ, method="hybr")
         if not ok(sol.x):
             raise SteadyStateError(f"no untreated steady state found (residual {np.max(np.abs(F(sol.x))):.3g})")

@@ -94,6 +94,8 @@ def cells_figure(organs: pd.DataFrame, organ_colors: dict[str, str], first_time:
     fig = go.Figure()
     for mode, col in (("viable", "viable_pct_dose"), ("label", "label_pct_dose")):
         for organ, g in organs.groupby("organ", sort=False):
+            if organ == "cleared":
+                continue
             g = g[g["time_d"] > 0].sort_values("time_d")
             y = g[col].to_numpy(dtype=float)
             if not np.any(y >= 1e-4):

@@ -254,13 +254,16 @@ def bodymap_data(inp: ReportInput) -> dict | None:
     series: dict[str, tuple[str, pd.DataFrame]] = {}
     for name, g in org.groupby("organ", sort=False):
         key = str(name)
+        if key in ("cleared", "csf"):  # not drawn on the body map
+            continue
         if key.startswith("target:"):
             target = key.split(":", 1)[1]
             key = "target"
         cols = [c for c in ("viable_pct_dose", "label_pct_dose", "viable_cells") if c in g.columns]
         g = g.drop_duplicates("time_d").set_index("time_d").sort_index()[cols].astype(float)
         series[key] = (str(name), g.reindex(g.index.union(times)).interpolate(method="index").loc[times])
-    if target is not None and "rest" in series and _parent_of(target) == "rest":
+    if target is not None and "rest" in series and _parent_of(target) == "rest" and "part_of" not in org:
+        # (organ tables with a part_of column already leave the target out of its host organ)
         # "rest" is drawn as the whole body around the organs: leave the target (a joint, a fistula)
         # out of it, or one local injection would colour the whole figure
         rest, tg = series["rest"][1], series["target"][1]

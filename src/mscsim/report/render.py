@@ -328,26 +328,43 @@ def _published_section(inp: ReportInput) -> str:
 
 def _trial_tables(inp: ReportInput) -> str:
     s = inp.summary
+    unc = s.get("uncertainty")  # trial --uncertainty N: predictive intervals and assurance
+
+    def pred(d, f):
+        return "\u2013" if not d or d.get("median") is None else f"{f(d['median'])} ({f(d['low'])} to {f(d['high'])})"
+
     rows = []
     for arm in s["arms"]:
         for e in arm["endpoints"]:
             f = pct if e.get("stat") == "proportion" else num
             rows.append([escape(arm["name"]), escape(e["name"]), num(e["at_days"]), escape(e.get("stat", "")),
                          f(e["value"]), f"{f(e['ci_low'])} to {f(e['ci_high'])}",
-                         "\u2013" if e.get("stat") == "proportion" else num(e.get("sd"))])
-    out = _table(["arm", "endpoint", "day", "statistic", "value", "95% CI", "SD"], rows,
-                 caption="Endpoints per arm")
+                         "\u2013" if e.get("stat") == "proportion" else num(e.get("sd"))]
+                        + ([pred(e.get("predictive"), f)] if unc else []))
+    head = ["arm", "endpoint", "day", "statistic", "value", "95% CI", "SD"]
+    caption = "Endpoints per arm"
+    if unc:
+        head.append("predictive median (95% PI)")
+        caption += (f"; predictive interval over {unc['draws']} parameter draws, each with its own virtual "
+                    f"patients ({escape(unc['source'])})")
+    out = _table(head, rows, caption=caption)
     comps = s.get("comparisons") or []
     if comps:
         rows = []
         for c in comps:
             f = pct if _endpoint_stat(inp, c["endpoint"]) == "proportion" else num
             p = c.get("p_value")
+            a = c.get("assurance") or {}
             rows.append([escape(c["endpoint"]), num(c["at_days"]), escape(c["arm"]), escape(c["vs"]),
                          f(c.get("difference")), f"{f(c.get('ci_low'))} to {f(c.get('ci_high'))}",
-                         "\u2013" if not _isnum(p) else (f"{p:.3g}" if p >= 1e-4 else "&lt; 0.0001")])
-        out += _table(["endpoint", "day", "arm", "vs", "difference", "95% CI", "p"], rows,
-                      caption="Comparisons with the control arm (arm \u2212 control)")
+                         "\u2013" if not _isnum(p) else (f"{p:.3g}" if p >= 1e-4 else "&lt; 0.0001")]
+                        + ([pred(c.get("predictive_difference"), f),
+                            "\u2013" if not _isnum(a.get("value")) else f"{a['value']:.2f} \u00b1 {a['mc_error']:.2f}"]
+                           if unc else []))
+        head = ["endpoint", "day", "arm", "vs", "difference", "95% CI", "p"]
+        if unc:
+            head += ["predictive difference (95% PI)", f"assurance (p &lt; {unc['alpha']:g}) \u00b1 MC error"]
+        out += _table(head, rows, caption="Comparisons with the control arm (arm \u2212 control)")
     return out
 
 

@@ -1,0 +1,152 @@
+"""Command-line error paths of every verb (issue 21): a parser error, a bad value or an unusable
+output gives ONE line on stderr starting with 'error:' and exit status 2, never a traceback.
+
+These run ``mscsim.cli.main`` in-process (the function the ``mscsim`` script calls) with the typer
+and click versions that install today (typer 0.29 bundles its own click: an ``isinstance`` check
+against the click package let every usage error escape as a traceback), plus one run of the real
+script in a subprocess."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from mscsim.cli import main
+
+
+def run(capsys, *argv: str) -> tuple[int, str]:
+    rc = main(list(argv))
+    err = capsys.readouterr().err
+    return rc, err
+
+
+def one_line_error(rc: int, err: str, *needles: str) -> None:
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    assert rc == 2, err
+    assert "Traceback" not in err
+    assert len(lines) == 1 and lines[0].startswith("error: "), err
+    for n in needles:
+        assert n.lower() in lines[0].lower(), (n, lines[0])
+
+
+# (verb arguments, words the one line must contain): every verb, each kind of parser error
+CASES = [
+    (["simulate", "--dos", "1e6 cells/kg"], ["--dos", "did you mean --dose"]),
+    (["simulate", "--weight", "abc"], ["--weight"]),
+    (["simulate", "--times", "abc"], ["--times"]),
+    (["simulate", "--times", "0", "--dose", "1e6 cells/kg"], ["--times"]),
+    (["simulate", "--disease", "lupus"], ["did you mean 'sle'"]),
+    (["simulate", "--dose", "1e6"], ["unit"]),
+    (["simulate", "--dose", "1e6 cells/kg", "--days", "-3"], ["--days"]),
+    (["simulat"], ["simulate"]),
+    (["demo", "--bogus"], ["--bogus"]),
+    (["evidence", "--disease", "lupus"], ["sle"]),
+    (["evidence", "--nope"], ["--nope"]),
+    (["trial"], ["missing argument", "SCENARIO"]),
+    (["trial", "RA_Park2018", "--workers", "0"], ["--workers"]),
+    (["trial", "RA_Park2018", "--power", "--replicates", "1"], ["--replicates"]),
+    (["trial", "RA_Park2018", "--seed", "-1"], ["--seed"]),
+    (["trial", "RA_Park2018", "--alpha", "abc"], ["--alpha"]),
+    (["trial", "no_such_trial"], ["no scenario"]),
+    (["validate", "--disease", "lupus"], ["sle"]),
+    (["validate", "--workers", "0"], ["--workers"]),
+    (["validate", "--scheduler", "not-an-address"], ["--scheduler"]),
+    (["calibrate"], ["missing option", "--disease"]),
+    (["calibrate", "--disease", "ra", "--maxfev", "abc"], ["--maxfev"]),
+    (["sensitivity", "--disease", "ra", "--at", "12 wk"], ["missing option", "--endpoint"]),
+    (["sensitivity", "--disease", "ra", "--endpoint", "das28_esr", "--at", "12 wk", "--n", "1"], ["--n"]),
+    (["sensitivity", "--disease", "ra", "--endpoint", "nope", "--at", "12 wk"], ["unknown endpoint"]),
+    (["sensitivity", "--disease", "lupus", "--endpoint", "sledai", "--at", "12 wk"], ["sle"]),
+    (["export-sbml"], ["missing option", "--out"]),
+    (["export-sbml", "--disease", "ra", "-o", "model.xml", "--weight", "abc"], ["--weight"]),
+    (["report"], ["missing argument"]),
+    (["report", "/no/such/folder"], []),
+    (["endpoints", "--disease", "lupus"], ["sle"]),
+    (["endpoints", "--disease"], ["--disease"]),
+    (["export-petab"], ["missing option", "--disease"]),
+    (["export-petab", "--disease", "lupus", "-o", "petab"], ["sle"]),
+    (["export-petab", "--disease", "ra", "-o", "petab", "--subtype", "abc"], ["--subtype", "accepted"]),
+]
+
+
+@pytest.mark.parametrize("argv,needles", CASES, ids=[" ".join(c[0]) for c in CASES])
+def test_parser_and_input_errors_are_one_line(argv, needles, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    rc, err = run(capsys, *argv)
+    one_line_error(rc, err, *needles)
+
+
+def test_every_verb_is_covered():
+    from mscsim.cli import _register, command
+
+    _register()
+    verbs = set(command().commands)
+    covered = {argv[0] for argv, _ in CASES}
+    assert verbs <= covered | {"simulat"}, verbs - covered
+
+
+def test_unreachable_scheduler_fails_fast(capsys, tmp_path, monkeypatch):
+    import socket
+
+    monkeypatch.chdir(tmp_path)
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    t0 = time.perf_counter()
+    rc, err = run(capsys, "trial", "RA_Park2018", "--scheduler", f"tcp://127.0.0.1:{port}")
+    assert time.perf_counter() - t0 < 10.0
+    one_line_error(rc, err, "scheduler", f"127.0.0.1:{port}")
+
+
+def test_export_sbml_never_creates_folders(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    target = tmp_path / "missing_dir" / "x.xml"
+    rc, err = run(capsys, "export-sbml", "--disease", "ra", "-o", str(target))
+    one_line_error(rc, err, "does not exist")
+    assert not target.parent.exists()
+    rc, err = run(capsys, "export-sbml", "--disease", "ra", "-o", str(tmp_path))
+    one_line_error(rc, err, "is a folder")
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs Linux /proc")
+def test_unwritable_output_is_explained(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    rc, err = run(capsys, "simulate", "--dose", "1e6 cells/kg", "-o", "/proc/mscsim_test_out")
+    one_line_error(rc, err, "cannot write", "/proc/mscsim_test_out")
+    assert "file not found" not in err
+
+
+def test_help_shows_flags_without_types_and_every_option_has_help(capsys, monkeypatch):
+    from mscsim.cli import _register, command
+
+    _register()
+    cmd = command()
+    for name, sub in cmd.commands.items():
+        for p in sub.params:
+            if p.param_type_name == "option":
+                assert (p.help or "").strip(), f"{name} {p.name} has no help text"
+    monkeypatch.setenv("COLUMNS", "140")
+    assert main(["trial", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "--power" in out and "--no-report" in out
+    assert "<bool>" not in out
+
+
+def test_real_script_prints_no_traceback(tmp_path):
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1] / "src"))
+    res = subprocess.run([sys.executable, "-m", "mscsim", "simulate", "--dos", "1"], capture_output=True,
+                         text=True, cwd=tmp_path, env=env, timeout=120)
+    assert res.returncode == 2
+    assert res.stderr.strip().splitlines() == ["error: unknown option --dos; did you mean --dose? "
+                                               "(see 'mscsim simulate --help')"]
+
+
+def test_no_arguments_prints_the_help(capsys):
+    assert main([]) == 0
+    out = capsys.readouterr()
+    assert "Usage" in out.out + out.err and "Traceback" not in out.err
