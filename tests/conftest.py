@@ -20,8 +20,8 @@ def pytest_collection_finish(session):
     cold = sum(not model_is_compiled(build_model(d, t, sp, s).ode) for d, s, t, sp in specs)
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     if reporter is not None:  # say why the first minutes are silent (issue 21)
-        what = (f"compiling {cold} of {len(specs)} models with numba once (15-100 s each, 2 processes; later "
-                "sessions load them from the cache)" if cold else f"loading {len(specs)} compiled models")
+        what = (f"compiling {cold} of {len(specs)} models once (1-3 s each, plus ~15 s for the shared engine "
+                "kernels on a fresh machine; 2 processes; later sessions load them from the cache)" if cold else f"loading {len(specs)} compiled models")
         reporter.write_line(f"mscsim: {what} before the tests; MSCSIM_NO_WARM=1 skips this")
     t0 = time.perf_counter()
     names = warm_all(workers=min(2, os.cpu_count() or 1))

@@ -63,15 +63,17 @@ def test_compile_notice_only_on_a_cache_miss(tmp_path, monkeypatch):
     monkeypatch.setattr(codegen, "_BY_ID", {})
     monkeypatch.setenv("MSCSIM_CACHE", str(tmp_path))
     assert not codegen.model_is_compiled(model)
-    codegen.compile_model(model)                   # generates and imports; numba compiles lazily
+    codegen.compile_model(model)                   # generates, compiles and loads
     assert seen == [(model.name, tmp_path)]
-    # a cached model (index files of its kernels present) gives no notice
+    # a cached model (its machine code on disk, the engine's kernels compiled) gives no notice
     path = next(tmp_path.glob("m_*.py"))
-    pyc = tmp_path / "__pycache__"
-    pyc.mkdir(exist_ok=True)
-    for k in codegen._CACHED_KERNELS:
-        (pyc / f"{path.stem}.{k}-1.py311.nbi").write_bytes(b"")
-    assert codegen.is_cached(path)
+    assert codegen.is_cached(path) and codegen.model_is_compiled(model)
+    monkeypatch.setattr(codegen, "_COMPILED", {})
+    monkeypatch.setattr(codegen, "_BY_ID", {})
+    codegen.compile_model(model)
+    assert seen == [(model.name, tmp_path)]
+    next(tmp_path.glob("m_*.o")).unlink()          # without its machine code it is compiled again
+    assert not codegen.is_cached(path)
 
 
 def test_compile_notice_text(capsys):

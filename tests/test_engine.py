@@ -91,27 +91,30 @@ def test_sparse_lu_solves_like_dense(piv_tol):
     almost everywhere) equals numpy's dense solve."""
     from numba import njit
 
+    from mscsim.numerics import _bdf_kernels as K
+
     composed, c, p, y0, admins = setup("ra", regimen=Regimen((Dose.parse("1e6 cells/kg", "iv"),)))
     n = len(y0)
     rng = np.random.default_rng(3)
     y = y0 + np.abs(rng.normal(0, 1e5, n)) * (np.array([s.group == "kinetics" for s in composed.ode.states.values()]))
     J = np.empty((n, n))
     c.jac(0.5, y, p, J)
-    lu = engine.plan_for(c).lu
-    mod = c.module
-    fac, gat, sol = mod._e_factor, mod._e_jac_gather, mod._e_sparse_solve
+    jv = np.empty(c.module.N_JAC)
+    c.jac_values(0.5, y, p, jv)
+    plan = engine.plan_for(c)
+    lu, (ji, jj) = plan.lu, plan.jac_pos
+    fac, sol = K._e_factor, K._e_solve
 
     @njit
-    def factor_solve(J, cc, b, k0, perm, lptr, lidx, uptr, uidx, pi, pj, inpat, piv_tol):
-        n = J.shape[0]
-        Jc = np.empty(pi.shape[0])
-        gat(J, perm, pi, pj, Jc)
+    def factor_solve(jv, ji, jj, cc, b, k0, perm, lptr, lidx, uptr, uidx, pi, pj, inpat, piv_tol):
+        n = b.shape[0]
         W = np.zeros((n, n))
         piv = np.zeros(n, dtype=np.int64)
         lval, uval = np.empty(lidx.shape[0]), np.empty(uidx.shape[0])
         dinv, T = np.empty(n), np.empty((n, n))
         st = np.zeros(8, dtype=np.int64)
-        kt = fac(Jc, cc, n, k0, lptr, lidx, uptr, uidx, pi, pj, inpat, W, piv, lval, uval, dinv, T, piv_tol, st)
+        kt = fac(jv, ji, jj, cc, n, k0, lptr, lidx, uptr, uidx, pi, pj, inpat, W, piv, lval, uval, dinv, T, piv_tol,
+                 st)
         x, tmp = np.empty(n), np.empty(n)
         sol(n, kt, perm, lptr, lidx, uptr, uidx, piv, lval, uval, dinv, T, b, x, tmp)
         return kt, x
@@ -119,8 +122,8 @@ def test_sparse_lu_solves_like_dense(piv_tol):
     kts = []
     for cc in (1e-4, 0.1, 3.0, 100.0, 1e4):
         b = rng.normal(size=n)
-        kt, x = factor_solve(J, cc, b, lu.k0, lu.perm, lu.lptr, lu.lidx, lu.uptr, lu.uidx, lu.pi, lu.pj, lu.inpat,
-                             piv_tol)
+        kt, x = factor_solve(jv, ji, jj, cc, b, lu.k0, lu.perm, lu.lptr, lu.lidx, lu.uptr, lu.uidx, lu.pi, lu.pj,
+                             lu.inpat, piv_tol)
         M = np.eye(n) - cc * J
         xd = np.linalg.solve(M, b)
         assert np.max(np.abs(x - xd)) <= 1e-8 * np.max(np.abs(xd)), cc
@@ -128,6 +131,25 @@ def test_sparse_lu_solves_like_dense(piv_tol):
     assert lu.nnz < 0.4 * n * n and lu.flops < 10_000       # the pattern is really exploited
     if piv_tol == 1.0:
         assert min(kts) < lu.k0                              # the dense fallback was exercised
+
+
+def test_the_same_lu_with_no_static_pivots_is_a_dense_lu_with_partial_pivoting():
+    """The steady state's dense solves use the engine's one LU routine with k0 = 0: on matrices
+    that need row exchanges (zero and tiny diagonals) it solves like numpy's LAPACK getrf/getrs."""
+    from mscsim.numerics import _bdf_kernels as K
+
+    rng = np.random.default_rng(5)
+    for n in (1, 4, 9):
+        A = rng.normal(size=(n, n))
+        A[np.arange(n), np.arange(n)] = 0.0 if n > 1 else 2.0
+        if n > 2:
+            A[1, 1] = 1e-14
+        b = rng.normal(size=n)
+        x = np.empty(n)
+        assert K._e_dense_lu_solve(A.copy(), b, x, K._e_dense_ws(n))
+        xd = np.linalg.solve(A, b)
+        assert np.max(np.abs(x - xd)) <= 1e-10 * np.max(np.abs(xd))
+    assert not K._e_dense_lu_solve(np.zeros((3, 3)), np.ones(3), np.empty(3), K._e_dense_ws(3))   # singular
 
 
 def test_lu_plan_of_a_known_pattern():

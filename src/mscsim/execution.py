@@ -143,7 +143,8 @@ def warm_compile(spec: tuple[str | None, str | None, str | None, str]) -> str:
 
 def warm_all(workers: int = 2, specs=None) -> list[str]:
     """Compile every shipped model in ``workers`` fresh processes (first use on a new machine:
-    numba compiles each model in 10-100 s; the disk cache makes later runs load in < 1 s)."""
+    a model compiles in 1-3 s, plus ~15 s once for the engine's kernels; the disk cache makes later
+    runs load in < 1 s)."""
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor
 

@@ -103,11 +103,15 @@ def usage_line(exc: BaseException) -> str:
 
 
 def compile_notice(model, folder) -> None:
-    """Say why the first run of a model is slow (numba compiles it once; issue 21)."""
+    """Say why the first run of a model is slow (it is compiled once; issue 21)."""
     import os
 
+    from mscsim.numerics import codegen
+
     name = model.name.removeprefix("mscsim-")
-    span = "~15-40 s" if len(model.states) < 50 else "~30-100 s"
+    # benchmarks/RESULTS.md, "Compile time": a model 1-3 s, the engine shared by all models ~15 s
+    engine_ready = codegen._KERNELS_READY or codegen._kernels_marker().exists()
+    span = "~1-5 s" if engine_ready else "~20 s: the engine is compiled too, once for every model"
     home = os.path.expanduser("~")
     where = str(folder).replace(home, "~", 1) if str(folder).startswith(home) else str(folder)
     typer.echo(f"compiling the {name} model once ({span}, longer on a busy machine); later runs load it "

@@ -2,10 +2,10 @@
 
 - ``language``: the model language (states, parameters, rules, rate terms) in which the biology
   layers write their equations (sympy expressions);
-- ``codegen``: code generation from a model to a numba module (right-hand side, exact sparse
-  Jacobian, read-outs, the compiled engine's kernels), cached on disk;
-- ``engine`` (kernels in ``_bdf_kernels``): the compiled variable-order BDF integrator and
-  steady-state solver, one compiled call per patient;
+- ``codegen``: code generation from a model to machine code (right-hand side, exact sparse
+  Jacobian, read-outs; via LLVM IR), cached on disk;
+- ``engine`` (kernels in ``_bdf_kernels``, compiled once for every model): the compiled
+  variable-order BDF integrator and steady-state solver, one compiled call per patient;
 - ``solve``: the one integration entry point (compiled engine or scipy ``solve_ivp``), with
   ``options`` holding the small immutable option objects and the error type;
 - ``steady``: the untreated steady state (compiled Newton, MINPACK fallback).

@@ -1,31 +1,63 @@
-# ruff: noqa: F821
-"""Template of the compiled engine's numba kernels (never imported on its own).
+"""The compiled engine's numba kernels, compiled once for every model (issue 19).
 
-``codegen`` appends this file's text to every generated model module, after the generated
-``rhs(t, y, p, dy)`` and ``jac(t, y, p, J)``. The kernels call those two functions as module
-globals, so numba compiles one engine per model with the right-hand side inlined into the
-stepping loop, and caches the machine code on disk next to the generated module (the cache
-key of the generated file includes a hash of this text). The Python side is
-``mscsim.engine``; the algorithm and its measured accuracy are documented there.
+A model's generated module (``codegen``) holds only its right-hand side, Jacobian and read-outs,
+compiled as C-callable functions (numba ``cfunc``); the kernels here take their addresses as
+integers and call them through ``_call`` (an indirect call, a few nanoseconds against the
+hundreds of flops of a right-hand side). So the integrator, the linear algebra and the steady
+state are compiled and cached on disk once per installation instead of once per model, and a
+model's first run compiles only its own equations. The Python side is ``mscsim.numerics.engine``;
+the algorithm and its measured accuracy are documented there.
 
 Contents:
-- ``_e_sparse_lu``/``_e_sparse_solve``: LU factorisation with a static pivot order computed
-  once from the Jacobian's sparsity (minimum degree, symbolic fill-in), on a dense work array
-  restricted to the symbolic pattern; every pivot is checked with the threshold-pivoting test
-  |a_kk| >= 0.01 max_i |a_ik|; if any pivot fails it, that factorisation is redone by
-- ``_e_dense_lu``/``_e_dense_solve``: dense LU with partial pivoting (LAPACK getrf algorithm).
+- ``_call``: calls a generated function ``f(t, y, p, out)`` (C signature
+  ``void(double, double*, double*, double*)``) at an address, on C-contiguous float64 vectors.
+- ``_e_lu``/``_e_gather``/``_e_solve``: the one LU factorisation and solve. Pivots k < k0 follow
+  a static order computed once from the Jacobian's sparsity (minimum degree, symbolic fill-in),
+  on a dense work array restricted to the symbolic pattern, while each passes the
+  threshold-pivoting test |a_kk| >= piv_tol max_i |a_ik|; from the first pivot that fails (or
+  from k0) the trailing block is factorised densely with partial pivoting (the LAPACK getrf
+  algorithm). With k0 = 0 it is a plain dense LU with partial pivoting, which the steady state
+  uses.
 - ``_e_bdf_segment``: scipy's variable-order (1-5) variable-step BDF/NDF (Shampine & Reichelt
   1997, the algorithm of ``scipy.integrate.BDF``) with modified Newton, Jacobian reuse (a new
   Jacobian only when Newton fails to converge) and LU reuse until the step size changes, with
   dense output (the BDF interpolating polynomial) at the requested times.
 - ``engine_integrate``: the whole patient: every dosing segment, outputs, statistics.
 - ``engine_steady``: untreated steady state (damped Newton, then pseudo-transient continuation).
+- ``call_vec``/``jac_dense``/``outputs_traj``: Python entry points to a generated function (one
+  point, the dense Jacobian, or read-outs along a trajectory).
+
+The Jacobian is evaluated as the values of its structural non-zeros ``jv[k]`` at (``jrow[k]``,
+``jcol[k]``) (the generated order); the kernels scatter them where they are needed.
 """
 
 import math
 
 import numpy as np
-from numba import njit
+from llvmlite import ir
+from numba import njit, types
+from numba.core import errors
+from numba.extending import intrinsic
+
+
+@intrinsic
+def _call(typingctx, addr, t, y, p, out):
+    """``f(t, y, p, out)`` for the generated C function at ``addr`` (vectors C-contiguous float64)."""
+    for a in (y, p, out):
+        if not (isinstance(a, types.Array) and a.dtype == types.float64 and a.ndim == 1 and a.layout == "C"):
+            raise errors.TypingError(f"_call needs C-contiguous float64 vectors, got {a}")
+    sig = types.void(types.intp, types.float64, y, p, out)
+
+    def codegen(context, builder, signature, args):
+        dptr = ir.DoubleType().as_pointer()
+        fnty = ir.FunctionType(ir.VoidType(), [ir.DoubleType(), dptr, dptr, dptr])
+        fn = builder.inttoptr(args[0], fnty.as_pointer())
+        ptrs = [context.make_array(ty)(context, builder, v).data for ty, v in zip(signature.args[2:], args[2:])]
+        builder.call(fn, [args[1]] + ptrs)
+        return context.get_dummy_value()
+
+    return sig, codegen
+
 
 _E_MAX_ORDER = 5
 _E_NEWTON_MAXITER = 4
@@ -46,9 +78,15 @@ _E_ST_REJECT = 5
 _E_ST_NEWTON_FAIL = 6
 _E_ST_SEGMENTS = 7
 
+# the entry points are compiled (or loaded from numba's cache) when this module is imported
+_V, _M, _I = "float64[::1]", "float64[:, ::1]", "int64[::1]"
+_SIG_INTEGRATE = (f"int64(intp, intp, {_V}, {_M}, {_V}, {_V}, {_V}, float64, float64, int64, float64, float64, "
+                  f"int64, {', '.join([_I] * 9)}, uint8[:, ::1], {_M}, {_I})")
+_SIG_STEADY = f"int64(intp, intp, {_I}, {_I}, {_V}, {_I}, {_V}, {_V}, float64, {_I})"
+
 
 @njit(cache=True, nogil=True)
-def _e_sparse_lu(W, n, k0, lptr, lidx, uptr, uidx, inpat, piv, piv_tol, urow):
+def _e_lu(W, n, k0, lptr, lidx, uptr, uidx, inpat, piv, piv_tol, urow):
     """In-place LU of the permuted matrix in ``W``. Pivots k < k0 are static, on the symbolic
     pattern, while each passes the threshold test |a_kk| >= piv_tol max_i |a_ik|; from the first
     pivot that fails (or from k0), the trailing block is factorised densely with partial pivoting
@@ -126,7 +164,7 @@ def _e_gather(W, n, k0, lptr, lidx, uptr, uidx, lval, uval, dinv, T):
 
 
 @njit(cache=True, nogil=True)
-def _e_sparse_solve(n, k0, perm, lptr, lidx, uptr, uidx, piv, lval, uval, dinv, T, b, x, tmp):
+def _e_solve(n, k0, perm, lptr, lidx, uptr, uidx, piv, lval, uval, dinv, T, b, x, tmp):
     for k in range(n):
         tmp[k] = b[perm[k]]
     for k in range(k0):
@@ -161,74 +199,18 @@ def _e_sparse_solve(n, k0, perm, lptr, lidx, uptr, uidx, piv, lval, uval, dinv, 
 
 
 @njit(cache=True, nogil=True)
-def _e_dense_lu(A, n, piv):
-    """In-place LU with partial pivoting of the leading n x n block of ``A``."""
-    for k in range(n):
-        p = k
-        amax = abs(A[k, k])
-        for i in range(k + 1, n):
-            a = abs(A[i, k])
-            if a > amax:
-                amax = a
-                p = i
-        piv[k] = p
-        if not (amax > 0.0 and amax < np.inf):
-            return False
-        if p != k:
-            for j in range(n):
-                tmp = A[k, j]
-                A[k, j] = A[p, j]
-                A[p, j] = tmp
-        inv = 1.0 / A[k, k]
-        for i in range(k + 1, n):
-            li = A[i, k] * inv
-            A[i, k] = li
-            if li != 0.0:
-                for j in range(k + 1, n):
-                    A[i, j] -= li * A[k, j]
-    return True
-
-
-@njit(cache=True, nogil=True)
-def _e_dense_solve(A, n, piv, b, x):
-    for i in range(n):
-        x[i] = b[i]
-    for k in range(n):
-        p = piv[k]
-        if p != k:
-            tmp = x[k]
-            x[k] = x[p]
-            x[p] = tmp
-    for k in range(n):
-        v = x[k]
-        if v != 0.0:
-            for i in range(k + 1, n):
-                x[i] -= A[i, k] * v
-    for k in range(n - 1, -1, -1):
-        s = x[k]
-        for j in range(k + 1, n):
-            s -= A[k, j] * x[j]
-        x[k] = s / A[k, k]
-
-
-@njit(cache=True, nogil=True)
-def _e_jac_gather(J, perm, pi, pj, Jc):
-    """Jacobian entries on the LU pattern, in pattern order (once per Jacobian evaluation)."""
-    for q in range(pi.shape[0]):
-        Jc[q] = J[perm[pi[q]], perm[pj[q]]]
-
-
-@njit(cache=True, nogil=True)
-def _e_factor(Jc, c, n, k0, lptr, lidx, uptr, uidx, pi, pj, inpat, W, piv, lval, uval, dinv, T, piv_tol,
+def _e_factor(jv, ji, jj, c, n, k0, lptr, lidx, uptr, uidx, pi, pj, inpat, W, piv, lval, uval, dinv, T, piv_tol,
               stats):
-    """Factorise I - c J (J given on the pattern by _e_jac_gather; see _e_sparse_lu). Returns the
+    """Factorise I - c J (J's non-zeros ``jv`` at permuted positions (ji, jj); see _e_lu). Returns the
     start of the dense block, -1 if singular."""
     stats[_E_ST_LU] += 1
     for q in range(pi.shape[0]):
-        W[pi[q], pj[q]] = -c * Jc[q]
+        W[pi[q], pj[q]] = 0.0
+    for q in range(jv.shape[0]):
+        W[ji[q], jj[q]] = -c * jv[q]
     for k in range(n):
         W[k, k] += 1.0
-    kt = _e_sparse_lu(W, n, k0, lptr, lidx, uptr, uidx, inpat, piv, piv_tol, T[0])  # T[0]: scratch row
+    kt = _e_lu(W, n, k0, lptr, lidx, uptr, uidx, inpat, piv, piv_tol, T[0])  # T[0]: scratch row
     if kt < 0:
         return -1
     if kt < k0:
@@ -277,7 +259,7 @@ def _e_change_D(D, order, factor, R, U, RU, tmp):
 
 
 @njit(cache=True, nogil=True)
-def _e_initial_step(t0, y0, f0, p, t_bound, max_step, atol, rtol, y1, f1, scale, stats):
+def _e_initial_step(rhs, t0, y0, f0, p, t_bound, max_step, atol, rtol, y1, f1, scale, stats):
     """scipy.integrate._ivp.common.select_initial_step for order 1."""
     n = y0.shape[0]
     interval = abs(t_bound - t0)
@@ -294,7 +276,7 @@ def _e_initial_step(t0, y0, f0, p, t_bound, max_step, atol, rtol, y1, f1, scale,
     h0 = min(h0, interval)
     for i in range(n):
         y1[i] = y0[i] + h0 * f0[i]
-    rhs(t0 + h0, y1, p, f1)
+    _call(rhs, t0 + h0, y1, p, f1)
     stats[_E_ST_FEV] += 1
     for i in range(n):
         y1[i] = f1[i] - f0[i]
@@ -307,8 +289,8 @@ def _e_initial_step(t0, y0, f0, p, t_bound, max_step, atol, rtol, y1, f1, scale,
 
 
 @njit(cache=True, nogil=True)
-def _e_bdf_segment(t0, t1, y, p, atol, rtol, max_step, max_steps, lu_dgmax, piv_tol, t_out, Y, i_out,
-                   k0, perm, lptr, lidx, uptr, uidx, pi, pj, inpat, stats):
+def _e_bdf_segment(rhs, jac, t0, t1, y, p, atol, rtol, max_step, max_steps, lu_dgmax, piv_tol, t_out, Y, i_out,
+                   k0, perm, lptr, lidx, uptr, uidx, pi, pj, ji, jj, inpat, stats):
     """Integrate y' = rhs(t, y, p) from t0 to t1 (y updated in place); fill Y[k] for the
     output times t0 < t_out[k] <= t1 starting at index ``i_out``. Returns (status, i_out):
     status 0 ok, 1 step size too small, 2 too many steps, 3 linear algebra failure."""
@@ -327,9 +309,8 @@ def _e_bdf_segment(t0, t1, y, p, atol, rtol, max_step, max_steps, lu_dgmax, piv_
     newton_tol = max(10.0 * _E_EPS / rtol, min(0.03, math.sqrt(rtol)))
 
     D = np.zeros((nmax + 3, n))
-    J = np.empty((n, n))
     W = np.zeros((n, n))
-    Jc = np.empty(pi.shape[0])
+    jv = np.empty(ji.shape[0])
     kt = k0
     lval = np.empty(lidx.shape[0])
     uval = np.empty(uidx.shape[0])
@@ -351,16 +332,15 @@ def _e_bdf_segment(t0, t1, y, p, atol, rtol, max_step, max_steps, lu_dgmax, piv_
     tmpc = np.empty(nmax + 1)
 
     t = t0
-    rhs(t, y, p, f)
+    _call(rhs, t, y, p, f)
     stats[_E_ST_FEV] += 1
-    h_abs = _e_initial_step(t, y, f, p, t1, max_step, atol, rtol, y_new, dy, scale, stats)
+    h_abs = _e_initial_step(rhs, t, y, f, p, t1, max_step, atol, rtol, y_new, dy, scale, stats)
     for i in range(n):
         D[0, i] = y[i]
         D[1, i] = f[i] * h_abs
     order = 1
     n_equal_steps = 0
-    jac(t, y, p, J)
-    _e_jac_gather(J, perm, pi, pj, Jc)
+    _call(jac, t, y, p, jv)
     stats[_E_ST_JEV] += 1
     lu_mode = 0  # 0: no valid LU
     c_lu = 1.0   # c of the current LU (reused while |c / c_lu - 1| <= lu_dgmax, when lu_dgmax >= 0)
@@ -415,7 +395,7 @@ def _e_bdf_segment(t0, t1, y, p, atol, rtol, max_step, max_steps, lu_dgmax, piv_
                     lu_mode = 0
                 if lu_mode == 0:
                     c_lu = c
-                    kt = _e_factor(Jc, c, n, k0, lptr, lidx, uptr, uidx, pi, pj, inpat, W, piv,
+                    kt = _e_factor(jv, ji, jj, c, n, k0, lptr, lidx, uptr, uidx, pi, pj, inpat, W, piv,
                                    lval, uval, dinv, T, piv_tol, stats)
                     lu_mode = 1 if kt >= 0 else 0
                 if lu_mode != 0:
@@ -427,7 +407,7 @@ def _e_bdf_segment(t0, t1, y, p, atol, rtol, max_step, max_steps, lu_dgmax, piv_
                         y_new[i] = y_pred[i]
                     dy_norm_old = -1.0
                     for k in range(_E_NEWTON_MAXITER):
-                        rhs(t_new, y_new, p, f)
+                        _call(rhs, t_new, y_new, p, f)
                         stats[_E_ST_FEV] += 1
                         finite = True
                         for i in range(n):
@@ -439,7 +419,7 @@ def _e_bdf_segment(t0, t1, y, p, atol, rtol, max_step, max_steps, lu_dgmax, piv_
                             break
                         for i in range(n):
                             b[i] = c * f[i] - psi[i] - d[i]
-                        _e_sparse_solve(n, kt, perm, lptr, lidx, uptr, uidx, piv, lval, uval, dinv, T, b, dy, tmp)
+                        _e_solve(n, kt, perm, lptr, lidx, uptr, uidx, piv, lval, uval, dinv, T, b, dy, tmp)
                         if corr != 1.0:
                             for i in range(n):
                                 dy[i] *= corr
@@ -463,8 +443,7 @@ def _e_bdf_segment(t0, t1, y, p, atol, rtol, max_step, max_steps, lu_dgmax, piv_
                     stats[_E_ST_NEWTON_FAIL] += 1
                     if current_jac:
                         break
-                    jac(t_new, y_pred, p, J)
-                    _e_jac_gather(J, perm, pi, pj, Jc)
+                    _call(jac, t_new, y_pred, p, jv)
                     stats[_E_ST_JEV] += 1
                     lu_mode = 0
                     current_jac = True
@@ -551,10 +530,12 @@ def _e_bdf_segment(t0, t1, y, p, atol, rtol, max_step, max_steps, lu_dgmax, piv_
     return 0, i_out
 
 
-@njit(cache=True, nogil=True)
-def engine_integrate(y0, P_seg, seg_t, t_out, atol, rtol, max_step, max_steps, lu_dgmax, piv_tol,
-                     k0, perm, lptr, lidx, uptr, uidx, pi, pj, inpat, Y, stats):
-    """One patient through all dosing segments. ``P_seg[s]`` is the parameter vector on
+@njit(_SIG_INTEGRATE, cache=True, nogil=True)
+def engine_integrate(rhs, jac, y0, P_seg, seg_t, t_out, atol, rtol, max_step, max_steps, lu_dgmax, piv_tol,
+                     k0, perm, lptr, lidx, uptr, uidx, pi, pj, ji, jj, inpat, Y, stats):
+    """One patient through all dosing segments of the model whose generated right-hand side and
+    Jacobian are at the addresses ``rhs`` and ``jac`` (Jacobian non-zeros at permuted positions
+    (ji, jj)). ``P_seg[s]`` is the parameter vector on
     [seg_t[s], seg_t[s+1]] (inputs set to that segment's infusion rates). Fills ``Y`` (one row per
     output time) and ``stats``. Returns 0 on success, else an error code (see mscsim.engine)."""
     n = y0.shape[0]
@@ -570,8 +551,9 @@ def engine_integrate(y0, P_seg, seg_t, t_out, atol, rtol, max_step, max_steps, l
             i_out += 1
         if b > a:
             stats[_E_ST_SEGMENTS] += 1
-            status, i_out = _e_bdf_segment(a, b, y, P_seg[s], atol, rtol, max_step, max_steps, lu_dgmax, piv_tol, t_out, Y, i_out,
-                                           k0, perm, lptr, lidx, uptr, uidx, pi, pj, inpat, stats)
+            status, i_out = _e_bdf_segment(rhs, jac, a, b, y, P_seg[s], atol, rtol, max_step, max_steps, lu_dgmax,
+                                           piv_tol, t_out, Y, i_out, k0, perm, lptr, lidx, uptr, uidx, pi, pj, ji,
+                                           jj, inpat, stats)
             if status != 0:
                 return status
             for i in range(n):
@@ -587,12 +569,12 @@ def engine_integrate(y0, P_seg, seg_t, t_out, atol, rtol, max_step, max_steps, l
 
 
 @njit(cache=True, nogil=True)
-def _e_residual(y, free, p, F, xf):
+def _e_residual(rhs, y, free, p, F, xf):
     """F = rhs on the free states; returns max |F_i| / (1 + |x_i|) (inf if not finite)."""
     n = y.shape[0]
     nf = free.shape[0]
     dy = np.empty(n)
-    rhs(0.0, y, p, dy)
+    _call(rhs, 0.0, y, p, dy)
     r = 0.0
     for q in range(nf):
         F[q] = dy[free[q]]
@@ -606,14 +588,40 @@ def _e_residual(y, free, p, F, xf):
 
 
 @njit(cache=True, nogil=True)
-def _e_free_jac(y, free, p, Jn, A, shift):
-    """A = J[free, free] - shift * I."""
-    jac(0.0, y, p, Jn)
-    nf = free.shape[0]
+def _e_free_jac(jac, jrow, jcol, fpos, y, p, jv, A, shift):
+    """A = J[free, free] - shift * I (``fpos``: position of each state among the free ones, or -1)."""
+    _call(jac, 0.0, y, p, jv)
+    nf = A.shape[0]
     for a in range(nf):
         for b in range(nf):
-            A[a, b] = Jn[free[a], free[b]]
+            A[a, b] = 0.0
+    for q in range(jv.shape[0]):
+        a = fpos[jrow[q]]
+        b = fpos[jcol[q]]
+        if a >= 0 and b >= 0:
+            A[a, b] = jv[q]
+    for a in range(nf):
         A[a, a] -= shift
+
+
+@njit(cache=True, nogil=True)
+def _e_dense_lu_solve(A, b, x, ws):
+    """x = A^-1 b by ``_e_lu`` with no static pivots (dense LU with partial pivoting; A overwritten
+    by its factors); False if A is singular. ``ws``: workspace of ``_e_dense_ws``."""
+    nf, ident, noi, nou, nof, inpat, piv, dinv, T, tmp = ws
+    if _e_lu(A, nf, 0, noi, noi, noi, noi, inpat, piv, 1.0, tmp) < 0:
+        return False
+    _e_gather(A, nf, 0, noi, noi, noi, noi, nof, nof, dinv, T)
+    _e_solve(nf, 0, ident, noi, noi, noi, noi, piv, nof, nof, dinv, T, b, x, tmp)
+    return True
+
+
+@njit(cache=True, nogil=True)
+def _e_dense_ws(nf):
+    """Workspace of ``_e_dense_lu_solve`` for nf x nf systems."""
+    noi = np.zeros(1, dtype=np.int64)
+    return (nf, np.arange(nf), noi, noi, np.zeros(1), np.zeros((0, 0), dtype=np.uint8), np.zeros(nf, dtype=np.int64),
+            np.empty(nf), np.empty((nf, nf)), np.empty(nf))
 
 
 @njit(cache=True, nogil=True)
@@ -626,7 +634,7 @@ def _e_wnorm(F, w):
 
 
 @njit(cache=True, nogil=True)
-def _e_newton(y, free, p, tol, max_iter, stats):
+def _e_newton(rhs, jac, jrow, jcol, fpos, y, free, p, tol, max_iter, stats):
     """Damped Newton on the free states (backtracking on the weighted residual norm).
     True when max |F_i| / (1 + |x_i|) < tol; y is updated in place."""
     n = y.shape[0]
@@ -637,24 +645,23 @@ def _e_newton(y, free, p, tol, max_iter, stats):
     w = np.empty(nf)
     dx = np.empty(nf)
     negF = np.empty(nf)
-    Jn = np.empty((n, n))
+    jv = np.empty(jrow.shape[0])
     A = np.empty((nf, nf))
-    piv = np.zeros(nf, dtype=np.int64)
+    ws = _e_dense_ws(nf)
     yt = y.copy()
-    r = _e_residual(y, free, p, F, xf)
+    r = _e_residual(rhs, y, free, p, F, xf)
     for it in range(max_iter):
         if r < tol:
             return True
         if not np.isfinite(r):
             return False
         stats[0] += 1
-        _e_free_jac(y, free, p, Jn, A, 0.0)
-        if not _e_dense_lu(A, nf, piv):
-            return False
+        _e_free_jac(jac, jrow, jcol, fpos, y, p, jv, A, 0.0)
         for q in range(nf):
             negF[q] = -F[q]
             w[q] = 1.0 / (1.0 + abs(xf[q]))
-        _e_dense_solve(A, nf, piv, negF, dx)
+        if not _e_dense_lu_solve(A, negF, dx, ws):
+            return False
         phi = _e_wnorm(F, w)
         lam = 1.0
         ok = False
@@ -663,7 +670,7 @@ def _e_newton(y, free, p, tol, max_iter, stats):
                 yt[i] = y[i]
             for q in range(nf):
                 yt[free[q]] = y[free[q]] + lam * dx[q]
-            rt = _e_residual(yt, free, p, Ft, xf)
+            rt = _e_residual(rhs, yt, free, p, Ft, xf)
             if np.isfinite(rt) and _e_wnorm(Ft, w) <= (1.0 - 1e-4 * lam) * phi:
                 ok = True
                 break
@@ -672,12 +679,12 @@ def _e_newton(y, free, p, tol, max_iter, stats):
             return False
         for i in range(n):
             y[i] = yt[i]
-        r = _e_residual(y, free, p, F, xf)
+        r = _e_residual(rhs, y, free, p, F, xf)
     return r < tol
 
 
 @njit(cache=True, nogil=True)
-def _e_ptc(y, free, p, atol, max_iter, stats):
+def _e_ptc(rhs, jac, jrow, jcol, fpos, y, free, p, atol, max_iter, stats):
     """Pseudo-transient continuation (backward Euler on the free states with the time step
     grown by switched evolution relaxation) towards the stable untreated state; y in place."""
     n = y.shape[0]
@@ -687,32 +694,31 @@ def _e_ptc(y, free, p, atol, max_iter, stats):
     xf = np.empty(nf)
     w = np.empty(nf)
     dx = np.empty(nf)
-    Jn = np.empty((n, n))
+    jv = np.empty(jrow.shape[0])
     A = np.empty((nf, nf))
-    piv = np.zeros(nf, dtype=np.int64)
+    ws = _e_dense_ws(nf)
     yt = y.copy()
     for q in range(nf):
         w[q] = 1.0 / (atol[free[q]] + 1e-3 * abs(y[free[q]]))
     dt = 0.1
-    r = _e_residual(y, free, p, F, xf)
+    r = _e_residual(rhs, y, free, p, F, xf)
     if not np.isfinite(r):
         return False
     fn = _e_wnorm(F, w)
     for it in range(max_iter):
         stats[1] += 1
-        _e_free_jac(y, free, p, Jn, A, 1.0 / dt)
+        _e_free_jac(jac, jrow, jcol, fpos, y, p, jv, A, 1.0 / dt)
         for a in range(nf):
             for b in range(nf):
                 A[a, b] = -A[a, b]
-        if not _e_dense_lu(A, nf, piv):  # (I/dt - J) dx = F
+        if not _e_dense_lu_solve(A, F, dx, ws):  # (I/dt - J) dx = F
             dt *= 0.25
             continue
-        _e_dense_solve(A, nf, piv, F, dx)
         for i in range(n):
             yt[i] = y[i]
         for q in range(nf):
             yt[free[q]] = y[free[q]] + dx[q]
-        rt = _e_residual(yt, free, p, Ft, xf)
+        rt = _e_residual(rhs, yt, free, p, Ft, xf)
         if not np.isfinite(rt):
             dt *= 0.25
             if dt < 1e-12:
@@ -731,16 +737,47 @@ def _e_ptc(y, free, p, atol, max_iter, stats):
     return False
 
 
-@njit(cache=True, nogil=True)
-def engine_steady(y, free, p, atol, tol, stats):
-    """Untreated steady state of the free states (y in place): Newton from the initial guess,
-    else pseudo-transient continuation then Newton. Returns 0 when max|F|/(1+|x|) < tol."""
+@njit(_SIG_STEADY, cache=True, nogil=True)
+def engine_steady(rhs, jac, jrow, jcol, y, free, p, atol, tol, stats):
+    """Untreated steady state of the free states (y in place) of the model whose generated
+    right-hand side and Jacobian (non-zeros at (jrow, jcol)) are at the addresses ``rhs`` and
+    ``jac``: Newton from the initial guess, else pseudo-transient continuation then Newton.
+    Returns 0 when max|F|/(1+|x|) < tol."""
+    fpos = np.full(y.shape[0], -1, dtype=np.int64)
+    for q in range(free.shape[0]):
+        fpos[free[q]] = q
     y_start = y.copy()
-    if _e_newton(y, free, p, tol, 50, stats):
+    if _e_newton(rhs, jac, jrow, jcol, fpos, y, free, p, tol, 50, stats):
         return 0
     for i in range(y.shape[0]):
         y[i] = y_start[i]
-    _e_ptc(y, free, p, atol, 400, stats)
-    if _e_newton(y, free, p, tol, 50, stats):
+    _e_ptc(rhs, jac, jrow, jcol, fpos, y, free, p, atol, 400, stats)
+    if _e_newton(rhs, jac, jrow, jcol, fpos, y, free, p, tol, 50, stats):
         return 0
     return 1
+
+
+@njit("void(intp, float64, float64[::1], float64[::1], float64[::1])", cache=True, nogil=True)
+def call_vec(fn, t, y, p, out):
+    """``fn(t, y, p, out)`` for a generated function at address ``fn`` (from Python)."""
+    _call(fn, t, y, p, out)
+
+
+@njit("void(intp, float64, float64[::1], float64[::1], int64[::1], int64[::1], float64[::1], float64[:, ::1])",
+      cache=True, nogil=True)
+def jac_dense(fn, t, y, p, rows, cols, jv, J):
+    """Dense Jacobian ``J`` from the generated non-zeros function at ``fn`` (from Python)."""
+    _call(fn, t, y, p, jv)
+    for i in range(J.shape[0]):
+        for j in range(J.shape[1]):
+            J[i, j] = 0.0
+    for q in range(jv.shape[0]):
+        J[rows[q], cols[q]] = jv[q]
+
+
+@njit("void(intp, float64[::1], float64[:, ::1], float64[::1], float64[:, ::1])", cache=True, nogil=True)
+def outputs_traj(fn, ts, Y, p, OUT):
+    """Read-outs ``OUT[k]`` at every point ``(ts[k], Y[k])`` of a trajectory (``fn``: the model's
+    generated read-out function)."""
+    for k in range(ts.shape[0]):
+        _call(fn, ts[k], Y[k], p, OUT[k])
