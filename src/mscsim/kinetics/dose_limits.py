@@ -19,6 +19,12 @@ Two mechanisms that make more cells do proportionally less:
   the first dose and multiplies the death of arrested and circulating cells of later doses.
 
 Saturation of lung arrest is in ``lung.py``.
+
+Approximation: the lysis share multiplies the whole tissue death flux returned by
+``add_clearance`` (which also holds the meningeal deaths of intrathecal cells); it depends only
+on the intravascular load, which is ~0 when cells are given intrathecally alone. A consequence
+to note: cells entering the blood slowly (long infusions, CSF drainage) meet a low load and
+escape most of the lysis.
 """
 
 from __future__ import annotations
