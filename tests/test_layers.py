@@ -55,11 +55,17 @@ def test_biology_layers_use_the_numerics_through_their_interface():
 
 
 def test_disease_modules_do_not_import_layers_above_them():
-    # mscsim.model is not listed yet: each module's compose() still calls add_kinetics/add_immune
-    # and returns model.ComposedModel itself; moving that wiring into model.py is still to do
-    above = ("mscsim.simulate", "mscsim.baseline", "mscsim.trial", "mscsim.population",
+    above = ("mscsim.model", "mscsim.simulate", "mscsim.baseline", "mscsim.trial", "mscsim.population",
              "mscsim.cli", "mscsim.evidence", "mscsim.calibrate", "mscsim.report", "mscsim.uncertainty",
              "mscsim.sensitivity", "mscsim.sbml")
     for f in sorted((SRC / "diseases").glob("*.py")):
         bad = {m for m in imports_of(f) if m.startswith(above)}
         assert not bad, f"diseases/{f.name} imports {sorted(bad)}"
+
+
+def test_the_layers_are_wired_in_model_py_only():
+    """Disease modules get the kinetics and the immune network from model.build_model (issue 15,
+    item 5): none of them imports the functions that add those layers."""
+    for f in sorted((SRC / "diseases").glob("*.py")):
+        names = imports_of(f)
+        assert "mscsim.kinetics.add_kinetics" not in names and "mscsim.immune.add_immune" not in names, f.name

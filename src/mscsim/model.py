@@ -3,17 +3,21 @@
 This is the only place where the layers meet: the kinetics hands viable MSC counts and the
 efferocytosis flux to the immune network; the immune network hands cytokines and T-cell
 subsets to the disease; the disease hands its tissue damage back as the SDF-1 signal that
-drives homing (design.md, "The body as the program sees it"). The layers never import each
-other, so there is no import cycle.
+drives homing (design.md, "The body as the program sees it"). A disease module declares its own
+states and equations in ``compose(m, body, layers, ...)``; the kinetics and the immune network
+reach it only through the `Layers` handed in from here, so the wiring lives in this one place and
+no disease module imports the layers it is composed with.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
 from mscsim.numerics import OdeModel
 from mscsim.errors import unknown
+from mscsim.immune import ImmuneHandles, add_immune
 from mscsim.kinetics import KineticsHandles, add_kinetics
 from mscsim.physiology import SPECIES, Body, make_body, target_names
 
@@ -32,6 +36,18 @@ class ComposedModel:
     disease_module: object | None = None
     subtype: str | None = None
     extras: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Layers:
+    """The layers a disease module is composed with, bound to one model and body by `build_model`.
+
+    ``kinetics(sdf1)``: whole-body MSC kinetics homing on the disease's SDF-1 signal;
+    ``immune(kin, *, drive_s, drive_t, species, **extra)``: the immune network driven by the
+    disease's autoimmune drives and fed by the kinetics' viable cells and efferocytosis."""
+
+    kinetics: Callable[..., KineticsHandles]
+    immune: Callable[..., ImmuneHandles]
 
 
 def disease_module(disease: str):
@@ -79,6 +95,10 @@ def build_model(disease: str | None = None, target: str | None = None,
         kin = add_kinetics(m, body, species=species, sdf1=sdf1, d_cell=d_cell, cxcr4=cxcr4)
         composed = ComposedModel(m, species, None, target, kin)
     else:
-        composed = mod.compose(m, body, species=species, subtype=subtype, d_cell=d_cell, cxcr4=cxcr4)
+        layers = Layers(
+            kinetics=lambda sdf1: add_kinetics(m, body, species=species, sdf1=sdf1, d_cell=d_cell, cxcr4=cxcr4),
+            immune=lambda kin, **kw: add_immune(m, kin, disease=disease, **kw))
+        kin = mod.compose(m, body, layers, species=species, subtype=subtype)
+        composed = ComposedModel(m, species, disease, target, kin, disease_module=mod, subtype=subtype)
     m.check()
     return composed

@@ -40,10 +40,9 @@ import sympy as sp
 
 from mscsim import scores
 from mscsim.diseases.base import Endpoint, lognoise
-from mscsim.immune import add_immune, ratio_to_healthy
-from mscsim.kinetics import add_kinetics
+from mscsim.immune import ratio_to_healthy
+from mscsim.kinetics import KineticsHandles
 from mscsim.kinetics.common import P
-from mscsim.model import ComposedModel
 
 NAME = "ards"
 #: the lung compartment of the kinetics is the target (see module docstring)
@@ -79,7 +78,7 @@ BASELINE_TARGETS = (
 _INSULT_RATE = {"ards": "k_insult_ards", "covid": "k_insult_covid_ards"}
 
 
-def compose(m, body, *, species, subtype, d_cell, cxcr4) -> ComposedModel:
+def compose(m, body, layers, *, species, subtype) -> KineticsHandles:
     p = {n: P(m, n, species) for n in (
         "insult0_ards", "D_ards_s", "D_ards_t", _INSULT_RATE[subtype],
         "w_tnf_ards", "w_il6_ards", "w_il17_ards", "w_ifng_ards", "S_ref_ards", "f_immune_ards", "k_inj_ards",
@@ -98,7 +97,7 @@ def compose(m, body, *, species, subtype, d_cell, cxcr4) -> ComposedModel:
     sdf1 = m.rule("sdf1_target", inj / (inj + p["K_sdf1_ards"]), unit="1",
                   desc="SDF-1 signal of the injured lung, 0..1 (no separate target tissue: kept as a read-out)",
                   source="[design form, as ra]", output=True)
-    kin = add_kinetics(m, body, species=species, sdf1=sdf1, d_cell=d_cell, cxcr4=cxcr4)
+    kin = layers.kinetics(sdf1)
     # the lung compartment is the immune network's target tissue
     m.rule("mass_target", p["lung_mass_frac_ards"] * m.symbol("BW"), unit="kg",
            desc="lung mass (the target tissue of ARDS)", source="lung_mass_frac_ards (NRC 1999)")
@@ -107,7 +106,7 @@ def compose(m, body, *, species, subtype, d_cell, cxcr4) -> ComposedModel:
            desc="viable MSCs in the target tissue (the lungs), percent of cells given", source="read-out",
            output=True)
     kin = dataclasses.replace(kin, cells_target=lung_cells)
-    imm = add_immune(m, kin, drive_s=p["D_ards_s"] * ins, drive_t=p["D_ards_t"] * ins, species=species)
+    imm = layers.immune(kin, drive_s=p["D_ards_s"] * ins, drive_t=p["D_ards_t"] * ins, species=species)
 
     m.rate(ins, -p[_INSULT_RATE[subtype]] * ins, desc="the precipitating insult resolves",
            source="[design] rates from the duration of ventilation under lung-protective care "
@@ -162,8 +161,7 @@ def compose(m, body, *, species, subtype, d_cell, cxcr4) -> ComposedModel:
            source="[design] lesion volume proportional to injury", output=True)
     for s in ("insult", "injury", "vent_days", "survival"):
         m.output(s)
-    return ComposedModel(m, species, NAME, TARGET, kin, disease_module=__import__(__name__, fromlist=["x"]),
-                         subtype=subtype)
+    return kin
 
 
 def observe(out, rng=None) -> dict[str, np.ndarray]:

@@ -4,10 +4,11 @@ A disease module (``mscsim.diseases.<name>``) defines:
 
 - ``NAME``, ``TARGET`` (target tissue, see data/physiology.yaml), ``SUBTYPES``, ``DEFAULT_SUBTYPE``;
 - ``ENDPOINTS``: its endpoint names (design.md contract) with kind and unit;
-- ``compose(m, body, *, species, subtype, d_cell, cxcr4) -> ComposedModel``: declares the
-  disease states, derives the SDF-1 signal from tissue damage (homing), adds kinetics and the
-  immune network with the disease's autoimmune drive, then the disease equations and the
-  clinical read-outs (exact score formulas from ``mscsim.scores``);
+- ``compose(m, body, layers, *, species, subtype) -> KineticsHandles``: declares the disease
+  states, derives the SDF-1 signal from tissue damage (homing), takes the kinetics and the immune
+  network from ``layers`` (handed in by ``model.build_model``, the one place that wires the layers)
+  with the disease's autoimmune drive, then the disease equations and the clinical read-outs
+  (exact score formulas from ``mscsim.scores``); returns the kinetics handles;
 - ``observe(out, rng=None) -> dict``: clinical measurements at each time (name -> array) from
   the model read-outs ``out`` (a `Readouts`: ``out["crp"]`` is an array with ``to_numpy()``),
   with visit-to-visit measurement noise when ``rng`` is given, and the scores;

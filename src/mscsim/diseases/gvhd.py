@@ -47,10 +47,9 @@ import sympy as sp
 
 from mscsim import scores
 from mscsim.diseases.base import Endpoint, lognoise
-from mscsim.immune import add_immune, ratio_to_healthy
-from mscsim.kinetics import add_kinetics
+from mscsim.immune import ratio_to_healthy
+from mscsim.kinetics import KineticsHandles
 from mscsim.kinetics.common import P
-from mscsim.model import ComposedModel
 
 NAME = "gvhd"
 TARGET = "gut_wall"
@@ -96,7 +95,7 @@ BASELINE_TARGETS = (
 )
 
 
-def compose(m, body, *, species, subtype, d_cell, cxcr4) -> ComposedModel:
+def compose(m, body, layers, *, species, subtype) -> KineticsHandles:
     p = {n: P(m, n, species) for n in (
         "allo0_gvhd", "D_gvhd_s", "D_gvhd_t", "k_tol_gvhd", "a_msc_gvhd",
         "w_tnf_gvhd", "w_ifng_gvhd", "w_il17_gvhd", "S_ref_gvhd_t", "S_ref_gvhd_s", "f_immune_gvhd",
@@ -121,8 +120,8 @@ def compose(m, body, *, species, subtype, d_cell, cxcr4) -> ComposedModel:
     sdf1 = m.rule("sdf1_target", gut / (gut + p["K_sdf1_gvhd"]), unit="1",
                   desc="SDF-1 (CXCL12) signal of the GvHD-inflamed gut wall, 0..1",
                   source="[design form, as ibd] inflamed gut mucosa makes CXCL12", output=True)
-    kin = add_kinetics(m, body, species=species, sdf1=sdf1, d_cell=d_cell, cxcr4=cxcr4)
-    imm = add_immune(m, kin, drive_s=p["D_gvhd_s"] * allo, drive_t=p["D_gvhd_t"] * allo, species=species)
+    kin = layers.kinetics(sdf1)
+    imm = layers.immune(kin, drive_s=p["D_gvhd_s"] * allo, drive_t=p["D_gvhd_t"] * allo, species=species)
 
     m.rate(allo, -p["k_tol_gvhd"] * (1 + p["a_msc_gvhd"] * imm.memory) * allo,
            desc="the alloreactive drive fades slowly after steroid failure; faster with MSC-educated phagocytes",
@@ -201,8 +200,7 @@ def compose(m, body, *, species, subtype, d_cell, cxcr4) -> ComposedModel:
            desc="1 for the paediatric subtype (MAGIC stages a child's stool per kg)", source="subtype", output=True)
     for s in ("allo", "gut_gvhd", "skin_gvhd", "liver_gvhd", "survival"):
         m.output(s)
-    return ComposedModel(m, species, NAME, TARGET, kin, disease_module=__import__(__name__, fromlist=["x"]),
-                         subtype=subtype)
+    return kin
 
 
 def _stages(skin_bsa, bullae, bil, stool_ml_day, stool_ml_kg, severe_gi, upper, pediatric: bool):

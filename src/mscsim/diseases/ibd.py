@@ -40,10 +40,9 @@ import sympy as sp
 
 from mscsim import scores
 from mscsim.diseases.base import Endpoint, add_placebo, gauss, lognoise
-from mscsim.immune import add_immune, ratio_to_healthy
-from mscsim.kinetics import add_kinetics
+from mscsim.immune import ratio_to_healthy
+from mscsim.kinetics import KineticsHandles
 from mscsim.kinetics.common import P
-from mscsim.model import ComposedModel
 
 NAME = "ibd"
 SUBTYPES = ("crohns_luminal", "crohns_perianal", "uc")
@@ -102,7 +101,7 @@ BASELINE_TARGETS = (
 
 #: free parameters fitted by `mscsim calibrate --disease ibd` (records: role calibration in the scenarios)
 CALIBRATION_PARAMETERS = ['lam_proc_ibd', 'lam_close_msc_ibd', 'placebo_max_ibd']
-def compose(m, body, *, species, subtype, d_cell, cxcr4) -> ComposedModel:
+def compose(m, body, layers, *, species, subtype) -> KineticsHandles:
     subtype = subtype or DEFAULT_SUBTYPE
     perianal = subtype == "crohns_perianal"
     names = ["D_ibd_s", "D_ibd_t", "f_ag_ibd", "Ep0_ibd", "k_infl_ibd", "w_infl_tnf_ibd", "w_infl_il6_ibd",
@@ -132,13 +131,13 @@ def compose(m, body, *, species, subtype, d_cell, cxcr4) -> ComposedModel:
     sdf1 = m.rule("sdf1_target", infl / (infl + p["K_infl_sdf1_ibd"]), unit="1",
                   desc="SDF-1 (CXCL12) signal of the inflamed gut wall / fistula tract, 0..1",
                   source="CXCL12 is raised in inflamed IBD mucosa [design form, as ra]", output=True)
-    kin = add_kinetics(m, body, species=species, sdf1=sdf1, d_cell=d_cell, cxcr4=cxcr4)
+    kin = layers.kinetics(sdf1)
     # luminal antigen / bacterial translocation through the leaky barrier feeds part of the tissue drive
     B = m.rule("translocation", (1 - Ep) / (1 - p["Ep0_ibd"]), unit="1",
                desc="luminal antigen/bacterial translocation relative to the typical patient (prop. to 1 - Ep)",
                source="disease-models.md s.6.3 (B prop. to 1 - Ep) [design]", output=True)
     drive_t = p["D_ibd_t"] * (p["f_ag_ibd"] + (1 - p["f_ag_ibd"]) * B)
-    imm = add_immune(m, kin, drive_s=p["D_ibd_s"], drive_t=drive_t, species=species)
+    imm = layers.immune(kin, drive_s=p["D_ibd_s"], drive_t=drive_t, species=species)
     plc = add_placebo(m, NAME, species)
 
     # --- inflammation, barrier, ulcers, CRP ---
@@ -257,8 +256,7 @@ def compose(m, body, *, species, subtype, d_cell, cxcr4) -> ComposedModel:
         s4 = sub("mayo_pga", act * keep, p["K_mayo_pga_ibd"], "Mayo physician global assessment (expected)")
         m.rule("mayo", scores.mayo_score(s1, s2, s3, s4, xp=scores.SYM), unit="score",
                desc="Mayo score (expected)", source="scores.mayo_score (Schroeder 1987)", output=True)
-    return ComposedModel(m, species, NAME, target_for(subtype), kin,
-                         disease_module=__import__(__name__, fromlist=["x"]), subtype=subtype)
+    return kin
 
 
 CDAI_PARTS = ("stools_day", "abd_pain_day", "wellbeing_day", "n_complications", "antidiarrhoeal", "abd_mass",

@@ -40,10 +40,9 @@ import sympy as sp
 
 from mscsim import scores
 from mscsim.diseases.base import Endpoint, gauss, lognoise
-from mscsim.immune import add_immune, ratio_to_healthy
-from mscsim.kinetics import add_kinetics
+from mscsim.immune import ratio_to_healthy
+from mscsim.kinetics import KineticsHandles
 from mscsim.kinetics.common import P
-from mscsim.model import ComposedModel
 
 NAME = "liver"
 TARGET = "liver"
@@ -96,7 +95,7 @@ _INIT = {"decompensated": ("H0_liver", "cpa0_liver", "flare0_liver"),
 YEAR = 365.0
 
 
-def compose(m, body, *, species, subtype, d_cell, cxcr4) -> ComposedModel:
+def compose(m, body, layers, *, species, subtype) -> KineticsHandles:
     p = {n: P(m, n, species) for n in (
         "D_liver_t", "D_liver_s", "a_flare_t_liver", "a_flare_s_liver", "k_flare_liver",
         "w_tnf_liver", "w_ifng_liver", "w_il17_liver", "S_ref_liver",
@@ -142,9 +141,9 @@ def compose(m, body, *, species, subtype, d_cell, cxcr4) -> ComposedModel:
                   desc="hepatic SDF-1 (CXCL12) signal, 0..1",
                   source="activated HSCs and injured liver make CXCL12 (kinetics.md s.1.3: liver SDF-1 up after "
                          "injury, PeerJ 2018 doi:10.7717/peerj.6072) [design form]", output=True)
-    kin = add_kinetics(m, body, species=species, sdf1=sdf1, d_cell=d_cell, cxcr4=cxcr4)
-    imm = add_immune(m, kin, drive_s=p["D_liver_s"] * (1 + p["a_flare_s_liver"] * F),
-                     drive_t=p["D_liver_t"] * (1 + p["a_flare_t_liver"] * F), species=species)
+    kin = layers.kinetics(sdf1)
+    imm = layers.immune(kin, drive_s=p["D_liver_s"] * (1 + p["a_flare_s_liver"] * F),
+                        drive_t=p["D_liver_t"] * (1 + p["a_flare_t_liver"] * F), species=species)
 
     # --- hepatic necro-inflammation (1 = typical decompensated cirrhosis) ---
     excess = (p["w_tnf_liver"] * (ratio_to_healthy(imm, "t", "tnf") - 1)
@@ -270,8 +269,7 @@ def compose(m, body, *, species, subtype, d_cell, cxcr4) -> ComposedModel:
     m.output("flare")
     m.output("survival")
     m.output("p_severe_infection")
-    return ComposedModel(m, species, NAME, TARGET, kin, disease_module=__import__(__name__, fromlist=["x"]),
-                         subtype=subtype)
+    return kin
 
 
 def observe(out, rng=None) -> dict[str, np.ndarray]:

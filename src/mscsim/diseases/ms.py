@@ -60,10 +60,9 @@ import sympy as sp
 
 from mscsim import scores
 from mscsim.diseases.base import Endpoint
-from mscsim.immune import add_immune, ratio_to_healthy
-from mscsim.kinetics import add_kinetics
+from mscsim.immune import ratio_to_healthy
+from mscsim.kinetics import KineticsHandles
 from mscsim.kinetics.common import P
-from mscsim.model import ComposedModel
 
 NAME = "ms"
 TARGET = "cns"
@@ -115,7 +114,7 @@ WORSENING_THRESHOLDS = scores.EDSS_WORSENING_RULE
 CALIBRATION_PARAMETERS = ['a_remyel_msc_ms']  # delta_my_prog_ms is a natural-history (baseline) parameter
 
 
-def compose(m, body, *, species, subtype, d_cell, cxcr4) -> ComposedModel:
+def compose(m, body, layers, *, species, subtype) -> KineticsHandles:
     sfx = _SUB[subtype]
     names = ("D_ms_t", "D_ms_s", "w_les_ifng_ms", "w_les_il17_ms", "w_les_tnf_ms", "w_les_sys_ms", "S_ref_ms",
              "k_les_ms", "K_les_sdf1_ms", "k_demyel_ms", "f_dm_degen_ms", "delta_les_ms", "a_remyel_msc_ms",
@@ -139,8 +138,8 @@ def compose(m, body, *, species, subtype, d_cell, cxcr4) -> ComposedModel:
                   desc="CNS SDF-1 (CXCL12) signal from active lesions, 0..1",
                   source="CXCL12 up in active lesions, CSF CXCL12 rose after IT MSC-NP (Harris 2021) [design form]",
                   output=True)
-    kin = add_kinetics(m, body, species=species, sdf1=sdf1, d_cell=d_cell, cxcr4=cxcr4)
-    imm = add_immune(m, kin, drive_s=p["D_ms_s"], drive_t=p["D_ms_t"], species=species)
+    kin = layers.kinetics(sdf1)
+    imm = layers.immune(kin, drive_s=p["D_ms_s"], drive_t=p["D_ms_t"], species=species)
 
     # --- lesion activity ---
     sys_eff = (imm.cells["s", "Th1"] + imm.cells["s", "Th17"]) / 2 - 1
@@ -225,8 +224,7 @@ def compose(m, body, *, species, subtype, d_cell, cxcr4) -> ComposedModel:
            desc="current rate of change of the expected EDSS", source="d(edss)/dt of the rule above", output=True)
     for s in ("les", "demyelinated", "axon_loss"):
         m.output(s)
-    return ComposedModel(m, species, NAME, TARGET, kin, disease_module=__import__(__name__, fromlist=["x"]),
-                         subtype=subtype)
+    return kin
 
 
 def _poisson_quantile(u, mean):

@@ -17,10 +17,9 @@ import sympy as sp
 
 from mscsim import scores
 from mscsim.diseases.base import Background, Endpoint, add_expectation, add_placebo, gauss, lognoise
-from mscsim.immune import add_immune, ratio_to_healthy
-from mscsim.kinetics import add_kinetics
+from mscsim.immune import ratio_to_healthy
+from mscsim.kinetics import KineticsHandles
 from mscsim.kinetics.common import P
-from mscsim.model import ComposedModel
 
 NAME = "ra"
 TARGET = "joint"
@@ -70,7 +69,7 @@ BASELINE_TARGETS = (
 )
 
 
-def compose(m, body, *, species, subtype, d_cell, cxcr4) -> ComposedModel:
+def compose(m, body, layers, *, species, subtype) -> KineticsHandles:
     p = {n: P(m, n, species) for n in (
         "D_ra_t", "D_ra_s", "a_fls_il6", "k_syn", "w_syn_tnf", "w_syn_il6", "w_syn_il17", "S_ref_ra",
         "K_syn_sdf1", "K_sjc", "K_tjc", "c_pain_ra", "K_pain_ra", "K_phga_ra", "K_haq_ra", "CRP_h",
@@ -85,7 +84,7 @@ def compose(m, body, *, species, subtype, d_cell, cxcr4) -> ComposedModel:
                       init_mode="param:erosion0", desc="structural joint damage (modified total Sharp score)")
     sdf1 = m.rule("sdf1_target", syn / (syn + p["K_syn_sdf1"]), unit="1",
                   desc="synovial SDF-1 (CXCL12) signal, 0..1", source="FLS make CXCL12 [design form]", output=True)
-    kin = add_kinetics(m, body, species=species, sdf1=sdf1, d_cell=d_cell, cxcr4=cxcr4)
+    kin = layers.kinetics(sdf1)
     # standard of care started in the trial: methotrexate cuts the autoimmune drive (BACKGROUND)
     mtx_start = m.param("mtx_start_ra", 0.0, unit="1", kind="input",
                         desc="1 when methotrexate is started at day 0 (scenario background: [methotrexate])",
@@ -95,8 +94,8 @@ def compose(m, body, *, species, subtype, d_cell, cxcr4) -> ComposedModel:
     m.rate(mtx, P(m, "k_mtx_ra", species) * (mtx_start - mtx), desc="methotrexate effect builds up over weeks",
            source="onset k_mtx_ra (ra.yaml)")
     cut_mtx = 1 - P(m, "E_mtx_ra", species) * mtx
-    imm = add_immune(m, kin, drive_s=p["D_ra_s"] * cut_mtx, drive_t=drive_t * cut_mtx, species=species,
-                     il6_extra_t=p["a_fls_il6"] * syn, disease=NAME)
+    imm = layers.immune(kin, drive_s=p["D_ra_s"] * cut_mtx, drive_t=drive_t * cut_mtx, species=species,
+                        il6_extra_t=p["a_fls_il6"] * syn)
     plc = add_placebo(m, NAME, species)
     expect = add_expectation(m, NAME, species)
 
@@ -140,8 +139,7 @@ def compose(m, body, *, species, subtype, d_cell, cxcr4) -> ComposedModel:
            desc="DAS28-ESR (expected)", source="scores.das28_esr (Prevoo 1995)", output=True)
     m.output("syn")
     m.output("erosion")
-    return ComposedModel(m, species, NAME, TARGET, kin, disease_module=__import__(__name__, fromlist=["x"]),
-                         subtype=subtype)
+    return kin
 
 
 def observe(out, rng=None) -> dict[str, np.ndarray]:

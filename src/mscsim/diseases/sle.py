@@ -70,10 +70,9 @@ from scipy.special import ndtr
 
 from mscsim import scores
 from mscsim.diseases.base import Endpoint, add_placebo, gauss, lognoise
-from mscsim.immune import add_immune, ratio_to_healthy
-from mscsim.kinetics import add_kinetics
+from mscsim.immune import ratio_to_healthy
+from mscsim.kinetics import KineticsHandles
 from mscsim.kinetics.common import P
-from mscsim.model import ComposedModel
 
 NAME = "sle"
 TARGET = "kidney"
@@ -159,7 +158,7 @@ def item_probability(p_typical, activity, n, xp=np):
 SYMBOLIC = scores.SYM
 
 
-def compose(m, body, *, species, subtype, d_cell, cxcr4) -> ComposedModel:
+def compose(m, body, layers, *, species, subtype) -> KineticsHandles:
     names = ["D_sle_s", "D_sle_t", "psi_ic_sle", "chi_ic_sle", "K_ic_sle", "k_B_sle", "w_B_ifng_sle", "w_B_il6_sle",
              "w_B_il17_sle", "kappa_B_sle", "phi_ic_sle", "i_B_msc_sle", "S_ref_sle", "k_PC_sle", "n_ic_sle",
              "soc_is_sle", "k_ab_sle",
@@ -203,11 +202,11 @@ def compose(m, body, *, species, subtype, d_cell, cxcr4) -> ComposedModel:
                  source="[design] Fc-receptor/TLR uptake of ICs saturates at high load and needs IC cross-linking "
                         "(threshold) at low load: with n_ic_sle > 1 the IC loop has a low (remission) as well as "
                         "the high (refractory) steady state", output=True)
-    kin = add_kinetics(m, body, species=species, sdf1=sdf1, d_cell=d_cell, cxcr4=cxcr4)
+    kin = layers.kinetics(sdf1)
     soc = 1 - p["soc_is_sle"]
     drive_s = p["D_sle_s"] * soc * (1 - p["psi_ic_sle"] + p["psi_ic_sle"] * ICs)
     drive_t = p["D_sle_t"] * soc * (1 - p["chi_ic_sle"] + p["chi_ic_sle"] * ICs)
-    imm = add_immune(m, kin, drive_s=drive_s, drive_t=drive_t, species=species)
+    imm = layers.immune(kin, drive_s=drive_s, drive_t=drive_t, species=species)
     plc = add_placebo(m, NAME, species)
 
     # --- B cells, plasma cells, anti-dsDNA ---
@@ -288,8 +287,7 @@ def compose(m, body, *, species, subtype, d_cell, cxcr4) -> ComposedModel:
            output=True)
     for s in ("bcell", "plasma", "anti_dsdna", "c3", "neph", "glom_injury", "damage", "survival", "flare_cumhaz"):
         m.output(s)
-    return ComposedModel(m, species, NAME, TARGET, kin, disease_module=__import__(__name__, fromlist=["x"]),
-                         subtype=subtype)
+    return kin
 
 
 def _item_probabilities(out) -> dict[str, np.ndarray]:

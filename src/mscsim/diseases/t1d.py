@@ -51,10 +51,9 @@ import sympy as sp
 
 from mscsim import scores
 from mscsim.diseases.base import Endpoint, gauss, lognoise
-from mscsim.immune import add_immune, ratio_to_healthy
-from mscsim.kinetics import add_kinetics
+from mscsim.immune import ratio_to_healthy
+from mscsim.kinetics import KineticsHandles
 from mscsim.kinetics.common import P
-from mscsim.model import ComposedModel
 
 NAME = "t1d"
 TARGET = "pancreas"
@@ -99,7 +98,7 @@ _BERGMAN = ("Bergman minimal model glucose equation, remote insulin action at qu
 
 #: free parameters fitted by `mscsim calibrate --disease t1d` (records: role calibration in the scenarios)
 CALIBRATION_PARAMETERS = ['r_reg_t1d', 'P50_memory_t1d']
-def compose(m, body, *, species, subtype, d_cell, cxcr4) -> ComposedModel:
+def compose(m, body, layers, *, species, subtype) -> KineticsHandles:
     p = {n: P(m, n, species) for n in _PARAMS}
     beta0 = _BETA0[subtype]
     P(m, beta0, species)
@@ -121,8 +120,8 @@ def compose(m, body, *, species, subtype, d_cell, cxcr4) -> ComposedModel:
                               "[recalled]); [design form]", output=True)
     sdf1 = m.rule("sdf1_target", p["sdf1_max_t1d"] * insulitis, unit="1",
                   desc="islet SDF-1 (CXCL12) signal, 0..1", source="[design] proportional to insulitis", output=True)
-    kin = add_kinetics(m, body, species=species, sdf1=sdf1, d_cell=d_cell, cxcr4=cxcr4)
-    imm = add_immune(m, kin, drive_s=p["D_t1d_s"], drive_t=p["D_t1d_t"] * insulitis, species=species)
+    kin = layers.kinetics(sdf1)
+    imm = layers.immune(kin, drive_s=p["D_t1d_s"], drive_t=p["D_t1d_t"] * insulitis, species=species)
 
     # --- islet attack: IFN-gamma and TNF-alpha in the islets, restrained by islet Treg ---
     w = p["w_ifng_t1d"]
@@ -217,8 +216,7 @@ def compose(m, body, *, species, subtype, d_cell, cxcr4) -> ComposedModel:
            source="state", output=True)
     m.output("beta_function_t1d")
     m.rule("mean_glucose_t1d", glc, unit="mg/dL", desc="mean plasma glucose", source="state", output=True)
-    return ComposedModel(m, species, NAME, TARGET, kin, disease_module=__import__(__name__, fromlist=["x"]),
-                         subtype=subtype)
+    return kin
 
 
 def observe(out, rng=None) -> dict[str, np.ndarray]:
