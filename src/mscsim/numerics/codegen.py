@@ -92,19 +92,19 @@ class _Printer(PythonCodePrinter):
             return f"(1.0/{self.parenthesize(base, 100)})"
         return f"({self.parenthesize(base, 100)}**({self._print(exp)}))"
 
-    def _print_Max(self, expr):
+    def _fold(self, fn: str, expr) -> str:
+        """``fn(fn(a, b), c)`` for sympy's n-ary Max/Min (two-argument calls numba compiles)."""
         args = [self._print(a) for a in expr.args]
         out = args[0]
         for a in args[1:]:
-            out = f"max({out}, {a})"
+            out = f"{fn}({out}, {a})"
         return out
 
+    def _print_Max(self, expr):
+        return self._fold("max", expr)
+
     def _print_Min(self, expr):
-        args = [self._print(a) for a in expr.args]
-        out = args[0]
-        for a in args[1:]:
-            out = f"min({out}, {a})"
-        return out
+        return self._fold("min", expr)
 
     def _print_Heaviside(self, expr):
         return f"(1.0 if {self._print(expr.args[0])} > 0 else 0.0)"
