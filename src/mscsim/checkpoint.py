@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 import mscsim
+from mscsim.diseases.base import Readouts
 from mscsim.errors import MscsimError
 from mscsim.execution import map_tasks
 from mscsim.io import atomic_path, write_json
@@ -32,19 +33,20 @@ def scenario_hash(sc: Scenario) -> str:
 
 def _save_chunk(path: Path, results: list[PatientResult]) -> None:
     ok = [r for r in results if not r.failed]
-    cols = list(ok[0].endpoints.columns) if ok else []
-    T = len(ok[0].endpoints) if ok else 0
+    cols = list(ok[0].observed.columns) if ok else []
+    T = len(ok[0].observed) if ok else 0
     ep = np.full((len(results), T, len(cols)), np.nan)
     tc_shape = ok[0].timecourse.shape if ok else (0, 0)
     tc = np.full((len(results),) + tc_shape, np.nan)
     for i, r in enumerate(results):
         if not r.failed:
-            ep[i] = r.endpoints[cols].to_numpy()
+            for j, c in enumerate(cols):
+                ep[i, :, j] = r.observed[c]
             tc[i] = r.timecourse
     meta = {"pids": [r.pid for r in results], "arms": [r.arm for r in results],
             "failed": [r.failed for r in results], "messages": [r.message for r in results],
             "retried": [r.retried for r in results], "columns": cols,
-            "index": [float(x) for x in (ok[0].endpoints.index if ok else [])]}
+            "index": [float(x) for x in (ok[0].observed.index if ok else [])]}
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as fh:
             np.savez(fh, ep=ep, tc=tc, meta=np.array(json.dumps(meta)))
@@ -54,12 +56,13 @@ def _load_chunk(path: Path) -> list[PatientResult]:
     with np.load(path, allow_pickle=False) as z:
         ep, tc, meta = z["ep"], z["tc"], json.loads(str(z["meta"]))
     out = []
+    index = pd.Index(meta["index"], name="time_d")
     for i, pid in enumerate(meta["pids"]):
         if meta["failed"][i]:
             out.append(PatientResult(pid, meta["arms"][i], None, None, True, meta["messages"][i], meta["retried"][i]))
         else:
-            df = pd.DataFrame(ep[i], index=pd.Index(meta["index"], name="time_d"), columns=meta["columns"])
-            out.append(PatientResult(pid, meta["arms"][i], df, tc[i], False, "", meta["retried"][i]))
+            obs = Readouts.from_array(ep[i], meta["columns"], index)
+            out.append(PatientResult(pid, meta["arms"][i], obs, tc[i], False, "", meta["retried"][i]))
     return out
 
 

@@ -229,6 +229,13 @@ class Readouts:
     def columns(self) -> list[str]:
         return list(self._cols)
 
+    def row(self, i: int) -> dict:
+        """Name -> value at row ``i``."""
+        return {k: v[i] for k, v in self._cols.items()}
+
+    def to_frame(self) -> pd.DataFrame:
+        return pd.DataFrame({k: np.asarray(v) for k, v in self._cols.items()}, index=self.index)
+
 
 def observe_common(out) -> dict:
     """Common endpoints (kinetics, cytokines, T cells) straight from the read-outs."""
@@ -243,10 +250,10 @@ def _arrays(cols: dict, n: int) -> dict:
     return {k: np.broadcast_to(np.asarray(v), (n,)) if np.ndim(v) == 0 else np.asarray(v) for k, v in cols.items()}
 
 
-def endpoint_frame(module, out, rng=None) -> pd.DataFrame:
-    """Every endpoint at every time of ``out`` (first row = baseline): common + disease + responders.
-
-    ``out`` is a DataFrame of read-outs or a `Readouts`; the result is a DataFrame."""
+def endpoint_readouts(module, out, rng=None) -> Readouts:
+    """Every endpoint at every time of ``out`` (first row = baseline): common + disease + responders,
+    as a `Readouts` of arrays (no pandas: a trial calls this once per patient and per screened
+    candidate, where building a DataFrame cost more than the integration, issue 19)."""
     if isinstance(out, pd.DataFrame):
         out = Readouts.from_frame(out)
     obs = observe_common(out)
@@ -255,4 +262,11 @@ def endpoint_frame(module, out, rng=None) -> pd.DataFrame:
     # a disease's own observation (e.g. survival drawn as 0/1) replaces the common read-out
     obs = {k: v for k, v in obs.items() if k not in dis} | dis
     resp = _arrays(module.responders(Readouts(obs, out.index), {k: v[0] for k, v in obs.items()}), n)
-    return pd.DataFrame(obs | {k: v for k, v in resp.items() if k not in obs}, index=out.index)
+    return Readouts(obs | {k: v for k, v in resp.items() if k not in obs}, out.index)
+
+
+def endpoint_frame(module, out, rng=None) -> pd.DataFrame:
+    """Every endpoint at every time of ``out`` (first row = baseline): common + disease + responders.
+
+    ``out`` is a DataFrame of read-outs or a `Readouts`; the result is a DataFrame."""
+    return endpoint_readouts(module, out, rng).to_frame()
