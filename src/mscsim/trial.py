@@ -221,12 +221,14 @@ def arm_settings(scenario: Scenario, arm, mod) -> dict[str, float]:
 
 
 def plan_trial(scenario: Scenario, progress: bool = False, engine: str = "compiled", *, workers: int = 1,
-               scheduler: str | None = None) -> TrialPlan:
+               scheduler: str | None = None, executor=None) -> TrialPlan:
     """Screen and enrol the virtual patients of every arm (deterministic in the seed).
 
     Candidates of an arm are screened in candidate order until the arm is full. With ``workers``
     or ``scheduler`` they are screened in parallel batches and then taken in the same order, so
     the plan (patients, baselines, screening counts) is identical however the work is split.
+    ``executor``: a `execution.local_pool` to screen in (forked lazily: create it before, submit after
+    the model is compiled here).
     """
     mod = disease_module(scenario.disease)
     composed = build_model(scenario.disease, None, "human", scenario.subtype)
@@ -269,7 +271,7 @@ def plan_trial(scenario: Scenario, progress: bool = False, engine: str = "compil
                 rate = (len(enrolled) + 1) / (k + 1)
                 size = int(min(limit - k, max(8 * max(workers, 2), 1.15 * need / rate + 4)))
                 batch = map_tasks(screener, range(k, k + size), workers=workers, scheduler=scheduler,
-                                  progress=False)
+                                  progress=False, executor=executor)
             else:
                 batch = [screener(k)]
             for r in batch:

@@ -33,6 +33,7 @@ because a trial observes each patient separately and pandas' per-operation cost 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -202,10 +203,11 @@ class Readouts:
     (benchmarks/RESULTS.md). Modules index it like a DataFrame (``out["crp"]``, ``out.index``,
     ``len(out)``, ``"x" in out``); `endpoint_frame` builds the DataFrame."""
 
-    __slots__ = ("_cols", "index")
+    __slots__ = ("_cols", "_values", "_pos", "index")
 
     def __init__(self, cols: dict, index: pd.Index):
-        self._cols = {k: np.asarray(v).view(Column) for k, v in cols.items()}
+        self._cols = {k: np.asarray(v) for k, v in cols.items()}
+        self._values, self._pos = None, None
         self.index = index
 
     @classmethod
@@ -214,32 +216,52 @@ class Readouts:
 
     @classmethod
     def from_array(cls, values: np.ndarray, names, index: pd.Index) -> "Readouts":
-        return cls({n: values[:, i] for i, n in enumerate(names)}, index)
+        """Columns of ``values`` (times x names), sliced only when read (a model has ~200 read-outs;
+        a module reads a few)."""
+        self = cls.__new__(cls)
+        self._cols, self._values, self.index = None, values, index
+        self._pos = _positions(tuple(names))
+        return self
+
+    def _column(self, name: str) -> np.ndarray:
+        return self._cols[name] if self._cols is not None else self._values[:, self._pos[name]]
 
     def __getitem__(self, name: str) -> Column:
-        return self._cols[name]
+        return self._column(name).view(Column)
 
     def __contains__(self, name) -> bool:
-        return name in self._cols
+        return name in (self._cols if self._cols is not None else self._pos)
 
     def __len__(self) -> int:
         return len(self.index)
 
     @property
     def columns(self) -> list[str]:
-        return list(self._cols)
+        return list(self._cols if self._cols is not None else self._pos)
 
     def row(self, i: int) -> dict:
         """Name -> value at row ``i``."""
-        return {k: v[i] for k, v in self._cols.items()}
+        return {k: self._column(k)[i] for k in self.columns}
 
     def to_frame(self) -> pd.DataFrame:
-        return pd.DataFrame({k: np.asarray(v) for k, v in self._cols.items()}, index=self.index)
+        return pd.DataFrame({k: self._column(k) for k in self.columns}, index=self.index)
+
+
+@lru_cache(maxsize=64)
+def _positions(names: tuple) -> dict:
+    return {n: i for i, n in enumerate(names)}
+
+
+@lru_cache(maxsize=64)
+def _common_columns(names: tuple) -> tuple:
+    """The read-outs that are common endpoints (cached per model: the check ran per patient)."""
+    return tuple(c for c in names if c in COMMON_ENDPOINTS or label_endpoint(c))
 
 
 def observe_common(out) -> dict:
     """Common endpoints (kinetics, cytokines, T cells) straight from the read-outs."""
-    obs = {c: np.array(out[c], dtype=float) for c in out.columns if c in COMMON_ENDPOINTS or label_endpoint(c)}
+    obs = {c: np.array(out._column(c) if isinstance(out, Readouts) else out[c], dtype=float)
+           for c in _common_columns(tuple(out.columns))}
     if "survival" not in obs:
         obs["survival"] = np.ones(len(out))
     return obs
