@@ -12,6 +12,7 @@ then reported (id, parameters, solver message), never silently dropped.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -93,6 +94,13 @@ def _patient_vector(composed, patient: VirtualPatient, regimen: Regimen) -> np.n
                             overrides=over)
 
 
+@lru_cache(maxsize=16)
+def _time_index(times: tuple) -> pd.Index:
+    """The observation times as an index, one object per trial (shared by its patients' results,
+    so a worker's chunk of results pickles it once)."""
+    return pd.Index(np.asarray(times, dtype=float), name="time_d")
+
+
 def run_patient(task: PatientTask) -> PatientResult:
     """Simulate one enrolled patient and observe his endpoints (runs in any worker)."""
     composed = build_model(task.disease, None, "human", task.subtype)
@@ -119,8 +127,7 @@ def run_patient(task: PatientTask) -> PatientResult:
         return PatientResult(pt.pid, pt.arm, None, None, failed=True, message="non-finite read-outs",
                              retried=retried)
     rng = np.random.default_rng(np.random.SeedSequence(pt.noise_seed))
-    obs = Readouts.from_array(out[np.searchsorted(times, task.obs_times)], names,
-                              pd.Index(np.asarray(task.obs_times, dtype=float), name="time_d"))
+    obs = Readouts.from_array(out[np.searchsorted(times, task.obs_times)], names, _time_index(tuple(task.obs_times)))
     ef = endpoint_readouts(composed.disease_module, obs, rng)
     col = {c: i for i, c in enumerate(names)}
     tc = out[np.ix_(np.searchsorted(times, task.tc_times), [col[c] for c in task.tc_outputs])]

@@ -246,6 +246,15 @@ class Readouts:
     def to_frame(self) -> pd.DataFrame:
         return pd.DataFrame({k: self._column(k) for k in self.columns}, index=self.index)
 
+    def __reduce__(self):
+        # one 2-D array when every column is float64 (a worker sends thousands of these: one array
+        # pickles far faster than ~50 small ones); otherwise the columns as they are (dtypes kept)
+        cols = self.columns
+        arrs = [self._column(c) for c in cols]
+        if arrs and all(a.dtype == np.float64 and a.shape == (len(self),) for a in arrs):
+            return (Readouts.from_array, (np.column_stack(arrs), tuple(cols), self.index))
+        return (Readouts, ({c: a for c, a in zip(cols, arrs)}, self.index))
+
 
 @lru_cache(maxsize=64)
 def _positions(names: tuple) -> dict:
