@@ -105,10 +105,14 @@ def run_trial_resumable(sc: Scenario, out, *, fresh: bool = False, workers: int 
                 from concurrent.futures import as_completed
 
                 futs = {pool.submit(_run_chunk, run_patient, chunks[i]): i for i in todo}
-                for f in as_completed(futs):
-                    i = futs[f]
-                    _save_chunk(ck / f"chunk_{i:05d}.npz", f.result())
-                    prog.advance(bar, len(chunks[i]))
+                try:
+                    for f in as_completed(futs):
+                        i = futs[f]
+                        _save_chunk(ck / f"chunk_{i:05d}.npz", f.result())
+                        prog.advance(bar, len(chunks[i]))
+                except BaseException:  # an error or Ctrl-C: drop the chunks not started (saved ones stay)
+                    pool.shutdown(wait=False, cancel_futures=True)
+                    raise
             else:
                 batch = max(1, workers)  # checkpoint after every chunk in serial runs
                 for b in range(0, len(todo), batch):
