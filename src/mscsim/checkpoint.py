@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 import mscsim
+from mscsim.diseases.base import Readouts
 from mscsim.errors import MscsimError
 from mscsim.execution import map_tasks
 from mscsim.io import atomic_path, write_json
@@ -32,19 +33,20 @@ def scenario_hash(sc: Scenario) -> str:
 
 def _save_chunk(path: Path, results: list[PatientResult]) -> None:
     ok = [r for r in results if not r.failed]
-    cols = list(ok[0].endpoints.columns) if ok else []
-    T = len(ok[0].endpoints) if ok else 0
+    cols = list(ok[0].observed.columns) if ok else []
+    T = len(ok[0].observed) if ok else 0
     ep = np.full((len(results), T, len(cols)), np.nan)
     tc_shape = ok[0].timecourse.shape if ok else (0, 0)
     tc = np.full((len(results),) + tc_shape, np.nan)
     for i, r in enumerate(results):
         if not r.failed:
-            ep[i] = r.endpoints[cols].to_numpy()
+            for j, c in enumerate(cols):
+                ep[i, :, j] = r.observed[c]
             tc[i] = r.timecourse
     meta = {"pids": [r.pid for r in results], "arms": [r.arm for r in results],
             "failed": [r.failed for r in results], "messages": [r.message for r in results],
             "retried": [r.retried for r in results], "columns": cols,
-            "index": [float(x) for x in (ok[0].endpoints.index if ok else [])]}
+            "index": [float(x) for x in (ok[0].observed.index if ok else [])]}
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as fh:
             np.savez(fh, ep=ep, tc=tc, meta=np.array(json.dumps(meta)))
@@ -54,12 +56,13 @@ def _load_chunk(path: Path) -> list[PatientResult]:
     with np.load(path, allow_pickle=False) as z:
         ep, tc, meta = z["ep"], z["tc"], json.loads(str(z["meta"]))
     out = []
+    index = pd.Index(meta["index"], name="time_d")
     for i, pid in enumerate(meta["pids"]):
         if meta["failed"][i]:
             out.append(PatientResult(pid, meta["arms"][i], None, None, True, meta["messages"][i], meta["retried"][i]))
         else:
-            df = pd.DataFrame(ep[i], index=pd.Index(meta["index"], name="time_d"), columns=meta["columns"])
-            out.append(PatientResult(pid, meta["arms"][i], df, tc[i], False, "", meta["retried"][i]))
+            obs = Readouts.from_array(ep[i], meta["columns"], index)
+            out.append(PatientResult(pid, meta["arms"][i], obs, tc[i], False, "", meta["retried"][i]))
     return out
 
 
@@ -82,26 +85,46 @@ def run_trial_resumable(sc: Scenario, out, *, fresh: bool = False, workers: int 
     else:
         ck.mkdir(parents=True)
         write_json(manifest, ck / "manifest.json")
-    plan = plan_trial(sc)
-    tasks = plan.tasks()
-    chunks = [tasks[i:i + chunk] for i in range(0, len(tasks), chunk)]
-    todo = [i for i in range(len(chunks)) if not (ck / f"chunk_{i:05d}.npz").exists()]
-    batch = max(1, workers)  # checkpoint after every chunk in serial runs
-    from mscsim.execution import _progress
+    from contextlib import nullcontext
 
-    with _progress(progress) as prog:
-        bar = prog.add_task(sc.name, total=len(tasks), completed=sum(len(chunks[i]) for i in range(len(chunks))
-                                                                      if i not in todo))
-        for b in range(0, len(todo), batch):
-            ids = todo[b:b + batch]
-            flat = [t for i in ids for t in chunks[i]]
-            res = map_tasks(run_patient, flat, workers=workers, scheduler=scheduler, chunk_size=chunk // 2 or 1,
-                            progress=False)
-            k = 0
-            for i in ids:
-                _save_chunk(ck / f"chunk_{i:05d}.npz", res[k:k + len(chunks[i])])
-                k += len(chunks[i])
-                prog.advance(bar, len(chunks[i]))
+    from mscsim.execution import _progress, _run_chunk, local_pool
+
+    # one local pool for screening and simulation, forked once (lazily, after plan_trial compiled
+    # the model), every chunk saved as soon as it is done (issue 19: a pool per batch of chunks
+    # made two workers only 9 % faster than one)
+    pool = local_pool(workers) if not scheduler else None
+    with (pool or nullcontext()):
+        plan = plan_trial(sc, workers=workers, scheduler=scheduler, executor=pool)
+        tasks = plan.tasks()
+        chunks = [tasks[i:i + chunk] for i in range(0, len(tasks), chunk)]
+        todo = [i for i in range(len(chunks)) if not (ck / f"chunk_{i:05d}.npz").exists()]
+        with _progress(progress) as prog:
+            bar = prog.add_task(sc.name, total=len(tasks), completed=sum(len(chunks[i]) for i in range(len(chunks))
+                                                                          if i not in todo))
+            if pool is not None:
+                from concurrent.futures import as_completed
+
+                futs = {pool.submit(_run_chunk, run_patient, chunks[i]): i for i in todo}
+                try:
+                    for f in as_completed(futs):
+                        i = futs[f]
+                        _save_chunk(ck / f"chunk_{i:05d}.npz", f.result())
+                        prog.advance(bar, len(chunks[i]))
+                except BaseException:  # an error or Ctrl-C: drop the chunks not started (saved ones stay)
+                    pool.shutdown(wait=False, cancel_futures=True)
+                    raise
+            else:
+                batch = max(1, workers)  # checkpoint after every chunk in serial runs
+                for b in range(0, len(todo), batch):
+                    ids = todo[b:b + batch]
+                    flat = [t for i in ids for t in chunks[i]]
+                    res = map_tasks(run_patient, flat, workers=workers, scheduler=scheduler,
+                                    chunk_size=chunk // 2 or 1, progress=False)
+                    k = 0
+                    for i in ids:
+                        _save_chunk(ck / f"chunk_{i:05d}.npz", res[k:k + len(chunks[i])])
+                        k += len(chunks[i])
+                        prog.advance(bar, len(chunks[i]))
     results = [r for i in range(len(chunks)) for r in _load_chunk(ck / f"chunk_{i:05d}.npz")]
     result = assemble(plan, tasks, results)
     result.checkpoint_dir = ck

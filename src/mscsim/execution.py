@@ -61,9 +61,23 @@ def _run_chunk(fn, chunk):
     return [fn(t) for t in chunk]
 
 
+def local_pool(workers: int):
+    """A local process pool for several ``map_tasks`` calls (``executor=``), so a trial forks its
+    workers once, after the model is compiled, instead of once per batch; None for 1 worker."""
+    if workers <= 1:
+        return None
+    from concurrent.futures import ProcessPoolExecutor
+    import multiprocessing as mp
+
+    ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
+    return ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
+
+
 def map_tasks(fn: Callable, tasks: Sequence, *, workers: int = 1, scheduler: str | None = None,
-              chunk_size: int | None = None, desc: str = "patients", progress: bool = True) -> list:
-    """``[fn(t) for t in tasks]``, possibly in parallel; order preserved."""
+              chunk_size: int | None = None, desc: str = "patients", progress: bool = True,
+              executor=None) -> list:
+    """``[fn(t) for t in tasks]``, possibly in parallel; order preserved. ``executor``: a pool
+    from `local_pool` to reuse (else one is started and shut down for this call)."""
     tasks = list(tasks)
     if not tasks:
         return []
@@ -90,12 +104,11 @@ def map_tasks(fn: Callable, tasks: Sequence, *, workers: int = 1, scheduler: str
                     i = index[f.key]
                     out[i] = f.result()
                     prog.advance(bar, len(chunks[i]))
-        elif workers > 1:
-            from concurrent.futures import ProcessPoolExecutor, as_completed as done
-            import multiprocessing as mp
+        elif workers > 1 or executor is not None:
+            from concurrent.futures import as_completed as done
+            from contextlib import nullcontext
 
-            ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
-            with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as ex:
+            with (nullcontext(executor) if executor is not None else local_pool(workers)) as ex:
                 futs = {ex.submit(_run_chunk, fn, c): i for i, c in enumerate(chunks)}
                 for f in done(futs):
                     i = futs[f]

@@ -12,12 +12,13 @@ then reported (id, parameters, solver message), never silently dropped.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
 
 import mscsim
-from mscsim.diseases.base import COMMON_ENDPOINTS, Readouts, endpoint_frame, label_endpoint
+from mscsim.diseases.base import COMMON_ENDPOINTS, Readouts, endpoint_readouts, label_endpoint
 from mscsim.dosing import Regimen
 from mscsim.errors import MscsimError
 from mscsim.execution import map_tasks
@@ -66,11 +67,22 @@ class PatientTask:
 class PatientResult:
     pid: str
     arm: str
-    endpoints: pd.DataFrame | None      # rows = obs_times
+    #: observed endpoints, rows = obs_times (arrays, not a DataFrame: cheap to build, pickle and
+    #: read per patient; ``endpoints`` gives the DataFrame)
+    observed: Readouts | None
     timecourse: np.ndarray | None       # (len(tc_times), len(tc_outputs))
     failed: bool = False
     message: str = ""
     retried: bool = False
+
+    def __post_init__(self):
+        if isinstance(self.observed, pd.DataFrame):
+            self.observed = Readouts.from_frame(self.observed)
+
+    @property
+    def endpoints(self) -> pd.DataFrame | None:
+        """The observed endpoints as a DataFrame (rows = obs_times)."""
+        return None if self.observed is None else self.observed.to_frame()
 
 
 def _patient_vector(composed, patient: VirtualPatient, regimen: Regimen) -> np.ndarray:
@@ -80,6 +92,13 @@ def _patient_vector(composed, patient: VirtualPatient, regimen: Regimen) -> np.n
         over["trial_on"] = 1.0
     return parameter_vector(composed, weight_kg=patient.covariates.get("weight_kg"), regimen=regimen,
                             overrides=over)
+
+
+@lru_cache(maxsize=16)
+def _time_index(times: tuple) -> pd.Index:
+    """The observation times as an index, one object per trial (shared by its patients' results,
+    so a worker's chunk of results pickles it once)."""
+    return pd.Index(np.asarray(times, dtype=float), name="time_d")
 
 
 def run_patient(task: PatientTask) -> PatientResult:
@@ -108,9 +127,8 @@ def run_patient(task: PatientTask) -> PatientResult:
         return PatientResult(pt.pid, pt.arm, None, None, failed=True, message="non-finite read-outs",
                              retried=retried)
     rng = np.random.default_rng(np.random.SeedSequence(pt.noise_seed))
-    obs = Readouts.from_array(out[np.searchsorted(times, task.obs_times)], names,
-                              pd.Index(np.asarray(task.obs_times, dtype=float), name="time_d"))
-    ef = endpoint_frame(composed.disease_module, obs, rng)
+    obs = Readouts.from_array(out[np.searchsorted(times, task.obs_times)], names, _time_index(tuple(task.obs_times)))
+    ef = endpoint_readouts(composed.disease_module, obs, rng)
     col = {c: i for i, c in enumerate(names)}
     tc = out[np.ix_(np.searchsorted(times, task.tc_times), [col[c] for c in task.tc_outputs])]
     return PatientResult(pt.pid, pt.arm, ef, tc, retried=retried)
@@ -192,9 +210,9 @@ class _Screener:
         frame = Readouts.from_array(np.repeat(out[None, :], len(self.obs_times), axis=0),
                                     composed.ode.outputs, pd.Index(self.obs_times))
         # the screening visit has its own noise: the baseline visit (day 0) is measured anew
-        base = endpoint_frame(mod, frame, screening_rng(seed)).iloc[0]
+        base = endpoint_readouts(mod, frame, screening_rng(seed)).row(0)
         if inclusion_mask(base, cov, self.inclusion):
-            res.baseline = {c: float(base[c]) for c in base.index}
+            res.baseline = {c: float(v) for c, v in base.items()}
             res.y0 = y0
         return res
 
@@ -210,12 +228,14 @@ def arm_settings(scenario: Scenario, arm, mod) -> dict[str, float]:
 
 
 def plan_trial(scenario: Scenario, progress: bool = False, engine: str = "compiled", *, workers: int = 1,
-               scheduler: str | None = None) -> TrialPlan:
+               scheduler: str | None = None, executor=None) -> TrialPlan:
     """Screen and enrol the virtual patients of every arm (deterministic in the seed).
 
     Candidates of an arm are screened in candidate order until the arm is full. With ``workers``
     or ``scheduler`` they are screened in parallel batches and then taken in the same order, so
     the plan (patients, baselines, screening counts) is identical however the work is split.
+    ``executor``: a `execution.local_pool` to screen in (forked lazily: create it before, submit after
+    the model is compiled here).
     """
     mod = disease_module(scenario.disease)
     composed = build_model(scenario.disease, None, "human", scenario.subtype)
@@ -258,7 +278,7 @@ def plan_trial(scenario: Scenario, progress: bool = False, engine: str = "compil
                 rate = (len(enrolled) + 1) / (k + 1)
                 size = int(min(limit - k, max(8 * max(workers, 2), 1.15 * need / rate + 4)))
                 batch = map_tasks(screener, range(k, k + size), workers=workers, scheduler=scheduler,
-                                  progress=False)
+                                  progress=False, executor=executor)
             else:
                 batch = [screener(k)]
             for r in batch:
@@ -335,7 +355,7 @@ def assemble(plan: TrialPlan, tasks: list[PatientTask], results: list[PatientRes
         eps = []
         for e in sc.endpoints:
             i = obs_index[e.at_days]
-            v = np.array([r.endpoints[e.name].iloc[i] for r in res], dtype=float)
+            v = np.array([r.observed[e.name][i] for r in res], dtype=float)
             values[(arm.name, e.name, e.at_days)] = v
             stat = endpoint_stat(sc.disease, e.name)
             s = summarize(v, stat)
@@ -348,9 +368,9 @@ def assemble(plan: TrialPlan, tasks: list[PatientTask], results: list[PatientRes
             pt = task.patient
             for e in sc.endpoints:
                 i = obs_index[e.at_days]
+                col = r.observed[e.name]
                 rows.append({"arm": arm.name, "patient": r.pid, "endpoint": e.name, "at_days": e.at_days,
-                             "value": float(r.endpoints[e.name].iloc[i]),
-                             "baseline": float(r.endpoints[e.name].iloc[0]),
+                             "value": float(col[i]), "baseline": float(col[0]),
                              "weight_kg": pt.covariates.get("weight_kg"), "age": pt.covariates.get("age")})
     ctrl = control_arm(sc)
     comparisons = []

@@ -33,6 +33,7 @@ because a trial observes each patient separately and pandas' per-operation cost 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -202,10 +203,11 @@ class Readouts:
     (benchmarks/RESULTS.md). Modules index it like a DataFrame (``out["crp"]``, ``out.index``,
     ``len(out)``, ``"x" in out``); `endpoint_frame` builds the DataFrame."""
 
-    __slots__ = ("_cols", "index")
+    __slots__ = ("_cols", "_values", "_pos", "index")
 
     def __init__(self, cols: dict, index: pd.Index):
-        self._cols = {k: np.asarray(v).view(Column) for k, v in cols.items()}
+        self._cols = {k: np.asarray(v) for k, v in cols.items()}
+        self._values, self._pos = None, None
         self.index = index
 
     @classmethod
@@ -214,25 +216,61 @@ class Readouts:
 
     @classmethod
     def from_array(cls, values: np.ndarray, names, index: pd.Index) -> "Readouts":
-        return cls({n: values[:, i] for i, n in enumerate(names)}, index)
+        """Columns of ``values`` (times x names), sliced only when read (a model has ~200 read-outs;
+        a module reads a few)."""
+        self = cls.__new__(cls)
+        self._cols, self._values, self.index = None, values, index
+        self._pos = _positions(tuple(names))
+        return self
+
+    def _column(self, name: str) -> np.ndarray:
+        return self._cols[name] if self._cols is not None else self._values[:, self._pos[name]]
 
     def __getitem__(self, name: str) -> Column:
-        return self._cols[name]
+        return self._column(name).view(Column)
 
     def __contains__(self, name) -> bool:
-        return name in self._cols
+        return name in (self._cols if self._cols is not None else self._pos)
 
     def __len__(self) -> int:
         return len(self.index)
 
     @property
     def columns(self) -> list[str]:
-        return list(self._cols)
+        return list(self._cols if self._cols is not None else self._pos)
+
+    def row(self, i: int) -> dict:
+        """Name -> value at row ``i``."""
+        return {k: self._column(k)[i] for k in self.columns}
+
+    def to_frame(self) -> pd.DataFrame:
+        return pd.DataFrame({k: self._column(k) for k in self.columns}, index=self.index)
+
+    def __reduce__(self):
+        # one 2-D array when every column is float64 (a worker sends thousands of these: one array
+        # pickles far faster than ~50 small ones); otherwise the columns as they are (dtypes kept)
+        cols = self.columns
+        arrs = [self._column(c) for c in cols]
+        if arrs and all(a.dtype == np.float64 and a.shape == (len(self),) for a in arrs):
+            return (Readouts.from_array, (np.column_stack(arrs), tuple(cols), self.index))
+        return (Readouts, ({c: a for c, a in zip(cols, arrs)}, self.index))
+
+
+@lru_cache(maxsize=64)
+def _positions(names: tuple) -> dict:
+    return {n: i for i, n in enumerate(names)}
+
+
+@lru_cache(maxsize=64)
+def _common_columns(names: tuple) -> tuple:
+    """The read-outs that are common endpoints (cached per model: the check ran per patient)."""
+    return tuple(c for c in names if c in COMMON_ENDPOINTS or label_endpoint(c))
 
 
 def observe_common(out) -> dict:
     """Common endpoints (kinetics, cytokines, T cells) straight from the read-outs."""
-    obs = {c: np.array(out[c], dtype=float) for c in out.columns if c in COMMON_ENDPOINTS or label_endpoint(c)}
+    obs = {c: np.array(out._column(c) if isinstance(out, Readouts) else out[c], dtype=float)
+           for c in _common_columns(tuple(out.columns))}
     if "survival" not in obs:
         obs["survival"] = np.ones(len(out))
     return obs
@@ -243,10 +281,10 @@ def _arrays(cols: dict, n: int) -> dict:
     return {k: np.broadcast_to(np.asarray(v), (n,)) if np.ndim(v) == 0 else np.asarray(v) for k, v in cols.items()}
 
 
-def endpoint_frame(module, out, rng=None) -> pd.DataFrame:
-    """Every endpoint at every time of ``out`` (first row = baseline): common + disease + responders.
-
-    ``out`` is a DataFrame of read-outs or a `Readouts`; the result is a DataFrame."""
+def endpoint_readouts(module, out, rng=None) -> Readouts:
+    """Every endpoint at every time of ``out`` (first row = baseline): common + disease + responders,
+    as a `Readouts` of arrays (no pandas: a trial calls this once per patient and per screened
+    candidate, where building a DataFrame cost more than the integration, issue 19)."""
     if isinstance(out, pd.DataFrame):
         out = Readouts.from_frame(out)
     obs = observe_common(out)
@@ -255,4 +293,11 @@ def endpoint_frame(module, out, rng=None) -> pd.DataFrame:
     # a disease's own observation (e.g. survival drawn as 0/1) replaces the common read-out
     obs = {k: v for k, v in obs.items() if k not in dis} | dis
     resp = _arrays(module.responders(Readouts(obs, out.index), {k: v[0] for k, v in obs.items()}), n)
-    return pd.DataFrame(obs | {k: v for k, v in resp.items() if k not in obs}, index=out.index)
+    return Readouts(obs | {k: v for k, v in resp.items() if k not in obs}, out.index)
+
+
+def endpoint_frame(module, out, rng=None) -> pd.DataFrame:
+    """Every endpoint at every time of ``out`` (first row = baseline): common + disease + responders.
+
+    ``out`` is a DataFrame of read-outs or a `Readouts`; the result is a DataFrame."""
+    return endpoint_readouts(module, out, rng).to_frame()
