@@ -13,7 +13,7 @@ import typer
 app = typer.Typer(
     name="mscsim",
     help="Simulate mesenchymal stem/stromal cell (MSC) therapy: where the cells go, "
-    "how they calm the immune system, and what that does to six diseases.",
+    "how they calm the immune system, and what that does to eight diseases (RA, T1D, MS, lupus, IBD, cirrhosis, acute GvHD, ARDS).",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
