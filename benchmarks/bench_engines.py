@@ -346,8 +346,8 @@ def trial_wall(n: int, workers: int, days: int = 365) -> dict:
                     spent[key] += time.perf_counter() - t
             return wrap
 
-        orig = (trial.endpoint_frame, trial.integrate, trial.steady_state)
-        trial.endpoint_frame = timed("observe", trial.endpoint_frame)
+        orig = (trial.endpoint_readouts, trial.integrate, trial.steady_state)
+        trial.endpoint_readouts = timed("observe", trial.endpoint_readouts)
         trial.integrate = timed("integrate", trial.integrate)
         trial.steady_state = timed("steady", trial.steady_state)
     t = time.perf_counter()
@@ -355,7 +355,7 @@ def trial_wall(n: int, workers: int, days: int = 365) -> dict:
         res = trial.run_trial(sc, workers=workers, progress=False)
     finally:
         if workers == 1:
-            trial.endpoint_frame, trial.integrate, trial.steady_state = orig
+            trial.endpoint_readouts, trial.integrate, trial.steady_state = orig
     wall = time.perf_counter() - t
     screened = sum(a["screened"] for a in res.summary["arms"])
     return {"n": n, "workers": workers, "wall_s": wall, "screened": screened, **spent}

@@ -39,9 +39,9 @@ libRoadRunner must go through SBML. Against scipy Radau at rtol 1e-10 (atol x 1e
 (liver injury, 30 days), maximum relative error on states and read-outs (values below 1e-4 of a
 trajectory's peak compared against that floor) is of the same order as LSODA's at the same
 tolerances (see RESULTS.md, "Agreement"; every shipped model is checked against Radau in
-tests/test_engine_every_model.py). Serially it runs 3.6-3.7x (N = 100 to 10,000) as many
-patients per second as LSODA with the same compiled right-hand side, and 2.1-2.5x libRoadRunner
-on the exported SBML (RESULTS.md, 2026-11-27 run).
+tests/test_engine_every_model.py). Serially it runs 3.4-3.8x (N = 100 to 10,000) as many
+patients per second as LSODA with the same compiled right-hand side, and 2.2-2.3x libRoadRunner
+on the exported SBML (RESULTS.md, 2026-12-07 run).
 """
 
 from __future__ import annotations
