@@ -202,3 +202,11 @@ def test_safety_meta_analysis_records_are_shipped_as_ratios():
     assert fever["endpoint_code"] == "fever" and fever["disease"] == "mixed" and fever["n"] == 2696
     wang = load_records(study="SAFETY_WangY2021_meta").set_index("record_id").loc["SAFETY_WangY2021_meta#1"]
     assert (wang["stat"], wang["value"], wang["ci_low"], wang["ci_high"]) == ("odds_ratio", 3.65, 2.05, 6.49)
+
+
+def test_report_shows_the_safety_table(trial):
+    from mscsim.report.render import _safety_table
+
+    html = _safety_table(trial.summary)
+    assert "Safety events per arm" in html and "death (null model)" in html and "peak D-dimer" in html
+    assert _safety_table({"arms": []}) == ""
