@@ -12,7 +12,8 @@ per virtual patient, each an explicit mechanism or an event model with a sourced
   factor (CD142, the trigger of the instant blood-mediated inflammatory reaction; Moll 2019 PMID
   30711482); intrathecal and local cells do not meet blood (Hoang 2024: no D-dimer change).
 - ``d_dimer`` (ng/mL): baseline x (1 + rise after each intravascular dose, peak at 24 h, back at
-  48 h; Hoang 2024 doi:10.1186/s13287-023-03582-3), rise proportional to dose x tissue factor.
+  48 h; Hoang 2024 doi:10.1186/s13287-023-03582-3), rise proportional to the dose per kg x tissue
+  factor above a threshold load (no rise for BM-MSC at 1-3e6/kg, Moll 2012 doi:10.1002/stem.1111).
 - ``lung_embolism``: probability from the model's peak ``lung_occlusion`` signal (dose x
   diameter^3 of the lung-trapped cells), Weibull steepness from the intra-arterial infarcts of
   Ge 2014 (PMID 24390934: 17.9 vs 30.4 um cells, 1/5 vs 5/5).
@@ -130,8 +131,9 @@ def patient_safety(admins, weight_kg: float, horizon: float, rng: np.random.Gene
         per_inf["fever"].append((a.start + 0.25, p_fev * share))
         per_inf["infusion_reaction"].append((a.start + 1.0 / 24.0, p_ir * share))
         per_inf["thrombosis"].append((a.start + 1.0, min(1.0, p_thr * load)))
-        if load > 0:
-            dd.append((a.start, _p("d_dimer_rise_ref") * load))
+        excess = load - _p("d_dimer_load_threshold")
+        if excess > 0:
+            dd.append((a.start, _p("d_dimer_rise_ref") * excess))
     occ, t_occ = lung_peak
     p_lung = 1.0 - math.exp(-math.log(2.0) * (max(occ, 0.0) / _p("lung_embolism_occ50")) ** _p("lung_embolism_hill"))
     risk, onset = {}, {}
