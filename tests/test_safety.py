@@ -214,3 +214,15 @@ def test_report_shows_the_safety_table(trial):
     html = _safety_table(trial.summary)
     assert "Safety events per arm" in html and "death (null model)" in html and "peak D-dimer" in html
     assert _safety_table({"arms": []}) == ""
+
+
+def test_regimen_administrations_carry_each_dose_line_tissue_factor(monkeypatch):
+    from mscsim.dosing import Dose, Regimen
+    from mscsim.safety import regimen_administrations
+
+    monkeypatch.setattr("mscsim.safety._tissue_factor", lambda product: {"msc": 1.0, "uc-msc": 2.0}[product])
+    reg = Regimen((Dose.parse("1e6 cells/kg", "iv", at="7 d", product="uc-msc"),
+                   Dose.parse("1e6 cells/kg", "iv", every="14 d", times=2)))
+    got = [(a.start, a.product, tf) for a, tf in regimen_administrations(reg, 70.0)]
+    assert got == [(0.0, "msc", 1.0), (7.0, "uc-msc", 2.0), (14.0, "msc", 1.0)]
+    assert [a for a, _ in regimen_administrations(reg, 70.0)] == reg.administrations(70.0)

@@ -60,6 +60,25 @@ def _tissue_factor(product: str) -> float:
     return float(getattr(get_product(product), "tissue_factor", 1.0))
 
 
+def dose_tissue_factor(dose) -> float:
+    """Tissue factor of one dose line: its product with any inline attributes (``product_spec``
+    where the dose has one), else the named product of the table."""
+    spec = getattr(dose, "product_spec", None)
+    if spec is not None:
+        return float(getattr(spec, "tissue_factor", 1.0))
+    return _tissue_factor(dose.product)
+
+
+def regimen_administrations(regimen, weight_kg: float) -> list[tuple]:
+    """(administration, tissue factor) of every infusion of ``regimen``, in time order (each dose
+    line expanded by ``Regimen.administrations``, so the cells given are the same)."""
+    out = []
+    for d in regimen.doses:
+        tf = dose_tissue_factor(d)
+        out += [(a, tf) for a in type(regimen)((d,)).administrations(weight_kg)]
+    return sorted(out, key=lambda x: x[0].start)
+
+
 def safety_times(admins) -> np.ndarray:
     """Output times that resolve the lung-occlusion peak of each infusion (dense output: adding
     them does not change the integration)."""
@@ -114,18 +133,20 @@ def safety_rng(noise_seed: tuple) -> np.random.Generator:
 def patient_safety(admins, weight_kg: float, horizon: float, rng: np.random.Generator, *,
                    lung_peak: tuple[float, float] = (0.0, 0.0),
                    anti_donor: tuple[np.ndarray, np.ndarray] | None = None) -> PatientSafety:
-    """Events of one patient given his administrations (``regimen.administrations``), body weight
-    (kg), follow-up ``horizon`` (days), the peak of the model's ``lung_occlusion`` signal as
-    (value, day) and the ``anti_donor`` index as (days, values)."""
-    given = [a for a in admins if a.start <= horizon]
+    """Events of one patient given his administrations (``regimen.administrations``, or
+    (administration, tissue factor) pairs from `regimen_administrations`), body weight (kg),
+    follow-up ``horizon`` (days), the peak of the model's ``lung_occlusion`` signal as (value,
+    day) and the ``anti_donor`` index as (days, values)."""
+    pairs = [x if isinstance(x, tuple) else (x, None) for x in admins]
+    given = [(a, tf) for a, tf in pairs if a.start <= horizon]
     per_inf: dict[str, list[tuple[float, float]]] = {e: [] for e in ("fever", "infusion_reaction", "thrombosis")}
     dd = []
     p_fev, p_ir, p_thr = _p("fever_per_infusion"), _p("infusion_reaction_per_infusion"), \
         _p("thrombosis_per_infusion_ref")
     f_nonvasc = _p("fever_nonvascular_factor")
-    for a in given:
+    for a, tf in given:
         blood = BLOOD_CONTACT[a.route]
-        tf = _tissue_factor(a.product)
+        tf = _tissue_factor(a.product) if tf is None else tf
         load = a.cells / weight_kg / _REF_PER_KG * tf * blood   # per kg, in reference units, x TF
         share = blood + (1.0 - blood) * f_nonvasc
         per_inf["fever"].append((a.start + 0.25, p_fev * share))

@@ -30,7 +30,8 @@ from mscsim.scenario import Scenario
 from mscsim.simulate import check_regimen_safety, parameter_vector
 from mscsim.numerics import (IntegrationError, SolverOptions, SteadyStateError, compile_model, integrate,
                              steady_state, warm_up)
-from mscsim.safety import EVENTS as SAFETY_EVENTS, arm_block, patient_safety, safety_rng, safety_times
+from mscsim.safety import (EVENTS as SAFETY_EVENTS, arm_block, patient_safety, regimen_administrations, safety_rng,
+                           safety_times)
 from mscsim.stats import compare, summarize
 
 TIMECOURSE_EXTRA = [("tnf", "TNF-alpha (pg/mL)"), ("il10", "IL-10 (pg/mL)"), ("th17_pct", "Th17 (% of CD4)"),
@@ -153,8 +154,8 @@ def _patient_safety(composed, task: PatientTask, admins, weight: float, times, Y
     states = list(composed.ode.states)
     ab = (times, Y[:, states.index("anti_donor")]) if "anti_donor" in states else None
     horizon = float(task.obs_times[-1])
-    return patient_safety(admins, weight, horizon, safety_rng(task.patient.noise_seed), lung_peak=lung,
-                          anti_donor=ab)
+    return patient_safety(regimen_administrations(task.regimen, weight), weight, horizon,
+                          safety_rng(task.patient.noise_seed), lung_peak=lung, anti_donor=ab)
 
 
 @dataclass
