@@ -30,6 +30,8 @@ from mscsim.scenario import Scenario
 from mscsim.simulate import check_regimen_safety, parameter_vector
 from mscsim.numerics import (IntegrationError, SolverOptions, SteadyStateError, compile_model, integrate,
                              steady_state, warm_up)
+from mscsim.safety import (EVENTS as SAFETY_EVENTS, arm_block, patient_safety, regimen_administrations, safety_rng,
+                           safety_times)
 from mscsim.stats import compare, summarize
 
 TIMECOURSE_EXTRA = [("tnf", "TNF-alpha (pg/mL)"), ("il10", "IL-10 (pg/mL)"), ("th17_pct", "Th17 (% of CD4)"),
@@ -74,6 +76,8 @@ class PatientResult:
     failed: bool = False
     message: str = ""
     retried: bool = False
+    #: safety: event -> probability by the end of follow-up, ``d_dimer_peak`` (mscsim.safety)
+    safety: dict | None = None
 
     def __post_init__(self):
         if isinstance(self.observed, pd.DataFrame):
@@ -107,8 +111,10 @@ def run_patient(task: PatientTask) -> PatientResult:
     compiled = compile_model(composed.ode)
     pt = task.patient
     p = _patient_vector(composed, pt, task.regimen)
-    times = np.unique(np.concatenate([task.obs_times, task.tc_times]))
-    admins = task.regimen.administrations(pt.covariates.get("weight_kg", 70.0))
+    weight = pt.covariates.get("weight_kg", 70.0)
+    admins = task.regimen.administrations(weight)
+    # safety_times resolve each infusion's lung-occlusion peak (dense output: the steps are unchanged)
+    times = np.unique(np.concatenate([task.obs_times, task.tc_times, safety_times(admins)]))
     retried = False
     options = SolverOptions(engine=task.engine)
     try:
@@ -131,7 +137,25 @@ def run_patient(task: PatientTask) -> PatientResult:
     ef = endpoint_readouts(composed.disease_module, obs, rng)
     col = {c: i for i, c in enumerate(names)}
     tc = out[np.ix_(np.searchsorted(times, task.tc_times), [col[c] for c in task.tc_outputs])]
-    return PatientResult(pt.pid, pt.arm, ef, tc, retried=retried)
+    ps = _patient_safety(composed, task, admins, weight, times, Y, out, col)
+    ef = Readouts({**{c: ef._column(c) for c in ef.columns}, **ps.columns(task.obs_times)}, ef.index)
+    safety = {e: ps.risk[e] for e in SAFETY_EVENTS} | {"d_dimer_peak": ps.d_dimer_peak()}
+    return PatientResult(pt.pid, pt.arm, ef, tc, retried=retried, safety=safety)
+
+
+def _patient_safety(composed, task: PatientTask, admins, weight: float, times, Y, out, col):
+    """The patient's safety events (mscsim.safety) from his regimen and the model's lung-occlusion
+    signal and anti-donor antibody state, over follow-up to the last endpoint time."""
+    lung = (0.0, 0.0)
+    if "lung_occlusion" in col:
+        occ = out[:, col["lung_occlusion"]]
+        i = int(np.argmax(occ))
+        lung = (float(occ[i]), float(times[i]))
+    states = list(composed.ode.states)
+    ab = (times, Y[:, states.index("anti_donor")]) if "anti_donor" in states else None
+    horizon = float(task.obs_times[-1])
+    return patient_safety(regimen_administrations(task.regimen, weight), weight, horizon,
+                          safety_rng(task.patient.noise_seed), lung_peak=lung, anti_donor=ab)
 
 
 @dataclass
@@ -306,6 +330,8 @@ class TrialResult:
     population: pd.DataFrame
     failures: list[dict]
     plan: TrialPlan
+    #: per patient: arm, patient, risk_<event> (probability), event_<event> (0/1 by the end), d_dimer_peak
+    safety: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def control_arm(scenario: Scenario) -> str:
@@ -383,8 +409,10 @@ def assemble(plan: TrialPlan, tasks: list[PatientTask], results: list[PatientRes
             comparisons.append({"endpoint": e.name, "at_days": e.at_days, "arm": arm.name, "vs": ctrl,
                                 "difference": c["difference"], "ci_low": c["ci_low"], "ci_high": c["ci_high"],
                                 "p_value": c["p_value"]})
+    safety = safety_table(plan, pairs)
     summary = {"scenario": sc.name, "disease": sc.disease, "subtype": sc.subtype, "seed": sc.seed,
                "version": mscsim.__version__, "arms": arms_out, "comparisons": comparisons,
+               "safety": arm_block(safety, [a.name for a in sc.arms], ctrl),
                "failures": failures, "warnings": plan.warnings}
     tc_rows = []
     for arm in sc.arms:
@@ -403,7 +431,27 @@ def assemble(plan: TrialPlan, tasks: list[PatientTask], results: list[PatientRes
         pop_rows.append({"arm": pt.arm, "patient": pt.pid, "candidate": pt.candidate, **pt.covariates,
                          **{f"param_{k}": v for k, v in pt.params.items()}})
     return TrialResult(summary, pd.DataFrame(rows), pd.concat(tc_rows, ignore_index=True) if tc_rows else
-                       pd.DataFrame(), pd.DataFrame(pop_rows), failures, plan)
+                       pd.DataFrame(), pd.DataFrame(pop_rows), failures, plan, safety)
+
+
+def safety_table(plan: TrialPlan, pairs: dict) -> pd.DataFrame:
+    """One row per simulated patient: probability and 0/1 of each safety event by the end of
+    follow-up (the last endpoint time), and his peak D-dimer. Patients restored from a checkpoint
+    (no safety record) are left out."""
+    rows = []
+    for arm in plan.scenario.arms:
+        for _task, r in pairs[arm.name]:
+            if r.safety is None:
+                continue
+            i = len(r.observed) - 1
+            rows.append({"arm": arm.name, "patient": r.pid,
+                         **{f"risk_{e}": r.safety[e] for e in SAFETY_EVENTS},
+                         **{f"event_{e}": float(r.observed[e][i]) if e in r.observed else float("nan")
+                            for e in SAFETY_EVENTS},
+                         "d_dimer_peak": r.safety["d_dimer_peak"]})
+    cols = ["arm", "patient"] + [f"risk_{e}" for e in SAFETY_EVENTS] + [f"event_{e}" for e in SAFETY_EVENTS] + \
+        ["d_dimer_peak"]
+    return pd.DataFrame(rows, columns=cols)
 
 
 

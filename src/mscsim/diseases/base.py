@@ -72,7 +72,22 @@ COMMON_ENDPOINTS: dict[str, Endpoint] = {e.name: e for e in [
     Endpoint("th17_treg_ratio", "mean", "1", "blood Th17/Treg ratio"),
     Endpoint("lung_occlusion", "mean", "1", "lung-occlusion signal (1 = lung load that killed mice)"),
     Endpoint("survival", "proportion", "0/1", "alive at the time point"),
+    # safety read-outs (mscsim.safety, docs/safety.md): events by the time point, per patient
+    Endpoint("fever", "proportion", "0/1", "fever reported as an adverse event (MSC per-infusion risk + background)"),
+    Endpoint("infusion_reaction", "proportion", "0/1",
+             "non-fever acute infusion reaction (MSC per-infusion risk + background)"),
+    Endpoint("thrombosis", "proportion", "0/1",
+             "thrombotic/embolic event (dose per kg x product tissue factor, intravascular doses; + background)"),
+    Endpoint("lung_embolism", "proportion", "0/1", "pulmonary embolic event from the peak lung-occlusion signal"),
+    Endpoint("d_dimer", "mean", "ng/mL", "serum D-dimer (rises ~24 h after an intravascular dose)"),
+    Endpoint("dsa", "proportion", "0/1", "donor-specific antibodies (sensitised recipient of allogeneic cells)"),
+    Endpoint("infection", "proportion", "0/1", "infection adverse event (null model: background, no MSC term)"),
+    Endpoint("death", "proportion", "0/1", "death from any cause (null model: background, no MSC term)"),
+    Endpoint("malignancy", "proportion", "0/1", "new malignancy (null model: background, no MSC term)"),
 ]}
+#: endpoints the trial runner adds from mscsim.safety (not model read-outs)
+SAFETY_ENDPOINTS = ("fever", "infusion_reaction", "thrombosis", "lung_embolism", "d_dimer", "dsa", "infection",
+                    "death", "malignancy")
 
 
 def label_endpoint(name: str) -> Endpoint | None:
