@@ -230,3 +230,26 @@ def test_liver_standard_of_care_is_declared_and_changes_nothing():
     for sub in liver.SUBTYPES:
         assert liver.DEFAULT_BACKGROUND[sub] == ("supportive_care",)
         assert base.background_settings(liver, None, sub) == {}
+
+
+def test_only_a_therapy_started_in_the_trial_makes_an_open_label_control_arm_active():
+    """Open label: a control arm on its stable background (T1D insulin) has no expectation; the same
+    arm starting hydroxychloroquine (SLE) knows it is treated."""
+    from mscsim.diseases import sle, t1d
+    from mscsim.trial import arm_settings
+
+    cai = load_scenario(shipped_scenarios()["T1D_Cai2016"])
+    cai = cai.model_copy(update={"design": cai.design.model_copy(update={"blinding": "open"})})
+    control = [a for a in cai.arms if not a.regimen][0]
+    assert arm_settings(cai, control, t1d)["expectation_on"] == 0.0
+    liang = load_scenario(shipped_scenarios()["SLE_Liang2010"])
+    liang = liang.model_copy(update={"design": liang.design.model_copy(update={"blinding": "open"})})
+    def arm_with(background):
+        return type(liang.arms[0]).model_validate({"name": "control", "n": 5, "regimen": [], "background": background})
+
+    arm = arm_with(["soc_stable"])
+    assert arm_settings(liang, arm, sle)["expectation_on"] == 0.0
+    started = arm_with(["soc_stable", "hydroxychloroquine"])
+    assert arm_settings(liang, started, sle) == {"hcq_start_sle": 1.0, "expectation_on": 1.0}
+    pred = arm_with([{"name": "prednisone", "dose": "5 mg/d"}])
+    assert arm_settings(liang, pred, sle) == {"pred_add_sle": 5.0, "expectation_on": 1.0}
