@@ -253,3 +253,24 @@ def test_only_a_therapy_started_in_the_trial_makes_an_open_label_control_arm_act
     assert arm_settings(liang, started, sle) == {"hcq_start_sle": 1.0, "expectation_on": 1.0}
     pred = arm_with([{"name": "prednisone", "dose": "5 mg/d"}])
     assert arm_settings(liang, pred, sle) == {"pred_add_sle": 5.0, "expectation_on": 1.0}
+
+
+def test_prednisone_taper_follows_its_half_life():
+    """background: [{name: prednisone_taper, dose: "60 mg/d"}]: 60 -> 30 mg/day at t_half_taper_sle and
+    -> 10 mg/day at 12 weeks; the drive cut falls with it."""
+    from mscsim import parameters
+    from mscsim.diseases import base, sle
+
+    settings = base.background_settings(sle, [{"name": "prednisone_taper", "dose": "60 mg/d"}], None)
+    assert settings == {"pred_taper_sle": 1.0, "pred_add_sle": 60.0}
+    th = parameters.value("t_half_taper_sle")
+    from mscsim.simulate import simulate
+
+    out = simulate(None, 120.0, disease="sle", params=settings, times=np.array([0.0, th, 84.0, 120.0])).outputs
+    dose = out["prednisone_added_sle"].to_numpy()
+    assert dose[0] == pytest.approx(60.0) and dose[1] == pytest.approx(30.0, rel=1e-3)
+    assert dose[2] == pytest.approx(10.0, rel=0.01)
+    held = simulate(None, 120.0, disease="sle", params={"pred_add_sle": 60.0},
+                    times=np.array([0.0, th, 84.0, 120.0])).outputs
+    assert held["prednisone_added_sle"].iloc[-1] == pytest.approx(60.0)
+    assert out["prednisone_sle"].iloc[-1] < held["prednisone_sle"].iloc[-1]

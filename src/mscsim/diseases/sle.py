@@ -39,7 +39,8 @@ are measured on the therapy the Nanjing patients were refractory to and stayed o
 cyclophosphamide, mycophenolate or leflunomide, Wang D 2014 Table 1), so the subtype default
 ``soc_stable`` changes nothing. Therapies started at day 0 act through the module's equations:
 cyclophosphamide or mycophenolate induction (``induction_sle``) and added prednisone
-(``prednisone_sle``, an Emax of the dose in mg/day on glucocorticoid-receptor occupancy) cut the
+(``prednisone_sle``, an Emax of the dose in mg/day on glucocorticoid-receptor occupancy, held or
+tapered exponentially: ``prednisone_taper``) cut the
 systemic and renal autoimmune drives, with onsets of weeks and days; hydroxychloroquine
 (``hcq_sle``, onset of months) lowers the flare hazard by its sourced relative risk.
 
@@ -129,10 +130,15 @@ BACKGROUND = {b.name: b for b in [
                "systemic and renal drive by E_mmf_sle with onset k_induction_sle", {"mmf_start_sle": 1.0},
                "ALMS, Appel 2009 (PMID 19369404)"),
     Background("prednisone", "prednisone added at day 0 on top of the entry dose, dose in mg/day: cuts the "
-               "drives by Emax_pred_sle x dose/(dose + ED50_pred_sle) with onset k_pred_sle; no taper "
-               "(no shipped scenario gives one)", {}, "dose-occupancy: Buttgereit 2002 Ann Rheum Dis 61:718 "
+               "drives by Emax_pred_sle x dose/(dose + ED50_pred_sle) with onset k_pred_sle, held (see "
+               "prednisone_taper)", {}, "dose-occupancy: Buttgereit 2002 Ann Rheum Dis 61:718 "
                "(PMID 12117678)", dose_param="pred_add_sle", dose_unit="mg/d", default_dose=10.0,
                started=True),
+    Background("prednisone_taper", "prednisone added at day 0 at the given starting dose (mg/day) and tapered "
+               "exponentially with half-life t_half_taper_sle (e.g. 60 -> 10 mg/day in 12 weeks)",
+               {"pred_taper_sle": 1.0}, "taper pace: ALMS induction protocol (Appel 2009, PMID 19369404) [design "
+               "form]; dose-occupancy Buttgereit 2002 (PMID 12117678)", dose_param="pred_add_sle", dose_unit="mg/d",
+               default_dose=60.0),
     Background("hydroxychloroquine", "hydroxychloroquine (200-400 mg/day) started at day 0: flare hazard "
                "x rr_hcq_sle, onset k_hcq_sle", {"hcq_start_sle": 1.0},
                "Canadian Hydroxychloroquine Study Group 1991 N Engl J Med 324:150 (PMID 1984192)"),
@@ -249,10 +255,18 @@ def compose(m, body, layers, *, species, subtype) -> KineticsHandles:
                                                     + P(m, "E_mmf_sle", species) * mmf - ind),
            desc="cyclophosphamide / mycophenolate induction builds up over weeks",
            source="ALMS (Appel 2009, PMID 19369404): equivalent induction agents; onset [design]")
+    taper_on = _input("pred_taper_sle", "1", "1 when the added prednisone is tapered (background: [prednisone_taper])")
+    left = m.state("pred_taper_left_sle", unit="fraction", group="disease", init=1.0, atol=1e-9,
+                   desc="share of the added prednisone dose still given (1 = no taper yet)")
+    m.rate(left, -taper_on * sp.log(2) / P(m, "t_half_taper_sle", species) * left,
+           desc="exponential prednisone taper", source="[design form] taper pace t_half_taper_sle (ALMS protocol)")
+    dose_now = m.rule("prednisone_added_sle", pred_dose * left, unit="mg/d",
+                      desc="prednisone added over the entry dose, today (after any taper)", source="input x taper",
+                      output=True)
     pred = m.state("prednisone_sle", unit="fraction", group="disease", init=0.0, atol=1e-9,
                    desc="fraction of the autoimmune drives removed by prednisone added at day 0")
-    m.rate(pred, P(m, "k_pred_sle", species) * (P(m, "Emax_pred_sle", species) * pred_dose
-                                                / (pred_dose + P(m, "ED50_pred_sle", species)) - pred),
+    m.rate(pred, P(m, "k_pred_sle", species) * (P(m, "Emax_pred_sle", species) * dose_now
+                                                / (dose_now + P(m, "ED50_pred_sle", species)) - pred),
            desc="added prednisone: Emax of the daily dose (glucocorticoid-receptor occupancy), onset of days",
            source="Buttgereit 2002 Ann Rheum Dis 61:718 (PMID 12117678): receptor saturation ~50 % at "
                   "7.5 mg/day; Emax and onset [design]")
