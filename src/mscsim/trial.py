@@ -23,7 +23,7 @@ from mscsim.dosing import Regimen
 from mscsim.errors import MscsimError
 from mscsim.execution import map_tasks
 from mscsim.model import build_model, disease_module
-from mscsim.diseases.base import background_settings
+from mscsim.diseases.base import background_settings, background_started
 from mscsim.population import (MAX_SCREEN_FACTOR, VirtualPatient, covariate_specs, draw_candidate, draw_traits,
                                iiv_table, inclusion_mask, screening_rng)
 from mscsim.scenario import Scenario
@@ -246,7 +246,7 @@ def arm_settings(scenario: Scenario, arm, mod) -> dict[str, float]:
     design, the expectation of patients who know they get an active treatment (MSCs or a
     therapy started in the trial)."""
     out = background_settings(mod, arm.background_entries(), scenario.subtype)
-    active = bool(arm.regimen) or bool(out)
+    active = bool(arm.regimen) or background_started(mod, arm.background_entries(), scenario.subtype)
     out["expectation_on"] = 1.0 if (scenario.design.blinding == "open" and active) else 0.0
     return out
 
