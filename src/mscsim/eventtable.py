@@ -300,6 +300,9 @@ def regimen_to_rows(regimen: Regimen, pid: PatientId = 1, *, weight_kg: float | 
         if d.amount.per_kg and weight_kg is None:
             raise MscsimError(f"dose {d.amount.text!r} is per kg: AMT is in cells, so give the patient's "
                               "weight (weight_kg)", field="weight_kg")
+        if d.product_attrs:
+            raise MscsimError(f"PRODUCT holds a product name; the inline attributes of {d.product_spec.label} "
+                              "cannot be written to an event table", field="product")
         cells = d.amount.total_cells(weight_kg if weight_kg is not None else 1.0)
         cmt = cmt_of(d.route, d.artery)
         if numeric_cmt:
