@@ -87,6 +87,10 @@ def test_scenario_product_inline_and_mixing_rules():
     reg = load_scenario(base).arms[0].to_regimen()
     assert reg.product == "bm-msc (viability=0.5) + msc"
     assert [a.cells for a in reg.administrations(70.0)] == [0.5 * 7e7, 7e7]   # live cells only
+    from mscsim.eventtable import regimen_to_rows
+
+    with pytest.raises(MscsimError, match="inline attributes"):     # event tables carry names only
+        regimen_to_rows(reg, weight_kg=70.0)
     base["arms"][0]["regimen"][1]["product"] = "uc-msc"     # another tissue factor: one simulation cannot hold both
     with pytest.raises(Exception) as exc:
         load_scenario(base)

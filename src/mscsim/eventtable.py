@@ -23,7 +23,8 @@ ADDL       no (0)    number of additional doses after this one (needs II > 0)
 SS         no (0)    steady-state dosing is refused unless 0
 SITE       for local injection site (CMT ``local``): ``joint``, ``perianal_fistula``, an organ...;
            must be empty or ``.`` for other routes
-PRODUCT    no (msc)  MSC product (``bm-msc``, ``uc-msc``, ...); one per patient
+PRODUCT    no (msc)  MSC product name (``bm-msc``, ``uc-msc``, ...); a patient's products must
+                     agree on every model input (docs/products.md)
 WT         no        body weight (kg); written when doses per kg were converted to cells,
                      read by :func:`read_event_table_weights`
 =========  ========  ===================================================================
