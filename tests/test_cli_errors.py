@@ -68,6 +68,8 @@ CASES = [
     (["report", "/no/such/folder"], []),
     (["endpoints", "--disease", "lupus"], ["sle"]),
     (["endpoints", "--disease"], ["--disease"]),
+    (["products", "uc-mcs"], ["unknown product", "did you mean 'uc-msc'"]),
+    (["products", "--jsn"], ["--jsn"]),
     (["export-petab"], ["missing option", "--disease"]),
     (["export-petab", "--disease", "lupus", "-o", "petab"], ["sle"]),
     (["export-petab", "--disease", "ra", "-o", "petab", "--subtype", "abc"], ["--subtype", "accepted"]),

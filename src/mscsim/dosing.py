@@ -56,6 +56,8 @@ class Dose:
     every: float | None = None      # days between repeats
     times: int = 1
     product: str = "msc"
+    #: inline attributes overriding the named product's (``{cryopreserved: true}``), as pairs
+    product_attrs: tuple[tuple[str, object], ...] = ()
 
     def __post_init__(self):
         if self.route not in ROUTES:
@@ -87,21 +89,27 @@ class Dose:
             raise MscsimError("an infusion cannot last longer than the interval between doses",
                               field="infusion")
         from mscsim import parameters
-        from mscsim.products import product_names
 
         hard = parameters.value("hard_max_per_kg")
         limit = hard if self.amount.per_kg else hard * 300.0  # 300 kg: heavier than any patient
         if self.amount.cells > limit:
             raise MscsimError(f"{self.amount.text} is above the hard limit of {hard:.3g} cells/kg "
                               "(10x the lung load that killed mice); refusing it", field="dose")
-        if self.product not in product_names():
-            raise unknown("product", self.product, product_names(), field="product")
+        self.product_spec  # checks the name and any inline attributes  # noqa: B018
 
     @classmethod
     def parse(cls, dose: str, route: str = "iv", *, at: str | float = 0.0, artery=None, site=None,
               infusion: str | None = None, every: str | None = None, times: int = 1,
-              product: str = "msc") -> Dose:
-        """Build a dose from the strings of the design-note grammar."""
+              product="msc") -> Dose:
+        """Build a dose from the strings of the design-note grammar. ``product`` is a name or a
+        mapping ``{name: uc-msc, cryopreserved: true}`` (docs/products.md)."""
+        attrs: tuple = ()
+        if isinstance(product, dict):
+            from mscsim.products import resolve_product
+
+            resolve_product(product)
+            attrs = tuple((k, v) for k, v in product.items() if k != "name")
+            product = product["name"]
         return cls(
             amount=parse_dose(dose),
             route=route,
@@ -110,8 +118,17 @@ class Dose:
             duration=parse_time(infusion, field="infusion") if infusion else 0.0,
             every=parse_time(every, field="every") if every else None,
             times=int(times),
-            product=product,
+            product=product, product_attrs=attrs,
         )
+
+    @property
+    def product_spec(self):
+        """The :class:`~mscsim.products.Product` of this dose (table row + inline attributes)."""
+        from mscsim.products import resolve_product
+
+        if not self.product_attrs:
+            return resolve_product(self.product)
+        return resolve_product({"name": self.product, **dict(self.product_attrs)})
 
     @property
     def input(self) -> str:
@@ -160,7 +177,8 @@ class Regimen:
     def administrations(self, weight_kg: float) -> list[Administration]:
         out = []
         for d in self.doses:
-            cells = d.amount.total_cells(weight_kg)
+            # dead cells at infusion are not MSCs to the model: only the live ones are given
+            cells = d.amount.total_cells(weight_kg) * d.product_spec.viability
             dur = d.duration if d.duration > 0 else BOLUS_DAYS
             for t0 in d.start_times():
                 out.append(Administration(t0, dur, cells, d.input, d.route, d.site, d.product))
@@ -169,11 +187,18 @@ class Regimen:
 
     @property
     def product(self) -> str:
-        """The MSC product of the regimen (one product per simulation)."""
-        products = {d.product for d in self.doses}
-        if len(products) > 1:
-            raise MscsimError(f"one product per regimen, got {sorted(products)}", field="product")
-        return products.pop() if products else "msc"
+        """Name(s) of the regimen's product(s), ``+``-joined; checks that they can share one
+        simulation (:func:`mscsim.products.regimen_product`)."""
+        self.product_spec  # noqa: B018
+        labels = list(dict.fromkeys(d.product_spec.label for d in self.doses))
+        return " + ".join(labels) if labels else "msc"
+
+    @property
+    def product_spec(self):
+        """The Product whose model inputs this regimen uses (docs/products.md)."""
+        from mscsim.products import regimen_product
+
+        return regimen_product([d.product_spec for d in self.doses])
 
     @property
     def local_site(self) -> str | None:

@@ -23,7 +23,8 @@ ADDL       no (0)    number of additional doses after this one (needs II > 0)
 SS         no (0)    steady-state dosing is refused unless 0
 SITE       for local injection site (CMT ``local``): ``joint``, ``perianal_fistula``, an organ...;
            must be empty or ``.`` for other routes
-PRODUCT    no (msc)  MSC product (``bm-msc``, ``uc-msc``, ...); one per patient
+PRODUCT    no (msc)  MSC product name (``bm-msc``, ``uc-msc``, ...); a patient's products must
+                     agree on every model input (docs/products.md)
 WT         no        body weight (kg); written when doses per kg were converted to cells,
                      read by :func:`read_event_table_weights`
 =========  ========  ===================================================================
@@ -300,6 +301,9 @@ def regimen_to_rows(regimen: Regimen, pid: PatientId = 1, *, weight_kg: float | 
         if d.amount.per_kg and weight_kg is None:
             raise MscsimError(f"dose {d.amount.text!r} is per kg: AMT is in cells, so give the patient's "
                               "weight (weight_kg)", field="weight_kg")
+        if d.product_attrs:
+            raise MscsimError(f"PRODUCT holds a product name; the inline attributes of {d.product_spec.label} "
+                              "cannot be written to an event table", field="product")
         cells = d.amount.total_cells(weight_kg if weight_kg is not None else 1.0)
         cmt = cmt_of(d.route, d.artery)
         if numeric_cmt:

@@ -125,10 +125,19 @@ def add_immune(m: OdeModel, kin: KineticsHandles, *, drive_s, drive_t, species: 
         tsum[c] = m.rule(f"cd4_index_{c}", 1 + sum(pct_h[s] / 100 * (X[c, s] - 1) for s in SUBSETS), unit="1",
                          desc=f"CD4 T cells in {COMPARTMENTS[c]} relative to healthy",
                          source="sum of subsets weighted by their healthy share of CD4")
+    # the product's potency, lowered while thawed cells recover (kinetics/product_state.py)
+    potency = m.rule("msc_potency_effective", potency * kin.potency_factor, unit="1",
+                     desc="potency of the viable MSCs: the product's, times the thaw-recovery factor",
+                     source="data/products.yaml; Francois 2012 PMID 22029655", output=True)
+    # licensed share: by the local cytokines (L) or by IFN-gamma priming before infusion
+    lic = {c: m.rule(f"msc_licensed_{c}", 1 - (1 - L[c]) * (1 - kin.primed), unit="1",
+                     desc=f"share of MSCs licensed in {where}, by inflammation or by priming before infusion",
+                     source="independent routes to licensing combine [design]", output=True)
+           for c, where in COMPARTMENTS.items()}
     density = m.rule("msc_local_density", kin.cells_target / (1000 * mass_t), unit="cells/g",
                      desc="viable MSCs per gram of target tissue", source="read-out", output=True)
     T_abs = p["rho_T_tissue"] * 1000 * mass_t * tsum["t"]
-    ratio = m.rule("msc_t_ratio_tissue", potency * L["t"] * kin.cells_target / T_abs, unit="MSC per T cell",
+    ratio = m.rule("msc_t_ratio_tissue", potency * lic["t"] * kin.cells_target / T_abs, unit="MSC per T cell",
                    desc="licensed MSC : CD4 T-cell ratio in the target tissue",
                    source="Emax on MSC:T ratio (disease-models.md s.1.4c)", output=True)
     r_eps = ratio + 1e-12  # keeps the Jacobian of r^n finite at r = 0
@@ -137,7 +146,7 @@ def add_immune(m: OdeModel, kin: KineticsHandles, *, drive_s, drive_t, species: 
                  desc="licensed contact/paracrine suppression of T-cell activation in the target tissue",
                  source="Di Nicola 2002 PMID 11986244 (Imax); doi:10.1186/s13287-023-03589-w (r50)", output=True)
     F = p["F50_secretome"]
-    sec = potency * L["s"] * kin.cells_total / BW / F
+    sec = potency * lic["s"] * kin.cells_total / BW / F
     I_s = m.rule("msc_suppression_systemic", p["Imax_msc"] * sec / (1 + sec), unit="1",
                  desc="systemic paracrine suppression by licensed viable MSCs (secretome)",
                  source="Lee 2009 PMC4154377 (TSG-6 from lung-trapped MSCs) [form: design]", output=True)

@@ -12,7 +12,8 @@ What is exported (``build_problem``; ``mscsim export-petab``):
   per administration of each arm); plus one constant ``<read-out>_at_baseline`` parameter per
   change-from-baseline observable (an initial assignment = the read-out at time 0).
 - **conditions**: one per (scenario, arm): the arm's dose slots carry their cells, the other
-  arms' slots 0 cells; product attributes (``d_cell``, ``cxcr4``, ``potency``) and anything
+  arms' slots 0 cells; product inputs (``products.product_inputs``: ``d_cell``, ``cxcr4``,
+  ``potency``, ``tf_ibmir``, ``thawed``, ``allogeneic``, ``primed``) and anything
   else that differs between arms are set per condition.
 - **observables**: the SBML read-out (an assignment rule) of each continuous calibration
   endpoint, minus its baseline value for change endpoints; normal noise whose SD is the

@@ -895,4 +895,4 @@ def _dose_text(d) -> str:
     where = f" ({d.artery} artery)" if d.artery else (f" (site {d.site})" if d.site else "")
     rep = f", every {d.every:g} d x {d.times}" if d.times > 1 else ""
     inf = f", infused over {d.duration * 1440:g} min" if d.duration > 0 else ", bolus (1 min)"
-    return f"{d.amount.text} {d.route}{where} at {d.at:g} d{inf}{rep}, product {d.product}"
+    return f"{d.amount.text} {d.route}{where} at {d.at:g} d{inf}{rep}, product {d.product_spec.label}"

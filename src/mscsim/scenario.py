@@ -34,7 +34,8 @@ class DoseSpec(BaseModel):
     model_config = _STRICT
     dose: str
     route: str = "iv"
-    product: str = "msc"
+    #: a product name, or ``{name: uc-msc, cryopreserved: true, ...}`` (docs/products.md)
+    product: str | dict[str, Any] = "msc"
     artery: str | None = None
     site: str | None = None
     at: str = "0 d"
@@ -270,7 +271,10 @@ class Scenario(BaseModel):
 
         for a in self.arms:
             reg = a.to_regimen()
-            reg.product  # one product per regimen  # noqa: B018
+            try:
+                reg.product  # products that can share one simulation  # noqa: B018
+            except MscsimError as exc:
+                raise MscsimError(str(exc).removeprefix("product: "), field=f"arms.{a.name}.regimen") from None
             reg.local_site  # noqa: B018
             background_settings(mod, a.background_entries(), self.subtype, field=f"arms.{a.name}.background")
         return self

@@ -21,7 +21,7 @@ from mscsim.dosing import Administration, Regimen
 from mscsim.errors import MscsimError
 from mscsim.model import ComposedModel, build_model
 from mscsim.physiology import ORGANS, make_body
-from mscsim.products import get_product
+from mscsim.products import product_inputs
 from mscsim.numerics import SolverOptions, integrate
 from mscsim.numerics import steady_state
 
@@ -158,8 +158,7 @@ def parameter_vector(composed: ComposedModel, *, weight_kg: float | None = None,
         vals[f"Q_{c}"] = q
     if "mass_target" in vals:
         vals["mass_target"] = body.masses["target"]
-    product = get_product(regimen.product)
-    vals["d_cell"], vals["cxcr4"], vals["potency"] = product.diameter_um, product.cxcr4, product.potency
+    vals.update(product_inputs(regimen.product_spec))
     site = regimen.local_site
     if site is not None:
         comp = "target" if site == composed.target else site

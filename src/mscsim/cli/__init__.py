@@ -25,7 +25,8 @@ def _register() -> None:
     import importlib
 
     for name in ("simulate", "demo", "evidence", "trial", "validate", "calibrate",
-                 "sensitivity", "export_sbml", "report", "endpoints", "export_petab"):
+                 "sensitivity", "export_sbml", "report", "endpoints", "export_petab",
+                 "products"):
         try:
             importlib.import_module(f"mscsim.cli.{name}")
         except ModuleNotFoundError as exc:  # a verb not built yet

@@ -181,7 +181,7 @@ def compose(m, body, layers, *, species, subtype) -> KineticsHandles:
                       desc="CD4 T cells at the CNS border (CSF, meninges, perivascular cuffs)",
                       source="CSF >= 5 cells/uL x 150 mL, 94 % T cells (parameter-sources.md s.4) [design scale]",
                       output=True)
-    r_b = m.rule("msc_t_ratio_border", m.symbol("potency") * m.symbol("L_t") * kin.cells_target / T_border,
+    r_b = m.rule("msc_t_ratio_border", m.symbol("msc_potency_effective") * m.symbol("msc_licensed_t") * kin.cells_target / T_border,
                  unit="MSC per T cell", desc="licensed MSC : T-cell ratio at the CNS border",
                  source="Emax on MSC:T ratio (disease-models.md s.1.4c)", output=True)
     r_b = r_b + 1e-12  # finite Jacobian of r^n at r = 0

@@ -21,6 +21,7 @@ from mscsim.kinetics.common import P, phys
 from mscsim.kinetics.dose_limits import add_sensitisation, ibmir_lysis_fraction
 from mscsim.kinetics.homing import boosted_arrest, homing_multiplier
 from mscsim.kinetics.lung import lung_arrest_fraction, lung_occlusion
+from mscsim.kinetics.product_state import add_product_state
 from mscsim.kinetics.routes import add_routes
 from mscsim.physiology import ORGANS, SYSTEMIC_ORGANS, Body
 
@@ -40,6 +41,8 @@ class KineticsHandles:
     death_flux: object            # MSCs dying per day (cells/day), the efferocytosis hand-off
     dosed: object                 # cells given so far
     homing: object                # homing multiplier of the target
+    potency_factor: object = 1    # potency of the viable cells relative to fresh ones (thaw impairment)
+    primed: object = 0            # share of viable MSCs licensed by priming before infusion
 
 
 def add_kinetics(m: OdeModel, body: Body, *, species: str, sdf1, d_cell, cxcr4) -> KineticsHandles:
@@ -187,9 +190,12 @@ def add_kinetics(m: OdeModel, body: Body, *, species: str, sdf1, d_cell, cxcr4) 
            desc="viable MSCs in the body, percent of cells given", source="read-out", output=True)
     m.rule("msc_debris", sum(D.values()) + M, unit="cell-equivalents",
            desc="MSC debris/label in tissue and migrating phagocytes", source="read-out", output=True)
+    # --- product states the cells carry in (thaw impairment, IFN-gamma priming) ---
+    potency_factor, primed = add_product_state(m, species, inflow=m.derivative("X_dosed"), viable=total)
     death_flux = m.rule("msc_death_flux", death, unit="cells/day",
                         desc="MSCs dying by apoptosis per day (efferocytosis hand-off to the immune network)",
                         source="de Witte 2018 doi:10.1002/stem.2752; Galleu 2017 Sci Transl Med 9:eaam7828",
                         output=True)
     return KineticsHandles(comps=comps, cells_target=cells.get("target", sp.Integer(0)),
-                           cells_total=total, death_flux=death_flux, dosed=X_dosed, homing=H)
+                           cells_total=total, death_flux=death_flux, dosed=X_dosed, homing=H,
+                           potency_factor=potency_factor, primed=primed)

@@ -18,7 +18,9 @@ Two mechanisms that make more cells do proportionally less:
   virtual patient) of an allogeneic product (``allogeneic`` = 1) an antibody index rises after
   the first dose and multiplies the death of arrested and circulating cells of later doses.
 
-Saturation of lung arrest is in ``lung.py``.
+Saturation of lung arrest is in ``lung.py``. The product sets ``tf_ibmir`` (its tissue factor),
+``thawed`` (thawed cells meet about 2-fold more complement lysis, Moll 2014 Stem Cells
+doi:10.1002/stem.1751) and ``allogeneic`` (data/products.yaml, docs/products.md).
 
 Approximation: the lysis share multiplies the whole tissue death flux returned by
 ``add_clearance`` (which also holds the meningeal deaths of intrathecal cells); it depends only
@@ -42,6 +44,14 @@ def ibmir_lysis_fraction(m: OdeModel, species: str, load):
                  source="set per product (Moll 2019 PMID 30711482; Oeller 2018 doi:10.7150/thno.21906: "
                         "UC and adipose products carry more tissue factor than BM)")
     L = P(m, "L_ibmir", species)
+    thawed = m.param("thawed", 0.0, unit="1", kind="input",
+                     desc="1 for a cryopreserved product thawed just before infusion, 0 for fresh cells",
+                     source="set per product (data/products.yaml)")
+    fold = P(m, "thaw_lysis_fold", species)
+    tf = m.rule("ibmir_susceptibility", tf * (1 + (fold - 1) * thawed), unit="1",
+                desc="IBMIR/complement susceptibility of the product: tissue factor, times the thawed-cell fold",
+                source="tissue factor: Moll 2019 PMID 30711482; thawed cells: Moll 2014 Stem Cells "
+                       "doi:10.1002/stem.1751 (about 2-fold more complement lysis) [product of the two: design]", output=True)
     return m.rule("ibmir_lysis", 1 - sp.exp(-tf * load / L), unit="1",
                   desc="share of intravascular MSC death that is complement/IBMIR lysis (not tolerogenic apoptosis)",
                   source="Moll 2012 doi:10.1002/stem.1111 (dose-dependent IBMIR) [form: design]", output=True)

@@ -94,7 +94,7 @@ def regimen_text(doses) -> str:
             route += f" ({d.artery} artery)"
         if d.site:
             route += f" ({d.site.replace('_', ' ')})"
-        s = f"{d.dose} {d.product} {route}, at {d.at}"
+        s = f"{d.dose} {d.to_dose().product_spec.label} {route}, at {d.at}"
         if d.infusion:
             s += f", over {d.infusion}"
         if d.every and d.times > 1:
