@@ -149,6 +149,19 @@ def test_adipose_potency_raises_direct_suppression():
     assert ad["msc_suppression_systemic"].iloc[i] > bm["msc_suppression_systemic"].iloc[i]
 
 
+def test_potency_reaches_the_tolerogenic_memory():
+    """Monocytes that efferocytose functional MSCs turn suppressive, those that engulf inactivated
+    ones do not (Schrodt 2023, DOI 10.1186/s13287-023-03443-z): the memory built from the same
+    dying cells scales with their potency (same product otherwise, so the same death flux)."""
+    t = np.linspace(0.0, 10.0, 41)
+    o1 = simulate(one({"name": "bm-msc", "potency": 1.0}), 10.0, disease="ra", weight_kg=70.0, times=t).outputs
+    o2 = simulate(one({"name": "bm-msc", "potency": 2.0}), 10.0, disease="ra", weight_kg=70.0, times=t).outputs
+    assert np.allclose(o1["msc_death_flux"], o2["msc_death_flux"], rtol=1e-4)   # the immune state barely feeds back on it
+    p1 = o1["msc_memory"].iloc[-1] / (1 - o1["msc_memory"].iloc[-1])   # E/(1-E) = P_mem / P50
+    p2 = o2["msc_memory"].iloc[-1] / (1 - o2["msc_memory"].iloc[-1])
+    assert p2 == pytest.approx(2 * p1, rel=1e-3)
+
+
 def test_allogeneic_vs_autologous_in_a_sensitised_patient():
     """Anti-donor antibodies follow allogeneic, not autologous, cells (Sanabria-de la Torre 2021)."""
     t = np.array([0.0, 0.5, 28.0, 28.5, 29.0])

@@ -108,8 +108,17 @@ def add_immune(m: OdeModel, kin: KineticsHandles, *, drive_s, drive_t, species: 
                  desc="effect of tolerogenic (MSC-educated) phagocytes, 0..1",
                  source="Galleu 2017 Sci Transl Med 9:eaam7828; de Witte 2018 doi:10.1002/stem.2752 [form: design]",
                  output=True)
-    m.rate(Pm, kin.death_flux / BW - p["d_P"] * Pm, desc="efferocytosis of dying MSCs builds the memory; it fades",
-           source="disease-models.md s.1.4e; d_P from Wang L 2013 (PMID 23941289)")
+    # the product's potency, lowered while thawed cells recover (kinetics/product_state.py)
+    potency = m.rule("msc_potency_effective", potency * kin.potency_factor, unit="1",
+                     desc="potency of the viable MSCs: the product's, times the thaw-recovery factor",
+                     source="data/products.yaml; Francois 2012 PMID 22029655", output=True)
+    # only functional MSCs educate the phagocytes that engulf them: monocytes that efferocytose viable
+    # MSCs turn IL-10+/IDO+ and suppress T cells, those that engulf heat-inactivated MSCs do not
+    # (Schrodt 2023 Stem Cell Res Ther, DOI 10.1186/s13287-023-03443-z), so potency weights the memory
+    m.rate(Pm, potency * kin.death_flux / BW - p["d_P"] * Pm,
+           desc="efferocytosis of dying MSCs builds the memory, weighted by their potency; it fades",
+           source="disease-models.md s.1.4e; d_P from Wang L 2013 (PMID 23941289); potency weight: Schrodt 2023 "
+                  "DOI 10.1186/s13287-023-03443-z")
     # --- regulatory set point: a self-sustaining Treg / TGF-beta / IL-10 loop (durable tolerance) ---
     tol = m.state("tol_set", unit="fraction", group="immune", init=0.0, atol=1e-9,
                   desc="regulatory set point carried by induced Tregs (0 = untreated, 1 = maximal)")
@@ -125,10 +134,6 @@ def add_immune(m: OdeModel, kin: KineticsHandles, *, drive_s, drive_t, species: 
         tsum[c] = m.rule(f"cd4_index_{c}", 1 + sum(pct_h[s] / 100 * (X[c, s] - 1) for s in SUBSETS), unit="1",
                          desc=f"CD4 T cells in {COMPARTMENTS[c]} relative to healthy",
                          source="sum of subsets weighted by their healthy share of CD4")
-    # the product's potency, lowered while thawed cells recover (kinetics/product_state.py)
-    potency = m.rule("msc_potency_effective", potency * kin.potency_factor, unit="1",
-                     desc="potency of the viable MSCs: the product's, times the thaw-recovery factor",
-                     source="data/products.yaml; Francois 2012 PMID 22029655", output=True)
     # licensed share: by the local cytokines (L) or by IFN-gamma priming before infusion
     lic = {c: m.rule(f"msc_licensed_{c}", 1 - (1 - L[c]) * (1 - kin.primed), unit="1",
                      desc=f"share of MSCs licensed in {where}, by inflammation or by priming before infusion",
