@@ -191,6 +191,20 @@ def test_primed_cells_arrive_licensed_and_suppress_more():
     assert primed["msc_suppression_systemic"].iloc[i] > plain["msc_suppression_systemic"].iloc[i]
 
 
+def test_ifn_gamma_given_with_the_cells_licenses_them_on_arrival():
+    """Systemic IFN-gamma with the infusion (a regimen item, ``with: [ifn_gamma]``) licenses the
+    cells as priming does (Krampera 2006 PMID 16282444); an unknown co-medication is one error line."""
+    base = {"name": "co", "disease": "ra", "endpoints": [{"name": "das28_esr", "at": "30 d"}]}
+    sc = load_scenario(dict(base, arms=[{"name": "a", "n": 2, "regimen": [
+        {"dose": "1e6 cells/kg", "product": "bm-msc", "with": ["ifn_gamma"]}]}]))
+    spec = sc.arms[0].to_regimen().doses[0].product_spec
+    assert spec.licensed and product_inputs(spec)["primed"] == 1.0
+    assert not resolve_product("bm-msc").licensed
+    with pytest.raises((MscsimError, ValueError), match="unknown co-medication 'aspirin'"):
+        load_scenario(dict(base, arms=[{"name": "a", "n": 2, "regimen": [
+            {"dose": "1e6 cells/kg", "with": ["aspirin"]}]}]))
+
+
 # ------------------------------------------------------------------------------- CLI
 def test_products_command_lists_the_table(capsys, monkeypatch):
     monkeypatch.setenv("COLUMNS", "200")

@@ -42,15 +42,42 @@ class DoseSpec(BaseModel):
     every: str | None = None
     times: int = Field(1, ge=1, le=1000)
     infusion: str | None = None
+    #: co-medication given with the cells that acts on them (``CO_MEDICATION``), e.g. ``with: [ifn_gamma]``
+    with_: list[str] = Field(default_factory=list, alias="with")
 
     @model_validator(mode="after")
     def _parses(self):
+        for c in self.with_:
+            if c not in CO_MEDICATION:
+                from mscsim.errors import unknown
+
+                raise unknown("co-medication", c, sorted(CO_MEDICATION), field="regimen.with")
         self.to_dose()  # raises MscsimError with the field name
         return self
 
+    def product_with_co_medication(self) -> str | dict[str, Any]:
+        """The product line with what the co-medication does to the cells (inline attributes)."""
+        if not self.with_:
+            return self.product
+        spec = {"name": self.product} if isinstance(self.product, str) else dict(self.product)
+        for c in self.with_:
+            spec.update(CO_MEDICATION[c][0])
+        return spec
+
     def to_dose(self) -> Dose:
         return Dose.parse(self.dose, self.route, at=self.at, artery=self.artery, site=self.site,
-                          infusion=self.infusion, every=self.every, times=self.times, product=self.product)
+                          infusion=self.infusion, every=self.every, times=self.times,
+                          product=self.product_with_co_medication())
+
+
+#: co-medication given with the cells that acts on them: name -> (product attributes it sets, source).
+#: Systemic IFN-gamma at the infusion licenses the MSCs on arrival, as priming does before infusion
+#: (IFN-gamma is the licensing signal: Krampera 2006 Stem Cells 24:386, PMID 16282444; IFN-gamma-
+#: activated MSCs prevent GvHD better: Polchert 2008 Eur J Immunol 38:1745, PMID 18446788) [design:
+#: licensed at arrival, the same state as a primed product].
+CO_MEDICATION: dict[str, tuple[dict[str, Any], str]] = {
+    "ifn_gamma": ({"licensed": True}, "Krampera 2006 PMID 16282444; Polchert 2008 PMID 18446788 [design]"),
+}
 
 
 class BackgroundSpec(BaseModel):
