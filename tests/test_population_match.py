@@ -257,3 +257,16 @@ def test_bad_table1_rows_are_refused(row):
 def test_proportion_row_on_a_continuous_endpoint_is_refused():
     with pytest.raises(MscsimError, match="not 0/1"):
         plan_trial(load_scenario(_scenario({"table1": {"sledai": {"proportion": 0.5}}}, n=5)))
+
+
+# --- mscsim validate shows the fit beside the outcome rows ---------------------------------------
+
+def test_validate_reports_the_population_fit():
+    from mscsim.evidence.validate import format_population_fit, max_abs_smd, population_fit_headline, run_validation
+
+    table = run_validation(only=["SLE_Liang2010"], progress=False, n_sim_min=0)
+    fit = table.attrs["population_fit"]
+    assert set(fit["row"]) == {"sledai", "proteinuria"} and set(fit["scenario"]) == {"SLE_Liang2010"}
+    assert table["table1_max_smd"].iloc[0] == pytest.approx(fit["smd"].abs().max())
+    assert max_abs_smd(fit) < 0.1
+    assert "SLE_Liang2010" in format_population_fit(fit) and "max \\|SMD\\|" in population_fit_headline(fit)

@@ -313,25 +313,36 @@ def inclusion_probabilities(w: np.ndarray, n: int) -> np.ndarray:
     return np.clip(pi, 0.0, 1.0)
 
 
+#: the landing phase enumerates the completions of at most this many undecided units
+MAX_LANDING_UNITS = 14
+
+
 def cube_sample(pi: np.ndarray, X: np.ndarray, rng: np.random.Generator, eps: float = 1e-10) -> np.ndarray:
-    """Balanced sample by the cube method (Deville & Tille 2004; flight phase in the fast form of
-    Chauvet & Tille 2006, landing by dropping the last balancing columns): each unit is selected
-    with probability ``pi`` and sum_{selected} X_i / pi_i = sum_all X_i exactly in the flight phase.
+    """Balanced sample by the cube method (Deville & Tille 2004, Biometrika 91:893): each unit is
+    selected with probability ``pi`` and sum_{selected} X_i / pi_i = sum_all X_i.
+
+    Flight phase in the fast form of Chauvet & Tille 2006 (exact balance; it ends with at most p
+    units undecided, p = columns of X). Landing: of the completions of those units that keep the
+    sample size, the one with the smallest squared balancing error (Deville & Tille's landing
+    minimises a cost over these samples by linear programming; this takes its cost-minimising
+    sample outright, which changes the inclusion probabilities of at most p units). With more
+    than ``MAX_LANDING_UNITS`` undecided units the last columns are relaxed first.
 
     Hand-written: no maintained Python package implements it (R: ``sampling::samplecube``).
-    The first column of ``X`` should be ``pi`` itself (fixed sample size); it is dropped last."""
+    The first column of ``X`` should be ``pi`` itself (fixed sample size)."""
+    from itertools import combinations
+
     pi = pi.astype(float).copy()
     A = X / np.where(pi > eps, pi, 1.0)[:, None]
+    goal = X.sum(axis=0)
     order = rng.permutation(len(pi))
     p = A.shape[1]
     while p >= 1:
         live = order[(pi[order] > eps) & (pi[order] < 1 - eps)]
         if len(live) <= p:
-            if len(live) == 0:
+            if len(live) <= MAX_LANDING_UNITS:
                 break
-            p -= 1  # landing: relax the last balancing constraint
-            if p == 0:
-                break
+            p -= 1  # too many to enumerate: relax the last balancing constraint
             continue
         sub = live[: p + 1]
         # A[sub, :p].T is p x (p + 1): the last right-singular vector lies in its null space
@@ -345,12 +356,19 @@ def cube_sample(pi: np.ndarray, X: np.ndarray, rng: np.random.Generator, eps: fl
         else:
             pi[sub] = pi[sub] - l2 * u
         pi[sub] = np.where(pi[sub] < eps, 0.0, np.where(pi[sub] > 1 - eps, 1.0, pi[sub]))
-    live = (pi > eps) & (pi < 1 - eps)
-    if live.any():  # what the landing left fractional: keep the fixed size by the largest pi
-        n_left = int(round(pi[live].sum()))
-        idx = np.flatnonzero(live)
-        keep = idx[np.argsort(-pi[idx], kind="stable")[:n_left]]
-        pi[idx] = 0.0
+    live = np.flatnonzero((pi > eps) & (pi < 1 - eps))
+    if len(live):
+        k = int(round(pi[live].sum()))
+        base = A[pi >= 1 - eps].sum(axis=0)
+        if len(live) <= MAX_LANDING_UNITS:
+            combos = np.array(list(combinations(range(len(live)), k)), dtype=int).reshape(-1, k)
+            ind = np.zeros((len(combos), len(live)))
+            np.put_along_axis(ind, combos, 1.0, axis=1)
+            err = ((base + ind @ A[live] - goal)[:, 1:] ** 2).sum(axis=1)
+            keep = live[combos[int(np.argmin(err))]]
+        else:  # not reached: the loop relaxes columns until few units are left
+            keep = live[np.argsort(-pi[live], kind="stable")[:k]]
+        pi[live] = 0.0
         pi[keep] = 1.0
     return np.flatnonzero(pi > 0.5)
 

@@ -405,9 +405,12 @@ def population_fit_headline(fit: pd.DataFrame) -> str:
     worst = max_abs_smd(fit)
     n_sc = fit["scenario"].nunique()
     within = int((pd.to_numeric(fit["smd"], errors="coerce").abs() <= 0.1).sum())
+    lines = ["", "| scenario | Table 1 rows (arm x row) | Table 1 max \\|SMD\\| |", "|---|---|---|"]
+    for sid, g in fit.groupby("scenario", sort=False):
+        lines.append(f"| {sid} | {len(g)} | {_f(max_abs_smd(g), 2)} |")
     return (f"\nPopulation fit: {n_sc} scenario(s) give their trial's Table 1; {within} of {len(fit)} rows "
             f"(arm x row) are matched within 0.1 standardized difference, largest |SMD| {_f(worst, 2)} "
-            "(entropy balancing + cube-method selection, docs/population.md).\n")
+            "(entropy balancing + cube-method selection, docs/population.md).\n" + "\n".join(lines) + "\n")
 
 
 # ---------------------------------------------------------------------------------------------
