@@ -243,9 +243,8 @@ class PopulationSpec(BaseModel):
             if k not in COVARIATES:
                 raise unknown("covariate", k, COVARIATES)
             if (k in BINARY_COVARIATES) != (spec.proportion is not None):
-                raise MscsimError(f"covariate {k!r}: " + ("give a proportion" if k in BINARY_COVARIATES
-                                                          else "a proportion is for 0/1 covariates only"),
-                                  field=f"population.covariates.{k}")
+                raise ValueError(f"covariate {k!r}: " + ("give a proportion" if k in BINARY_COVARIATES
+                                                         else "a proportion is for 0/1 covariates only"))
         return v
 
     @field_validator("iiv")
@@ -253,8 +252,7 @@ class PopulationSpec(BaseModel):
     def _cv(cls, v):
         for k, cv in v.items():
             if not (isinstance(cv, (int, float)) and math.isfinite(cv) and 0 <= cv <= 5):
-                raise MscsimError(f"IIV of {k!r} must be a CV between 0 and 5, got {cv!r}",
-                                  field=f"population.iiv.{k}")
+                raise ValueError(f"IIV of {k!r} must be a CV between 0 and 5, got {cv!r}")
         return v
 
 
