@@ -270,3 +270,32 @@ def test_validate_reports_the_population_fit():
     assert table["table1_max_smd"].iloc[0] == pytest.approx(fit["smd"].abs().max())
     assert max_abs_smd(fit) < 0.1
     assert "SLE_Liang2010" in format_population_fit(fit) and "max \\|SMD\\|" in population_fit_headline(fit)
+
+
+def test_report_shows_the_population_fit(tmp_path):
+    from mscsim.report.inputs import ReportInput
+    from mscsim.report.render import _simulated_trial
+
+    fit = [{"arm": "MSCT", "row": "sledai", "kind": "mean", "target": 12.2, "target_sd": 3.3, "achieved": 12.18,
+            "achieved_sd": 3.34, "smd": -0.005, "pool_smd": 0.33},
+           {"arm": "MSCT", "row": "female", "kind": "proportion", "target": 0.9, "target_sd": None,
+            "achieved": 0.9, "achieved_sd": None, "smd": 0.0, "pool_smd": -0.03}]
+    html = _simulated_trial(ReportInput(tmp_path, "trial", {"arms": [], "population_fit": fit}))
+    assert "Table 1 row" in html and "sledai" in html and "90.0%" in html and "-0.005" in html
+
+
+def test_trial_output_has_the_fit_and_is_the_same_with_two_workers(tmp_path):
+    import json
+
+    import pandas as pd
+
+    from mscsim.trial import run_trial, write_trial
+
+    sc = load_scenario(_scenario({"table1": {"sledai": {"mean": 12.2, "sd": 3.3}}, "iiv": {"dose": 0.2}}, n=8))
+    one, two = run_trial(sc, progress=False), run_trial(sc, workers=2, progress=False)
+    assert json.dumps(one.summary, sort_keys=True) == json.dumps(two.summary, sort_keys=True)
+    write_trial(one, tmp_path)
+    fit = pd.read_csv(tmp_path / "population_fit.csv")
+    assert list(fit["row"]) == ["sledai"] and fit["n"].iloc[0] == 8
+    assert json.loads((tmp_path / "summary.json").read_text())["population_fit"][0]["row"] == "sledai"
+    assert "dose_factor" in pd.read_parquet(tmp_path / "population.parquet")
