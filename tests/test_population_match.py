@@ -299,3 +299,12 @@ def test_trial_output_has_the_fit_and_is_the_same_with_two_workers(tmp_path):
     assert list(fit["row"]) == ["sledai"] and fit["n"].iloc[0] == 8
     assert json.loads((tmp_path / "summary.json").read_text())["population_fit"][0]["row"] == "sledai"
     assert "dose_factor" in pd.read_parquet(tmp_path / "population.parquet")
+
+
+def test_an_unreachable_table1_comes_as_close_as_the_pool_allows_and_shows_the_miss():
+    x = np.random.default_rng(0).uniform(0.0, 1.0, 500)
+    t = Target("x", 1.5, None, False)                      # above every candidate
+    sel, w = match_table1({"x": x}, [t], 50, np.random.default_rng(1))
+    assert len(sel) == 50 and np.all(np.isfinite(w)) and 50 * w.max() <= 1.0 + 1e-9
+    assert x[sel].mean() > np.quantile(x, 0.8)             # pulled toward the target
+    assert standardized_difference(x[sel], t) < -0.1       # and the fit reports the miss

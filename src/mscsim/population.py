@@ -300,6 +300,7 @@ def entropy_balance(C: np.ndarray, goal: np.ndarray, ridge: float = 1e-4) -> np.
 
 def inclusion_probabilities(w: np.ndarray, n: int) -> np.ndarray:
     """pi = n w, with any pi above 1 set to 1 and the rest rescaled (the usual iteration)."""
+    w = np.maximum(np.asarray(w, dtype=float), 1e-15 / len(w))  # all-but-few weights may underflow to 0
     pi = np.zeros_like(w)
     fixed = np.zeros(len(w), dtype=bool)
     for _ in range(len(w)):
@@ -373,6 +374,10 @@ def cube_sample(pi: np.ndarray, X: np.ndarray, rng: np.random.Generator, eps: fl
     return np.flatnonzero(pi > 0.5)
 
 
+#: ridge penalties of the entropy-balancing dual, tried in order (docs/population.md)
+RIDGES = (1e-4, 1e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0, 3.0, 10.0)
+
+
 def match_table1(values: dict[str, np.ndarray], targets: list[Target], n: int,
                  rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Select ``n`` of the pool so that the arm matches Table 1: entropy-balancing weights, then a
@@ -382,7 +387,12 @@ def match_table1(values: dict[str, np.ndarray], targets: list[Target], n: int,
     if size < n:
         raise MscsimError(f"the pool ({size}) is smaller than the arm ({n})", field="population.match.pool")
     C, goal = _features(values, targets)
-    w = entropy_balance(C, goal)
+    # a target the pool cannot reach would put all weight on a few patients; a stronger ridge
+    # keeps every n x weight <= 1 (the arm then comes as close as n distinct patients allow)
+    for ridge in RIDGES:
+        w = entropy_balance(C, goal, ridge)
+        if n * w.max() <= 1.0:
+            break
     pi = inclusion_probabilities(w, n)
     X = np.column_stack([pi, pi[:, None] * C])
     sel = cube_sample(pi, X, rng)
