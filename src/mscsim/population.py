@@ -387,11 +387,12 @@ def match_table1(values: dict[str, np.ndarray], targets: list[Target], n: int,
     if size < n:
         raise MscsimError(f"the pool ({size}) is smaller than the arm ({n})", field="population.match.pool")
     C, goal = _features(values, targets)
-    # a target the pool cannot reach would put all weight on a few patients; a stronger ridge
-    # keeps every n x weight <= 1 (the arm then comes as close as n distinct patients allow)
+    # a target the pool cannot reach would put all weight on a few patients; then a stronger
+    # ridge keeps every n x weight <= 1 (the arm comes as close as n distinct patients allow)
     for ridge in RIDGES:
         w = entropy_balance(C, goal, ridge)
-        if n * w.max() <= 1.0:
+        reached = float(np.max(np.abs(w @ C - goal))) < 1e-2
+        if reached or n * w.max() <= 1.0:
             break
     pi = inclusion_probabilities(w, n)
     X = np.column_stack([pi, pi[:, None] * C])
