@@ -7,6 +7,10 @@ evidence record each simulated arm/endpoint/time is compared with in ``mscsim va
 Issue 15 added two optional keys: per arm ``background`` (standard of care from the disease
 module's ``BACKGROUND``; default: the subtype's ``DEFAULT_BACKGROUND``) and scenario-level
 ``design: {blinding: open | single | double}`` (default double; open-label expectation).
+Issue 20 added ``population.table1`` / per arm ``table1`` (the trial's published baseline table,
+matched by population.match_table1), ``population.match``, ``population.iiv`` (between-patient
+variability on any parameter or the dose) and the covariates ``female`` and ``disease_duration_y``
+(docs/population.md).
 """
 
 from __future__ import annotations
