@@ -44,8 +44,10 @@ PUBLISHED_SD = {
 
 def virtual_baseline(scenario_id: str, endpoint: str, n: int = 120):
     sc = resolve_scenario(scenario_id)
-    arm = sc.arms[-1].model_copy(update={"n": n, "regimen": [], "name": "untreated"})
-    sc = sc.model_copy(update={"arms": [arm], "endpoints": [type(sc.endpoints[0])(name=endpoint, at="1 d")]})
+    # the model's own between-patient spread: without the scenario's Table 1 matching (issue 20)
+    arm = sc.arms[-1].model_copy(update={"n": n, "regimen": [], "name": "untreated", "table1": {}})
+    sc = sc.model_copy(update={"arms": [arm], "endpoints": [type(sc.endpoints[0])(name=endpoint, at="1 d")],
+                               "population": sc.population.model_copy(update={"table1": {}})})
     return run_trial(sc, progress=False).patients["baseline"]
 
 

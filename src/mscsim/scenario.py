@@ -7,6 +7,10 @@ evidence record each simulated arm/endpoint/time is compared with in ``mscsim va
 Issue 15 added two optional keys: per arm ``background`` (standard of care from the disease
 module's ``BACKGROUND``; default: the subtype's ``DEFAULT_BACKGROUND``) and scenario-level
 ``design: {blinding: open | single | double}`` (default double; open-label expectation).
+Issue 20 added ``population.table1`` / per arm ``table1`` (the trial's published baseline table,
+matched by population.match_table1), ``population.match``, ``population.iiv`` (between-patient
+variability on any parameter or the dose) and the covariates ``female`` and ``disease_duration_y``
+(docs/population.md).
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ from mscsim.model import DISEASES, disease_module
 from mscsim.units import parse_time
 
 DEFAULT_SEED = 20240101
+#: model inputs set from the product (simulate.parameter_vector) that IIV may vary per patient
+PRODUCT_KNOBS = ("potency", "d_cell", "cxcr4", "tf_ibmir")
 _STRICT = ConfigDict(extra="forbid", frozen=True)
 
 
@@ -95,6 +101,8 @@ class ArmSpec(BaseModel):
     regimen: list[DoseSpec] = Field(default_factory=list)
     #: standard of care of this arm (the disease module's BACKGROUND names); None: the subtype's default
     background: list[str | BackgroundSpec] | None = None
+    #: this arm's own Table 1 rows (override the population's rows of the same name)
+    table1: dict[str, Table1Row] = Field(default_factory=dict)
 
     def background_entries(self):
         """The background as names / {name, dose} mappings (None: the subtype's default)."""
@@ -126,19 +134,25 @@ class EndpointSpec(BaseModel):
 
 
 class CovariateSpec(BaseModel):
-    """A covariate distribution: normal (mean, sd), optionally truncated to [min, max]; or uniform [min, max]."""
+    """A covariate distribution: normal (mean, sd), optionally truncated to [min, max]; or uniform
+    [min, max]; or, for a 0/1 covariate (``female``), a ``proportion``."""
 
     model_config = _STRICT
     mean: float | None = None
     sd: float | None = Field(None, ge=0)
     min: float | None = None
     max: float | None = None
+    proportion: float | None = Field(None, ge=0, le=1)
 
     @model_validator(mode="after")
     def _complete(self):
         vals = [v for v in (self.mean, self.sd, self.min, self.max) if v is not None]
         if any(not math.isfinite(v) for v in vals):
             raise ValueError("covariate values must be finite numbers")
+        if self.proportion is not None:
+            if vals:
+                raise ValueError("give a proportion (0/1 covariate) or mean/sd/min/max, not both")
+            return self
         if self.mean is None and (self.min is None or self.max is None):
             raise ValueError("give mean (and sd), or min and max")
         if self.min is not None and self.max is not None and self.min > self.max:
@@ -146,7 +160,10 @@ class CovariateSpec(BaseModel):
         return self
 
 
-COVARIATES = ("weight_kg", "age")
+#: covariates a scenario may set; ``female`` is 0/1, ``disease_duration_y`` in years since diagnosis
+COVARIATES = ("weight_kg", "age", "female", "disease_duration_y")
+#: 0/1 covariates (given as a proportion)
+BINARY_COVARIATES = ("female",)
 _CRIT = re.compile(r"^\s*(>=|<=|>|<|==)\s*([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)\s*$")
 
 
@@ -167,17 +184,107 @@ def parse_criterion(field: str, spec) -> tuple[float, float, bool, bool]:
     raise MscsimError(f"expected a criterion such as '>5.1', '<=3' or [3.0, 6.5], got {spec!r}", field=field)
 
 
+class Table1Row(BaseModel):
+    """One row of a trial's published baseline table (Table 1), in the row's own unit (``scale``
+    converts it into the covariate's or endpoint's unit, e.g. mg -> g: 0.001).
+
+    Give ``mean`` (and ``sd``); or ``median`` with ``q1``/``q3`` or ``min``/``max`` (converted to
+    mean and SD by Wan et al. 2014, BMC Med Res Methodol 14:135, DOI 10.1186/1471-2288-14-135,
+    with ``n`` or the arm size); or a ``proportion`` (0/1 covariates and 0/1 endpoints)."""
+
+    model_config = _STRICT
+    mean: float | None = None
+    sd: float | None = Field(None, gt=0)
+    median: float | None = None
+    q1: float | None = None
+    q3: float | None = None
+    min: float | None = None
+    max: float | None = None
+    proportion: float | None = Field(None, ge=0, le=1)
+    n: StrictInt | None = Field(None, ge=2)
+    scale: float = Field(1.0, gt=0)
+
+    @model_validator(mode="after")
+    def _one_form(self):
+        vals = [v for v in (self.mean, self.sd, self.median, self.q1, self.q3, self.min, self.max) if v is not None]
+        if any(not math.isfinite(v) for v in vals) or not math.isfinite(self.scale):
+            raise ValueError("Table 1 values must be finite numbers")
+        forms = [self.proportion is not None, self.mean is not None, self.median is not None]
+        if sum(forms) != 1:
+            raise ValueError("give one of: mean (and sd); median with q1/q3 or min/max; proportion")
+        if self.proportion is not None and vals:
+            raise ValueError("a proportion row takes no mean, sd, median or range")
+        if self.mean is not None and any(v is not None for v in (self.median, self.q1, self.q3, self.min, self.max)):
+            raise ValueError("a mean row takes an sd, not a median, quartiles or range")
+        if self.median is not None:
+            iqr = self.q1 is not None and self.q3 is not None
+            rng = self.min is not None and self.max is not None
+            if iqr == rng or self.sd is not None:
+                raise ValueError("a median row takes q1 and q3, or min and max (one pair)")
+            lo, hi = (self.q1, self.q3) if iqr else (self.min, self.max)
+            if not lo <= self.median <= hi or lo == hi:
+                raise ValueError(f"median {self.median} must lie inside [{lo}, {hi}] (a range of positive width)")
+        return self
+
+    def target(self, n_arm: int) -> tuple[float, float | None, bool]:
+        """(mean, sd or None, binary) in the model's unit; medians converted by Wan et al. 2014."""
+        from scipy.stats import norm
+
+        s = self.scale
+        if self.proportion is not None:
+            return self.proportion, None, True
+        if self.mean is not None:
+            return self.mean * s, None if self.sd is None else self.sd * s, False
+        n = max(self.n or n_arm, 2)
+        if self.q1 is not None:  # Wan 2014 scenario S3 (eq. 14 and 16)
+            mean = (self.q1 + self.median + self.q3) / 3.0
+            sd = (self.q3 - self.q1) / (2.0 * norm.ppf((0.75 * n - 0.125) / (n + 0.25)))
+        else:  # Wan 2014 scenario S1 (Hozo's mean, eq. 9 for the SD)
+            mean = (self.min + 2.0 * self.median + self.max) / 4.0
+            sd = (self.max - self.min) / (2.0 * norm.ppf((n - 0.375) / (n + 0.25)))
+        return mean * s, sd * s, False
+
+
+class MatchSpec(BaseModel):
+    """How the enrolled arm is matched to Table 1 (population.py, ``match_table1``)."""
+
+    model_config = _STRICT
+    #: candidates passing screening per enrolled patient, from which the arm is selected
+    pool: StrictInt = Field(10, ge=2, le=200)
+
+
+#: IIV names that are not model parameters: ``dose`` scales each patient's cells (mean 1)
+IIV_EXTRA = ("dose",)
+
+
 class PopulationSpec(BaseModel):
     model_config = _STRICT
     inclusion: dict[str, Any] = Field(default_factory=dict)
     covariates: dict[str, CovariateSpec] = Field(default_factory=dict)
+    #: the trial's published baseline table (every arm; an arm's own ``table1`` overrides rows)
+    table1: dict[str, Table1Row] = Field(default_factory=dict)
+    match: MatchSpec = Field(default_factory=MatchSpec)
+    #: between-patient variability (CV of a log-normal) on any model parameter or ``dose``;
+    #: replaces the parameter table's ``iiv_cv`` for the names it gives (0: no variability)
+    iiv: dict[str, float] = Field(default_factory=dict)
 
     @field_validator("covariates")
     @classmethod
     def _known_covariates(cls, v):
-        for k in v:
+        for k, spec in v.items():
             if k not in COVARIATES:
                 raise unknown("covariate", k, COVARIATES)
+            if (k in BINARY_COVARIATES) != (spec.proportion is not None):
+                raise ValueError(f"covariate {k!r}: " + ("give a proportion" if k in BINARY_COVARIATES
+                                                         else "a proportion is for 0/1 covariates only"))
+        return v
+
+    @field_validator("iiv")
+    @classmethod
+    def _cv(cls, v):
+        for k, cv in v.items():
+            if not (isinstance(cv, (int, float)) and math.isfinite(cv) and 0 <= cv <= 5):
+                raise ValueError(f"IIV of {k!r} must be a CV between 0 and 5, got {cv!r}")
         return v
 
 
@@ -277,6 +384,22 @@ class Scenario(BaseModel):
                 raise unknown("inclusion criterion", k, sorted(set(allowed) | set(COVARIATES)),
                               field="population.inclusion")
             parse_criterion(f"population.inclusion.{k}", crit)
+        for where, rows in [("population.table1", self.population.table1)] + \
+                [(f"arms.{a.name}.table1", a.table1) for a in self.arms]:
+            for k in rows:
+                if k not in allowed and k not in COVARIATES:
+                    raise unknown("Table 1 row", k, sorted(set(allowed) | set(COVARIATES)), field=f"{where}.{k}")
+                if k in BINARY_COVARIATES and rows[k].proportion is None:
+                    raise MscsimError(f"Table 1 row {k!r} is a 0/1 covariate: give a proportion", field=f"{where}.{k}")
+                if k in COVARIATES and k not in BINARY_COVARIATES and rows[k].proportion is not None:
+                    raise MscsimError(f"Table 1 row {k!r} is continuous: give mean/sd or median", field=f"{where}.{k}")
+        from mscsim import parameters as _parameters
+
+        reg = _parameters.registry()
+        for k in self.population.iiv:
+            if k not in IIV_EXTRA and k not in reg and k not in PRODUCT_KNOBS:
+                raise unknown("IIV parameter", k, sorted(IIV_EXTRA + PRODUCT_KNOBS) + ["<any parameter in the table>"],
+                              field=f"population.iiv.{k}")
         for v in self.validation:
             for a in validation_arms(v):
                 if a not in names:
@@ -305,6 +428,11 @@ class Scenario(BaseModel):
             reg.local_site  # noqa: B018
             background_settings(mod, a.background_entries(), self.subtype, field=f"arms.{a.name}.background")
         return self
+
+    def table1_for(self, arm_name: str) -> dict[str, Table1Row]:
+        """The Table 1 rows an arm is matched to (population rows, the arm's own rows on top)."""
+        arm = next(a for a in self.arms if a.name == arm_name)
+        return {**self.population.table1, **arm.table1}
 
     @property
     def end_day(self) -> float:
@@ -381,3 +509,6 @@ def resolve_scenario(arg: str) -> Scenario:
         return load_scenario(shipped[arg])
     raise MscsimError(f"no scenario file {arg!r} and no shipped scenario of that id; shipped: "
                       f"{', '.join(shipped) or 'none'}", field="scenario")
+
+
+ArmSpec.model_rebuild()

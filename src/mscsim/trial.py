@@ -11,7 +11,7 @@ then reported (id, parameters, solver message), never silently dropped.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 import numpy as np
@@ -24,8 +24,9 @@ from mscsim.errors import MscsimError
 from mscsim.execution import map_tasks
 from mscsim.model import build_model, disease_module
 from mscsim.diseases.base import background_settings, background_started
-from mscsim.population import (MAX_SCREEN_FACTOR, VirtualPatient, covariate_specs, draw_candidate, draw_traits,
-                               iiv_table, inclusion_mask, screening_rng)
+from mscsim.population import (MAX_SCREEN_FACTOR, VirtualPatient, apply_covariate_effects, covariate_specs,
+                               draw_candidate, draw_dose_factor, draw_traits, fit_rows, iiv_table, inclusion_mask,
+                               match_table1, screening_rng, targets_for)
 from mscsim.scenario import Scenario
 from mscsim.simulate import check_regimen_safety, parameter_vector
 from mscsim.numerics import (IntegrationError, SolverOptions, SteadyStateError, compile_model, integrate,
@@ -105,6 +106,15 @@ def _time_index(times: tuple) -> pd.Index:
     return pd.Index(np.asarray(times, dtype=float), name="time_d")
 
 
+def patient_administrations(regimen: Regimen, pt: VirtualPatient) -> list:
+    """The infusions one patient gets: the regimen at his weight, each dose's cells times his
+    ``dose_factor`` (IIV on the dose)."""
+    admins = regimen.administrations(pt.covariates.get("weight_kg", 70.0))
+    if pt.dose_factor != 1.0:
+        admins = [replace(a, cells=a.cells * pt.dose_factor) for a in admins]
+    return admins
+
+
 def run_patient(task: PatientTask) -> PatientResult:
     """Simulate one enrolled patient and observe his endpoints (runs in any worker)."""
     composed = build_model(task.disease, None, "human", task.subtype)
@@ -112,7 +122,7 @@ def run_patient(task: PatientTask) -> PatientResult:
     pt = task.patient
     p = _patient_vector(composed, pt, task.regimen)
     weight = pt.covariates.get("weight_kg", 70.0)
-    admins = task.regimen.administrations(weight)
+    admins = patient_administrations(task.regimen, pt)
     # safety_times resolve each infusion's lung-occlusion peak (dense output: the steps are unchanged)
     times = np.unique(np.concatenate([task.obs_times, task.tc_times, safety_times(admins)]))
     retried = False
@@ -154,7 +164,10 @@ def _patient_safety(composed, task: PatientTask, admins, weight: float, times, Y
     states = list(composed.ode.states)
     ab = (times, Y[:, states.index("anti_donor")]) if "anti_donor" in states else None
     horizon = float(task.obs_times[-1])
-    return patient_safety(regimen_administrations(task.regimen, weight), weight, horizon,
+    given = regimen_administrations(task.regimen, weight)
+    if task.patient.dose_factor != 1.0:      # IIV on the dose: the cells this patient got
+        given = [(replace(a, cells=a.cells * task.patient.dose_factor), tf) for a, tf in given]
+    return patient_safety(given, weight, horizon,
                           safety_rng(task.patient.noise_seed), lung_peak=lung, anti_donor=ab)
 
 
@@ -171,6 +184,8 @@ class TrialPlan:
     #: pid -> untreated baseline state found at screening (handed to the simulation)
     baselines: dict[str, np.ndarray] = field(default_factory=dict)
     engine: str = "compiled"
+    #: Table 1 fit per arm and row (population.fit_rows); empty when the scenario gives no Table 1
+    population_fit: list[dict] = field(default_factory=list)
 
     def tasks(self) -> list[PatientTask]:
         sc = self.scenario
@@ -194,6 +209,7 @@ class _Screened:
     settings: dict = field(default_factory=dict)
     baseline: dict | None = None     # endpoints measured at screening when the candidate is included
     y0: np.ndarray | None = None     # untreated baseline state when included
+    dose_factor: float = 1.0
 
 
 @dataclass
@@ -215,16 +231,19 @@ class _Screener:
     obs_times: np.ndarray
     engine: str
     settings: dict = field(default_factory=dict)   # arm-level model inputs (background, design)
+    dose_cv: float = 0.0                            # IIV on the dose (scenario population.iiv.dose)
 
     def __call__(self, k: int) -> _Screened:
         composed = build_model(self.disease, None, "human", self.subtype)
         compiled = compile_model(composed.ode)
         mod = disease_module(self.disease)
         cov, params, seed = draw_candidate(self.seed, self.arm_index, k, self.covs, self.iiv, self.typical)
+        params = apply_covariate_effects(params, cov, self.typical, composed.ode.params)
         settings = dict(self.settings) | draw_traits(self.seed, self.arm_index, k, composed.ode.params)
         pt = VirtualPatient(self.arm_name, 0, k, cov, params, seed, settings=settings)
         p = _patient_vector(composed, pt, self.regimen)
-        res = _Screened(k, cov, params, seed, settings)
+        res = _Screened(k, cov, params, seed, settings,
+                        dose_factor=draw_dose_factor(self.seed, self.arm_index, k, self.dose_cv))
         try:
             y0 = steady_state(compiled, p, engine=self.engine)
         except SteadyStateError:
@@ -274,31 +293,49 @@ def plan_trial(scenario: Scenario, progress: bool = False, engine: str = "compil
     from mscsim import parameters
 
     typical.update({n: v for n, v in parameters.calibrated(scenario.disease).items() if n in typical})
-    covs = covariate_specs(scenario, mod)
+    for n in (*iiv, *(e.parameter for e in _effects(composed))):
+        if n not in typical:
+            typical[n] = composed.ode.params[n].value
+    scen_iiv = {k: v for k, v in scenario.population.iiv.items() if k != "dose"}
+    for k in scen_iiv:
+        if k not in composed.ode.params:
+            raise MscsimError(f"IIV parameter {k!r} is not a parameter of the {scenario.disease} model",
+                              field=f"population.iiv.{k}")
+    iiv.update(scen_iiv)  # a CV of 0 keeps its random number (later draws unchanged) and gives the median
+    dose_cv = float(scenario.population.iiv.get("dose", 0.0))
     inclusion = dict(getattr(mod, "INCLUSION", {}))
     inclusion.update(scenario.population.inclusion)
     patients: dict[str, list[VirtualPatient]] = {}
     baselines: dict[str, np.ndarray] = {}
     screened: dict[str, int] = {}
     warnings: list[str] = []
+    population_fit: list[dict] = []
     parallel = workers > 1 or bool(scheduler)
     if parallel and engine == "compiled":  # forked workers inherit the loaded kernels
         warm_up(compiled, _patient_vector(composed, VirtualPatient("", 0, 0, {}, {}, ()), Regimen()))
     for j, arm in enumerate(scenario.arms):
         reg = arm.to_regimen()
+        table1 = scenario.table1_for(arm.name)
+        covs = covariate_specs(scenario, mod, table1, arm.n)
+        arm_typical = dict(typical)
+        if scen_iiv:  # product knobs and other inputs: the arm's own value is the median
+            base = dict(zip(composed.ode.param_names, parameter_vector(composed, regimen=reg)))
+            arm_typical.update({k: float(base[k]) for k in scen_iiv if k not in typical})
         screener = _Screener(scenario.disease, scenario.subtype, scenario.seed, j, arm.name, reg, covs, iiv,
-                             typical, inclusion, obs_times, engine, arm_settings(scenario, arm, mod))
-        limit = MAX_SCREEN_FACTOR * arm.n + 100
+                             arm_typical, inclusion, obs_times, engine, arm_settings(scenario, arm, mod), dose_cv)
+        wanted = arm.n * scenario.population.match.pool if table1 else arm.n
+        limit = MAX_SCREEN_FACTOR * wanted + 100
         enrolled: list[VirtualPatient] = []
+        states: list[np.ndarray] = []
         k = 0
-        while len(enrolled) < arm.n:
+        while len(enrolled) < wanted:
             if k >= limit:
                 raise MscsimError(
-                    f"arm {arm.name!r}: only {len(enrolled)} of {arm.n} patients met the inclusion criteria "
+                    f"arm {arm.name!r}: only {len(enrolled)} of {wanted} patients met the inclusion criteria "
                     f"after screening {k}; the criteria {inclusion} are too strict for this population",
                     field="population.inclusion")
             if parallel:  # a batch sized by the inclusion rate so far; extra candidates are discarded
-                need = arm.n - len(enrolled)
+                need = wanted - len(enrolled)
                 rate = (len(enrolled) + 1) / (k + 1)
                 size = int(min(limit - k, max(8 * max(workers, 2), 1.15 * need / rate + 4)))
                 batch = map_tasks(screener, range(k, k + size), workers=workers, scheduler=scheduler,
@@ -309,17 +346,41 @@ def plan_trial(scenario: Scenario, progress: bool = False, engine: str = "compil
                 k = r.k + 1
                 if r.baseline is not None:
                     pt = VirtualPatient(arm.name, len(enrolled), r.k, r.covariates, r.params, r.noise_seed,
-                                        settings=r.settings)
+                                        settings=r.settings, dose_factor=r.dose_factor)
                     pt.baseline = r.baseline
                     enrolled.append(pt)
-                    baselines[pt.pid] = r.y0
-                    if len(enrolled) == arm.n:
+                    states.append(r.y0)
+                    if len(enrolled) == wanted:
                         break
+        if table1:
+            targets = targets_for(table1, arm.n)
+            values = {t.name: np.array([p.covariates[t.name] if t.name in p.covariates else p.baseline[t.name]
+                                        for p in enrolled], dtype=float) for t in targets}
+            for t in targets:
+                if t.binary and not np.all(np.isin(values[t.name], (0.0, 1.0))):
+                    raise MscsimError(f"Table 1 row {t.name!r} is a proportion but {t.name} is not 0/1 at "
+                                      "screening: give mean/sd", field=f"population.table1.{t.name}")
+            rng = np.random.default_rng(np.random.SeedSequence(entropy=scenario.seed, spawn_key=(j, 2**20)))
+            sel, _ = match_table1(values, targets, arm.n, rng)
+            population_fit += fit_rows(arm.name, values, sel, targets)
+            enrolled = [enrolled[i] for i in sel]
+            states = [states[i] for i in sel]
+            for i, pt in enumerate(enrolled):
+                pt.index = i
+        for pt, y0 in zip(enrolled, states):
+            baselines[pt.pid] = y0
         patients[arm.name] = enrolled
         screened[arm.name] = k
         for w in check_regimen_safety(reg, 70.0):
             warnings.append(f"arm {arm.name}: {w}")
-    return TrialPlan(scenario, mod, obs_times, tc_times, tc_outputs, patients, screened, warnings, baselines, engine)
+    return TrialPlan(scenario, mod, obs_times, tc_times, tc_outputs, patients, screened, warnings, baselines, engine,
+                     population_fit)
+
+
+def _effects(composed):
+    from mscsim.population import COVARIATE_EFFECTS
+
+    return [e for e in COVARIATE_EFFECTS if e.parameter in composed.ode.params]
 
 
 @dataclass
@@ -414,6 +475,8 @@ def assemble(plan: TrialPlan, tasks: list[PatientTask], results: list[PatientRes
                "version": mscsim.__version__, "arms": arms_out, "comparisons": comparisons,
                "safety": arm_block(safety, [a.name for a in sc.arms], ctrl),
                "failures": failures, "warnings": plan.warnings}
+    if plan.population_fit:
+        summary["population_fit"] = plan.population_fit
     tc_rows = []
     for arm in sc.arms:
         res = by_arm[arm.name]
@@ -429,6 +492,7 @@ def assemble(plan: TrialPlan, tasks: list[PatientTask], results: list[PatientRes
     for task in tasks:
         pt = task.patient
         pop_rows.append({"arm": pt.arm, "patient": pt.pid, "candidate": pt.candidate, **pt.covariates,
+                         **({"dose_factor": pt.dose_factor} if "dose" in sc.population.iiv else {}),
                          **{f"param_{k}": v for k, v in pt.params.items()}})
     return TrialResult(summary, pd.DataFrame(rows), pd.concat(tc_rows, ignore_index=True) if tc_rows else
                        pd.DataFrame(), pd.DataFrame(pop_rows), failures, plan, safety)
@@ -473,6 +537,8 @@ def write_trial(result: TrialResult, out) -> list:
     files.append(save_figure(trial_timecourse_figure(result.timecourse, quantities, title=result.summary["scenario"]),
                              out / "timecourse.png"))
     files.append(save_figure(responder_figure(result.summary, title=result.summary["scenario"]), out / "responders.png"))
+    if result.summary.get("population_fit"):
+        files += write_table(pd.DataFrame(result.summary["population_fit"]), out / "population_fit", csv=True)
     if result.failures:
         files += write_table(pd.DataFrame([{k: (str(v) if isinstance(v, dict) else v) for k, v in f.items()}
                                            for f in result.failures]), out / "failures", csv=True)

@@ -59,6 +59,12 @@ def print_summary(summary: dict) -> None:
     for arm in summary["arms"]:
         console.print(f"arm {arm['name']}: screened {arm['screened']} to enrol {arm['n_planned']} "
                       f"(screening ratio {arm['screening_ratio']:.2f}); failed simulations: {arm['failures']}")
+    fit = summary.get("population_fit") or []
+    if fit:
+        worst = max(fit, key=lambda r: abs(r["smd"]) if r["smd"] is not None else -1.0)
+        console.print(f"Table 1: {len(fit)} rows matched (pool {worst['pool']} candidates "
+                      f"per arm); largest |standardized difference| {abs(worst['smd'] or 0):.3f} "
+                      f"({worst['arm']}, {worst['row']}); population_fit.csv")
 
 
 def csv_beside_parquet(files: list) -> list:

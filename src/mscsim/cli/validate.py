@@ -31,8 +31,9 @@ def validate_cmd(
 
     from mscsim.cli.common import out_dir
     from mscsim.errors import unknown
-    from mscsim.evidence.validate import (format_effects_markdown, format_markdown, headline_markdown,
-                                          run_validation, summarize_scores)
+    from mscsim.evidence.validate import (format_effects_markdown, format_markdown, format_population_fit,
+                                          headline_markdown, population_fit_headline, run_validation,
+                                          summarize_scores)
     from mscsim.io import write_json, write_table, write_text
     from mscsim.model import DISEASES
 
@@ -48,14 +49,19 @@ def validate_cmd(
     if table.empty:
         console.print("no validation entries")
         return
+    fit = table.attrs.pop("population_fit", None)
     write_table(table, out / "validation")
-    write_text(format_markdown(table), out / "validation.md")
+    md = format_markdown(table)
+    if fit is not None and not fit.empty:
+        write_table(fit, out / "population_fit")
+        md += "\n## Population fit (Table 1)\n\n" + format_population_fit(fit)
+    write_text(md, out / "validation.md")
     if not effects.empty:
         write_table(effects, out / "treatment_effects")
         write_text(format_effects_markdown(effects), out / "treatment_effects.md")
     summary = summarize_scores(table, effects)
     write_json(summary, out / "validation.json")
-    write_text(headline_markdown(summary), out / "headline.md")
+    write_text(headline_markdown(summary) + population_fit_headline(fit), out / "headline.md")
     num, dirn, eff = summary["numeric"], summary["direction"], summary["effects"]
     t = Table(title=f"validation: numeric {num['held']}/{num['total']} held, direction {dirn['held']}/"
                     f"{dirn['total']}, treatment effects {eff['held']}/{eff['total']} "
@@ -81,5 +87,12 @@ def validate_cmd(
         t.add_row(r["study"], r["arm"], ep, f"{r['at_days']:g}", r["role"], fmt(r["simulated"]), pi, pub,
                   fmt(r["z"], 2), ins, r["flags"])
     console.print(t)
+    if fit is not None and not fit.empty:
+        ft = Table(title="population fit (Table 1): enrolled arm vs published baseline", header_style="bold")
+        for c in ("scenario", "arm", "row", "target", "simulated", "SMD"):
+            ft.add_column(c)
+        for _, r in fit.iterrows():
+            ft.add_row(r["scenario"], r["arm"], r["row"], fmt(r["target"]), fmt(r["achieved"]), fmt(r["smd"], 2))
+        console.print(ft)
     console.print(f"output: [bold]{out}[/bold] (validation.csv/.parquet/.md, treatment_effects.csv/.md, "
-                  "validation.json, headline.md)")
+                  "population_fit.csv, validation.json, headline.md)")

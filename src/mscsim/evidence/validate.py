@@ -400,7 +400,7 @@ def run_validation(disease: str | None = None, *, workers: int = 1, scheduler: s
         scen = {k: v for k, v in scen.items() if k in only}
     if not scen:
         raise MscsimError(f"no shipped scenarios for disease {disease!r}", field="--disease")
-    tables, effects = [], []
+    tables, effects, fits = [], [], []
     for sid, path in scen.items():
         sc = load_scenario(path)
         if not sc.validation:
@@ -413,13 +413,58 @@ def run_validation(disease: str | None = None, *, workers: int = 1, scheduler: s
         t = validate_result(sc, res)
         e = treatment_effects(sc, res, t)
         t.insert(0, "scenario", sid)
+        fit = pd.DataFrame(res.summary.get("population_fit", []))
+        t["table1_max_smd"] = max_abs_smd(fit)
+        if not fit.empty:
+            fit.insert(0, "scenario", sid)
+            fits.append(fit)
         tables.append(t)
         if not e.empty:
             e.insert(0, "scenario", sid)
             effects.append(e)
     table = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
     eff = pd.concat(effects, ignore_index=True) if effects else pd.DataFrame()
+    #: the Table 1 fit of every scenario that gives one (population.fit_rows, one row per arm and row)
+    table.attrs["population_fit"] = pd.concat(fits, ignore_index=True) if fits else pd.DataFrame()
     return (table, eff) if with_effects else table
+
+
+def max_abs_smd(fit: pd.DataFrame) -> float | None:
+    """Largest |standardized difference| of an enrolled population against its Table 1 (None: no Table 1)."""
+    if fit is None or fit.empty:
+        return None
+    v = pd.to_numeric(fit["smd"], errors="coerce").abs().dropna()
+    return float(v.max()) if len(v) else None
+
+
+def format_population_fit(fit: pd.DataFrame) -> str:
+    """The Table 1 fit as Markdown: per scenario, arm and row, target vs simulated enrolled arm."""
+    lines = ["| scenario | arm | Table 1 row | target | simulated (enrolled, at screening) | "
+             "standardized difference | unmatched pool |", "|---|---|---|---|---|---|---|"]
+    for _, r in fit.iterrows():
+        if r["kind"] == "proportion":
+            tgt, ach = f"{100 * r['target']:.3g} %", f"{100 * r['achieved']:.3g} %"
+        else:
+            tgt = _f(r["target"]) + ("" if _num(r.get("target_sd")) is None else f" (SD {_f(r['target_sd'])})")
+            ach = _f(r["achieved"]) + ("" if _num(r.get("achieved_sd")) is None else f" (SD {_f(r['achieved_sd'])})")
+        lines.append(f"| {r['scenario']} | {r['arm']} | {r['row']} | {tgt} | {ach} | {_f(r['smd'], 2)} | "
+                     f"{_f(r['pool_smd'], 2)} |")
+    return "\n".join(lines) + "\n"
+
+
+def population_fit_headline(fit: pd.DataFrame) -> str:
+    """One paragraph for the headline: how closely the virtual populations match their Table 1."""
+    if fit is None or fit.empty:
+        return ""
+    worst = max_abs_smd(fit)
+    n_sc = fit["scenario"].nunique()
+    within = int((pd.to_numeric(fit["smd"], errors="coerce").abs() <= 0.1).sum())
+    lines = ["", "| scenario | Table 1 rows (arm x row) | Table 1 max \\|SMD\\| |", "|---|---|---|"]
+    for sid, g in fit.groupby("scenario", sort=False):
+        lines.append(f"| {sid} | {len(g)} | {_f(max_abs_smd(g), 2)} |")
+    return (f"\nPopulation fit: {n_sc} scenario(s) give their trial's Table 1; {within} of {len(fit)} rows "
+            f"(arm x row) are matched within 0.1 standardized difference, largest |SMD| {_f(worst, 2)} "
+            "(entropy balancing + cube-method selection, docs/population.md).\n" + "\n".join(lines) + "\n")
 
 
 # ---------------------------------------------------------------------------------------------

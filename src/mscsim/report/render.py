@@ -182,7 +182,7 @@ def _simulated_trial(inp: ReportInput) -> str:
         cov = sc.population.covariates
         if cov:
             rows.append(("Covariates", escape("; ".join(
-                f"{k}: " + ", ".join(f"{a} {getattr(c, a):g}" for a in ("mean", "sd", "min", "max")
+                f"{k}: " + ", ".join(f"{a} {getattr(c, a):g}" for a in ("mean", "sd", "min", "max", "proportion")
                                      if getattr(c, a) is not None) for k, c in cov.items()))))
     out = [_kv(rows)]
     # arms: regimen and population
@@ -220,6 +220,17 @@ def _simulated_trial(inp: ReportInput) -> str:
                      f"{arm.get('screened', DASH)} ({num(arm.get('screening_ratio'))})",
                      escape(str(arm.get("failures", 0))), w, a] + base)
     out.append(_table(header, rows, caption="Arms: regimen and virtual population"))
+    fit = s.get("population_fit") or []
+    if fit:
+        def val(m, sd, binary):
+            return pct(m, 1) if binary else num(m) + ("" if sd is None else f" ({num(sd)})")
+        frows = [[escape(r["arm"]), escape(r["row"]), val(r["target"], r.get("target_sd"), r["kind"] == "proportion"),
+                  val(r["achieved"], r.get("achieved_sd"), r["kind"] == "proportion"), num(r.get("smd"), 2),
+                  num(r.get("pool_smd"), 2)] for r in fit]
+        out.append(_table(["arm", "Table 1 row", "published, mean (SD) / %", "virtual arm at screening",
+                           "standardized difference", "before matching"], frows,
+                          caption="Virtual population matched to the trial's Table 1 (entropy balancing + "
+                                  "cube-method selection; |standardized difference| < 0.1 is a close match)"))
     return "".join(out)
 
 
