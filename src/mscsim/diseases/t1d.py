@@ -38,10 +38,17 @@ secretion (Klinke 2011): fasting at fasting glucose and OGTT AUC (0-180 min) at 
 glucose, scaled to a healthy adult.
 
 MSCs act (i) through the immune network (less islet effector activity and cytokines: protection
-and recovery of function), (ii) through extra beta-cell replication while the islets feel the
-MSC effect (licensed MSCs and MSC-educated M2/tolerogenic macrophages; design, no human
-number), and (iii) through a small trophic term from the local MSC density in the pancreas
-(design). No placebo/participation term: the control arm of Cai 2016 did not improve.
+and recovery of function), (ii) through new beta cells while the islets feel the MSC effect, at a
+rate that does not scale with the surviving beta-cell mass (a non-beta source, e.g. alpha-to-beta
+conversion, which grows with the deficit: Thorel 2010, PMID 20364121), bounded by the healthy
+mass (design form, rate calibrated to Cai 2016): the same effect doubles the ~1 % residual mass
+of established T1D but adds ~1 % of healthy mass in new-onset disease, where the trials saw
+preservation rather than restoration of C-peptide (Carlsson 2015; Lu 2021), and (iii) through a
+small trophic term from the local MSC density in the pancreas (design). No placebo/participation
+term: the control arm of Cai 2016 did not improve.
+
+Insulin-free (complete remission) is judged as in the trials and registries: insulin stopped with
+HbA1c < 7 % (Podolakova 2023, doi:10.1038/s41598-023-34037-7; ISPAD remission definition).
 """
 
 from __future__ import annotations
@@ -148,14 +155,25 @@ def compose(m, body, layers, *, species, subtype) -> KineticsHandles:
 
     # --- beta-cell mass: immune kill, MSC-supported replication, local trophic support ---
     rho = imm.local_msc_density
-    regen = m.rule("beta_regen_t1d", p["r_reg_t1d"] * imm.msc_effect_t
-                   + p["r_troph_t1d"] * rho / (rho + p["rho50_troph_t1d"]), unit="1/day",
-                   desc="extra beta-cell replication supported by MSCs",
-                   source="[design; no human number] M2 macrophages drive beta-cell replication (Xiao 2014 "
-                          "PNAS, PMID 24706915); MSC trophic factors", output=True)
+    # new beta cells while the islets feel the MSC effect come from a pool that does not scale with the
+    # surviving beta cells (non-beta islet cells, preserved in T1D), bounded by the healthy mass: the
+    # same MSC effect doubles a ~1 % residual mass (Cai 2016) but adds only ~1 % of healthy mass to the
+    # ~30 % of new-onset disease, where trials see preservation, not restoration (Carlsson 2015; Lu 2021)
+    neo = m.rule("beta_neogenesis_t1d", p["r_reg_t1d"] * imm.msc_effect_t * sp.Max(1 - beta, 0),
+                 unit="fraction of healthy/day",
+                 desc="new beta cells from non-beta islet cells while the islets feel the MSC effect",
+                 source="[design form] alpha-to-beta conversion scales with the beta-cell deficit, not the "
+                        "surviving mass (Thorel 2010 Nature 464:1149, PMID 20364121, mouse); MSC-educated M2 "
+                        "macrophages support islet regeneration (Xiao 2014 PNAS, PMID 24706915)", output=True)
+    regen = m.rule("beta_regen_t1d", p["r_troph_t1d"] * rho / (rho + p["rho50_troph_t1d"]), unit="1/day",
+                   desc="extra replication of surviving beta cells from trophic factors of MSCs lodged in the pancreas",
+                   source="[design; no human number] MSC trophic factors", output=True)
     m.rate(beta, -p["k_kill_t1d"] * attack * beta, desc="autoimmune killing of beta cells",
            source="disease-models.md s.3.1; k_kill from Greenbaum 2012 (PMID 22688329)")
-    m.rate(beta, regen * beta, desc="MSC-supported beta-cell replication", source="[design]")
+    m.rate(beta, regen * beta, desc="MSC trophic support of beta-cell replication (pancreas-lodged MSCs)",
+           source="[design]")
+    m.rate(beta, neo, desc="MSC-supported beta-cell neogenesis (mass-independent, up to the healthy mass)",
+           source="[design form] Thorel 2010 (PMID 20364121)")
 
     # --- insulin sensitivity lowered by systemic inflammation ---
     infl = m.rule("inflammation_ir_t1d", sp.Max(0.5 * (ratio_to_healthy(imm, "s", "tnf") - 1)
@@ -242,8 +260,10 @@ def observe(out, rng=None) -> dict[str, np.ndarray]:
         "hba1c": np.asarray(gauss(rng, out["hba1c"], v("sd_hba1c_t1d"))),
         "fasting_glucose": lognoise(rng, out["fasting_glucose"], v("cv_fpg_t1d")),
         "insulin_dose": dose,
-        # insulin stopped when the titrated dose is negligible (model dose, not the noisy report)
-        "insulin_free": (out["insulin_dose"].to_numpy() < v("ins_free_thr_t1d")).astype(float),
+        # insulin-free (complete remission): insulin stopped with HbA1c < 7 % (Podolakova 2023, ISPAD);
+        # judged on the model's dose and HbA1c, not the noisy report
+        "insulin_free": ((out["insulin_dose"].to_numpy() < v("ins_free_thr_t1d"))
+                         & (out["hba1c"].to_numpy() < v("a1c_free_max_t1d"))).astype(float),
     }
     obs["idaa1c"] = scores.idaa1c(obs["hba1c"], obs["insulin_dose"])
     return obs
