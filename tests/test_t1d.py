@@ -36,10 +36,11 @@ def cai():
 
 def test_endpoints_follow_the_design_contract(established):
     _, ef = established
-    names = {"c_peptide_auc", "fasting_c_peptide", "hba1c", "fasting_glucose", "insulin_dose", "insulin_free"}
+    names = {"c_peptide_auc", "fasting_c_peptide", "hba1c", "fasting_glucose", "insulin_dose", "insulin_free",
+             "insulin_free_3mo"}
     assert set(t1d.ENDPOINTS) == names
     assert names <= set(ef.columns)
-    assert {e.name for e in t1d.ENDPOINTS.values() if e.stat == "proportion"} == {"insulin_free"}
+    assert {e.name for e in t1d.ENDPOINTS.values() if e.stat == "proportion"} == {"insulin_free", "insulin_free_3mo"}
 
 
 def test_untreated_established_t1d_matches_cai_baseline_and_declines_slowly(established):
@@ -220,5 +221,31 @@ def test_insulin_free_means_insulin_stopped_with_hba1c_below_7():
     import pandas as pd
 
     out = pd.DataFrame({"insulin_dose": [0.0, 0.0, 0.3, 0.01], "hba1c": [6.8, 7.2, 6.5, 6.9],
-                        "c_peptide_auc": 100.0, "fasting_c_peptide": 0.3, "fasting_glucose": 130.0})
-    assert t1d.observe(out)["insulin_free"].tolist() == [1.0, 0.0, 0.0, 1.0]
+                        "c_peptide_auc": 100.0, "fasting_c_peptide": 0.3, "fasting_glucose": 130.0,
+                        "free_days_t1d": [120.0, 0.0, 0.0, 30.0]})
+    obs = t1d.observe(out)
+    assert obs["insulin_free"].tolist() == [1.0, 0.0, 0.0, 1.0]
+    assert obs["insulin_free_3mo"].tolist() == [1.0, 0.0, 0.0, 0.0]
+
+
+def test_insulin_free_time_counts_the_days_off_insulin_with_hba1c_below_7():
+    """free_days_t1d integrates 'insulin stopped and HbA1c < 7 %' over time (smooth steps of width
+    4 % of the dose threshold and 0.02 % HbA1c): on a dense grid it equals the days that meet both criteria, to within
+    the step widths; insulin_free_3mo is 1 once 90 days are reached (Lu 2021 counted 3-12 months)."""
+    t = np.linspace(0.0, 365.0, 731)
+    doses = [("1e6 cells/kg", LU), ("1e6 cells/kg", dict(LU, at="90 d"))]
+    reg = Regimen(tuple(Dose.parse(d, **kw) for d, kw in doses))
+    s = simulate(reg, 365, disease="t1d", subtype="new_onset", times=t, params={"beta0_t1d_new": 0.45})
+    o = s.outputs
+    free = (o["insulin_dose"].to_numpy() < 0.05) & (o["hba1c"].to_numpy() < 7.0)
+    days = free.sum() * (t[1] - t[0])
+    assert days > 30                                       # this patient does stop insulin for a while
+    assert o["free_days_t1d"].iloc[-1] == pytest.approx(days, abs=3.0)
+    assert o["free_days_t1d"].iloc[0] == 0.0
+    assert np.all(np.diff(o["free_days_t1d"].to_numpy()) >= -1e-3)   # never decreases (solver tolerance)
+    obs = t1d.observe(o)
+    assert np.array_equal(obs["insulin_free_3mo"], (o["free_days_t1d"].to_numpy() >= 90).astype(float))
+    # untreated, the new-onset patient never stops insulin in the first year (registries: complete
+    # remission in 2.8 % of children, Podolakova 2023)
+    s0 = simulate(None, 365, disease="t1d", subtype="new_onset", times=T)
+    assert s0.outputs["free_days_t1d"].max() < 1e-3
