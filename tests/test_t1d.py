@@ -36,10 +36,11 @@ def cai():
 
 def test_endpoints_follow_the_design_contract(established):
     _, ef = established
-    names = {"c_peptide_auc", "fasting_c_peptide", "hba1c", "fasting_glucose", "insulin_dose", "insulin_free"}
+    names = {"c_peptide_auc", "fasting_c_peptide", "hba1c", "fasting_glucose", "insulin_dose", "insulin_free",
+             "insulin_free_3mo"}
     assert set(t1d.ENDPOINTS) == names
     assert names <= set(ef.columns)
-    assert {e.name for e in t1d.ENDPOINTS.values() if e.stat == "proportion"} == {"insulin_free"}
+    assert {e.name for e in t1d.ENDPOINTS.values() if e.stat == "proportion"} == {"insulin_free", "insulin_free_3mo"}
 
 
 def test_untreated_established_t1d_matches_cai_baseline_and_declines_slowly(established):
@@ -180,3 +181,71 @@ def test_observe_noise_and_insulin_free(cai):
     assert set(np.unique(obs["insulin_free"])) <= {0.0, 1.0}
     exact = t1d.observe(s.outputs)
     assert np.allclose(exact["hba1c"], s.outputs["hba1c"])
+
+
+LU = dict(route="iv", product="uc-msc")
+
+
+def test_msc_preserve_rather_than_restore_c_peptide_in_new_onset(new_onset):
+    """New-onset MSC trials report preservation, not restoration: C-peptide kept or slightly raised
+    vs a ~40 % fall in controls at 1 year (Carlsson 2015, PMID 25204974), and no overall C-peptide
+    difference from control after two UC-MSC courses, with only 3/27 insulin-free (Lu 2021, PMID
+    34112266). So the typical new-onset patient under the Lu regimen keeps more C-peptide than
+    untreated, does not double it, and still needs insulin."""
+    _, base = new_onset
+    _, ef = run([("1e6 cells/kg", LU), ("1e6 cells/kg", dict(LU, at="90 d"))], subtype="new_onset")
+    c0 = ef["c_peptide_auc"].iloc[0]
+    assert ef["c_peptide_auc"].iloc[Y1] > base["c_peptide_auc"].iloc[Y1]
+    assert ef["c_peptide_auc"].iloc[Y1] / c0 < 1.2
+    assert ef["insulin_free"].iloc[Y1] == 0.0
+
+
+def test_neogenesis_does_not_scale_with_the_surviving_mass(cai):
+    """MSC-supported new beta cells = r_reg x MSC effect x (1 - beta): the same effect gives the same
+    absolute gain whatever mass survives (so a 1 % residual mass can double while 30 % cannot), and
+    none at the healthy mass (by hand from the outputs)."""
+    from mscsim import parameters
+
+    r = parameters.calibrated("t1d").get("r_reg_t1d", parameters.value("r_reg_t1d"))
+    for s, _ in (cai, run([("1e6 cells/kg", LU)], subtype="new_onset")):
+        o = s.outputs
+        expected = r * o["msc_effect_t"] * (1 - o["beta_pct_t1d"] / 100)
+        assert np.allclose(o["beta_neogenesis_t1d"], expected, rtol=1e-6, atol=1e-12)
+        assert o["beta_neogenesis_t1d"].max() > 0
+
+
+def test_insulin_free_means_insulin_stopped_with_hba1c_below_7():
+    """Complete remission = no insulin with HbA1c < 7 % (Podolakova 2023, doi:10.1038/s41598-023-34037-7;
+    ISPAD remission definition): off insulin with HbA1c 7.2 % is not insulin-free, nor is HbA1c
+    6.5 % on insulin."""
+    import pandas as pd
+
+    out = pd.DataFrame({"insulin_dose": [0.0, 0.0, 0.3, 0.01], "hba1c": [6.8, 7.2, 6.5, 6.9],
+                        "c_peptide_auc": 100.0, "fasting_c_peptide": 0.3, "fasting_glucose": 130.0,
+                        "free_days_t1d": [120.0, 0.0, 0.0, 30.0]})
+    obs = t1d.observe(out)
+    assert obs["insulin_free"].tolist() == [1.0, 0.0, 0.0, 1.0]
+    assert obs["insulin_free_3mo"].tolist() == [1.0, 0.0, 0.0, 0.0]
+
+
+def test_insulin_free_time_counts_the_days_off_insulin_with_hba1c_below_7():
+    """free_days_t1d integrates 'insulin stopped and HbA1c < 7 %' over time (smooth steps of width
+    4 % of the dose threshold and 0.02 % HbA1c): on a dense grid it equals the days that meet both criteria, to within
+    the step widths; insulin_free_3mo is 1 once 90 days are reached (Lu 2021 counted 3-12 months)."""
+    t = np.linspace(0.0, 365.0, 731)
+    doses = [("1e6 cells/kg", LU), ("1e6 cells/kg", dict(LU, at="90 d"))]
+    reg = Regimen(tuple(Dose.parse(d, **kw) for d, kw in doses))
+    s = simulate(reg, 365, disease="t1d", subtype="new_onset", times=t, params={"beta0_t1d_new": 0.45})
+    o = s.outputs
+    free = (o["insulin_dose"].to_numpy() < 0.05) & (o["hba1c"].to_numpy() < 7.0)
+    days = free.sum() * (t[1] - t[0])
+    assert days > 30                                       # this patient does stop insulin for a while
+    assert o["free_days_t1d"].iloc[-1] == pytest.approx(days, abs=3.0)
+    assert o["free_days_t1d"].iloc[0] == 0.0
+    assert np.all(np.diff(o["free_days_t1d"].to_numpy()) >= -1e-3)   # never decreases (solver tolerance)
+    obs = t1d.observe(o)
+    assert np.array_equal(obs["insulin_free_3mo"], (o["free_days_t1d"].to_numpy() >= 90).astype(float))
+    # untreated, the new-onset patient never stops insulin in the first year (registries: complete
+    # remission in 2.8 % of children, Podolakova 2023)
+    s0 = simulate(None, 365, disease="t1d", subtype="new_onset", times=T)
+    assert s0.outputs["free_days_t1d"].max() < 1e-3

@@ -328,7 +328,8 @@ def test_parameter_records_name_real_evidence_records():
 
 def test_unverified_and_assumed_n_are_shown_and_not_counted():
     sc = load_scenario(shipped_scenarios()["T1D_Madani2022_meta"])
-    res = _patients({("MSC-only recipients", "insulin_free", 365.0): (np.r_[np.ones(5), np.zeros(45)], np.zeros(50))})
+    res = _patients({("MSC-only recipients", "insulin_free_3mo", 365.0): (np.r_[np.ones(5), np.zeros(45)],
+                                                                      np.zeros(50))})
     t = V.validate_result(sc, res)
     r = t.iloc[0]
     assert "UNVERIFIED" in r["flags"] and r["holds"] and not r["counted"]

@@ -38,10 +38,17 @@ secretion (Klinke 2011): fasting at fasting glucose and OGTT AUC (0-180 min) at 
 glucose, scaled to a healthy adult.
 
 MSCs act (i) through the immune network (less islet effector activity and cytokines: protection
-and recovery of function), (ii) through extra beta-cell replication while the islets feel the
-MSC effect (licensed MSCs and MSC-educated M2/tolerogenic macrophages; design, no human
-number), and (iii) through a small trophic term from the local MSC density in the pancreas
-(design). No placebo/participation term: the control arm of Cai 2016 did not improve.
+and recovery of function), (ii) through new beta cells while the islets feel the MSC effect, at a
+rate that does not scale with the surviving beta-cell mass (a non-beta source, e.g. alpha-to-beta
+conversion, which grows with the deficit: Thorel 2010, PMID 20364121), bounded by the healthy
+mass (design form, rate calibrated to Cai 2016): the same effect doubles the ~1 % residual mass
+of established T1D but adds ~1 % of healthy mass in new-onset disease, where the trials saw
+preservation rather than restoration of C-peptide (Carlsson 2015; Lu 2021), and (iii) through a
+small trophic term from the local MSC density in the pancreas (design). No placebo/participation
+term: the control arm of Cai 2016 did not improve.
+
+Insulin-free (complete remission) is judged as in the trials and registries: insulin stopped with
+HbA1c < 7 % (Podolakova 2023, doi:10.1038/s41598-023-34037-7; ISPAD remission definition).
 """
 
 from __future__ import annotations
@@ -66,6 +73,8 @@ ENDPOINTS = {e.name: e for e in [
     Endpoint("fasting_glucose", "mean", "mg/dL", "fasting plasma glucose"),
     Endpoint("insulin_dose", "mean", "U/kg/day", "daily exogenous insulin dose"),
     Endpoint("insulin_free", "proportion", "0/1", "insulin independence (no exogenous insulin)"),
+    Endpoint("insulin_free_3mo", "proportion", "0/1",
+             "insulin independence kept for at least 3 months at some time by the visit"),
 ]}
 
 #: read-outs drawn side by side (untreated vs treated) by `mscsim simulate --disease t1d`
@@ -73,7 +82,7 @@ KEY_OUTPUTS = [("c_peptide_auc", "C-peptide AUC (pmol/mL/180 min)"), ("hba1c", "
                ("fasting_glucose", "fasting glucose (mg/dL)"), ("insulin_dose", "insulin (U/kg/day)"),
                ("beta_pct_t1d", "beta-cell mass (% of healthy)"), ("islet_attack_t1d", "islet attack index")]
 SUMMARY_ENDPOINTS = ["c_peptide_auc", "fasting_c_peptide", "hba1c", "fasting_glucose", "insulin_dose",
-                     "insulin_free"]
+                     "insulin_free", "insulin_free_3mo"]
 #: tools/calibrate_baselines.py: free constants, baseline targets of the typical patient, sources
 BASELINE_TARGETS = (
     {"beta0_t1d_est": (0.001, 0.1), "D_eq_t1d": (0.5, 10.0), "cv_exo_t1d": (0.25, 0.5)},
@@ -89,7 +98,8 @@ _PARAMS = (
     "k_phi_t1d",
     "sdf1_max_t1d", "r_reg_t1d", "r_troph_t1d", "rho50_troph_t1d", "D_eq_t1d", "G_goal_t1d",
     "G_hypo_t1d", "z_tbr_t1d", "cv_exo_t1d", "cv_h_t1d", "n_cv_t1d", "c_ir_t1d", "k_titr_t1d", "k_a1c_t1d", "r_fpg_t1d", "cpauc_h_t1d", "cpf_h_t1d",
-    "G_ogtt_h_t1d", "dG_ogtt_t1d", "G_fast_h_t1d")
+    "G_ogtt_h_t1d", "dG_ogtt_t1d", "G_fast_h_t1d", "ins_free_thr_t1d", "a1c_free_max_t1d", "w_ins_free_t1d",
+    "w_a1c_free_t1d")
 _BETA0 = {"established": "beta0_t1d_est", "new_onset": "beta0_t1d_new"}
 _TOPP = "Topp 2000 J Theor Biol 206:605 (doi:10.1006/jtbi.2000.2150); disease-models.md s.3.1"
 _BERGMAN = ("Bergman minimal model glucose equation, remote insulin action at quasi-steady state (Bergman 1979 "
@@ -123,6 +133,8 @@ def compose(m, body, layers, *, species, subtype) -> KineticsHandles:
                   desc="secretory function of surviving beta cells (1 = normal)")
     a1c = m.state("a1c_t1d", unit="%", group="disease", init=8.6, atol=1e-6, init_mode="steady",
                   desc="glycated haemoglobin A1c")
+    free_days = m.state("free_days_t1d", unit="day", group="disease", init=0.0, atol=1e-6,
+                        desc="days spent insulin-free (insulin stopped, HbA1c < 7 %) since day 0")
 
     # --- antigen-driven insulitis -> SDF-1 and the islet autoimmune drive ---
     insulitis = m.rule("insulitis_t1d", beta / (beta + p["K_ag_t1d"]), unit="1",
@@ -148,14 +160,25 @@ def compose(m, body, layers, *, species, subtype) -> KineticsHandles:
 
     # --- beta-cell mass: immune kill, MSC-supported replication, local trophic support ---
     rho = imm.local_msc_density
-    regen = m.rule("beta_regen_t1d", p["r_reg_t1d"] * imm.msc_effect_t
-                   + p["r_troph_t1d"] * rho / (rho + p["rho50_troph_t1d"]), unit="1/day",
-                   desc="extra beta-cell replication supported by MSCs",
-                   source="[design; no human number] M2 macrophages drive beta-cell replication (Xiao 2014 "
-                          "PNAS, PMID 24706915); MSC trophic factors", output=True)
+    # new beta cells while the islets feel the MSC effect come from a pool that does not scale with the
+    # surviving beta cells (non-beta islet cells, preserved in T1D), bounded by the healthy mass: the
+    # same MSC effect doubles a ~1 % residual mass (Cai 2016) but adds only ~1 % of healthy mass to the
+    # ~30 % of new-onset disease, where trials see preservation, not restoration (Carlsson 2015; Lu 2021)
+    neo = m.rule("beta_neogenesis_t1d", p["r_reg_t1d"] * imm.msc_effect_t * sp.Max(1 - beta, 0),
+                 unit="fraction of healthy/day",
+                 desc="new beta cells from non-beta islet cells while the islets feel the MSC effect",
+                 source="[design form] alpha-to-beta conversion scales with the beta-cell deficit, not the "
+                        "surviving mass (Thorel 2010 Nature 464:1149, PMID 20364121, mouse); MSC-educated M2 "
+                        "macrophages support islet regeneration (Xiao 2014 PNAS, PMID 24706915)", output=True)
+    regen = m.rule("beta_regen_t1d", p["r_troph_t1d"] * rho / (rho + p["rho50_troph_t1d"]), unit="1/day",
+                   desc="extra replication of surviving beta cells from trophic factors of MSCs lodged in the pancreas",
+                   source="[design; no human number] MSC trophic factors", output=True)
     m.rate(beta, -p["k_kill_t1d"] * attack * beta, desc="autoimmune killing of beta cells",
            source="disease-models.md s.3.1; k_kill from Greenbaum 2012 (PMID 22688329)")
-    m.rate(beta, regen * beta, desc="MSC-supported beta-cell replication", source="[design]")
+    m.rate(beta, regen * beta, desc="MSC trophic support of beta-cell replication (pancreas-lodged MSCs)",
+           source="[design]")
+    m.rate(beta, neo, desc="MSC-supported beta-cell neogenesis (mass-independent, up to the healthy mass)",
+           source="[design form] Thorel 2010 (PMID 20364121)")
 
     # --- insulin sensitivity lowered by systemic inflammation ---
     infl = m.rule("inflammation_ir_t1d", sp.Max(0.5 * (ratio_to_healthy(imm, "s", "tnf") - 1)
@@ -206,6 +229,13 @@ def compose(m, body, layers, *, species, subtype) -> KineticsHandles:
     m.rate(a1c, p["k_a1c_t1d"] * (eag_a1c - a1c), desc="HbA1c follows mean glucose (ADAG) with a ~30-day lag",
            source="Nathan 2008 (PMID 18540046); lag Tahara & Shima 1995 [recalled]")
 
+    # --- insulin-free time: insulin stopped with HbA1c < 7 % (smooth step, widths w_*) ---
+    off_insulin = 1 / (1 + sp.exp((dose - p["ins_free_thr_t1d"]) / p["w_ins_free_t1d"]))
+    a1c_ok = 1 / (1 + sp.exp((a1c - p["a1c_free_max_t1d"]) / p["w_a1c_free_t1d"]))
+    m.rate(free_days, off_insulin * a1c_ok, desc="time spent insulin-free",
+           source="complete remission: no insulin with HbA1c < 7 % (Podolakova 2023, doi:10.1038/s41598-023-34037-7)")
+    m.output("free_days_t1d")
+
     # --- read-outs ---
     g_fast = m.rule("fasting_glucose", p["r_fpg_t1d"] * glc, unit="mg/dL", desc="fasting plasma glucose",
                     source="fasting/mean glucose ratio from Cai 2016 baselines [derived]", output=True)
@@ -242,9 +272,13 @@ def observe(out, rng=None) -> dict[str, np.ndarray]:
         "hba1c": np.asarray(gauss(rng, out["hba1c"], v("sd_hba1c_t1d"))),
         "fasting_glucose": lognoise(rng, out["fasting_glucose"], v("cv_fpg_t1d")),
         "insulin_dose": dose,
-        # insulin stopped when the titrated dose is negligible (model dose, not the noisy report)
-        "insulin_free": (out["insulin_dose"].to_numpy() < v("ins_free_thr_t1d")).astype(float),
+        # insulin-free (complete remission): insulin stopped with HbA1c < 7 % (Podolakova 2023, ISPAD);
+        # judged on the model's dose and HbA1c, not the noisy report
+        "insulin_free": ((out["insulin_dose"].to_numpy() < v("ins_free_thr_t1d"))
+                         & (out["hba1c"].to_numpy() < v("a1c_free_max_t1d"))).astype(float),
     }
+    # insulin independence reached and kept >= 3 months by the visit (Lu 2021: "insulin free for 3 to 12 months")
+    obs["insulin_free_3mo"] = (out["free_days_t1d"].to_numpy() >= v("free_days_min_t1d")).astype(float)
     obs["idaa1c"] = scores.idaa1c(obs["hba1c"], obs["insulin_dose"])
     return obs
 
