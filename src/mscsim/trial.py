@@ -217,6 +217,17 @@ class _Screener:
         return res
 
 
+@dataclass
+class _ScreenAny:
+    """Screen ``(arm index, candidate k)`` with that arm's screener (one parallel batch for all arms)."""
+
+    screeners: list
+
+    def __call__(self, job: tuple[int, int]) -> _Screened:
+        j, k = job
+        return self.screeners[j](k)
+
+
 def arm_settings(scenario: Scenario, arm, mod) -> dict[str, float]:
     """Model inputs of an arm: its background therapy (module BACKGROUND) and, in an open-label
     design, the expectation of patients who know they get an active treatment (MSCs or a
@@ -260,41 +271,65 @@ def plan_trial(scenario: Scenario, progress: bool = False, engine: str = "compil
     parallel = workers > 1 or bool(scheduler)
     if parallel and engine == "compiled":  # forked workers inherit the loaded kernels
         warm_up(compiled, _patient_vector(composed, VirtualPatient("", 0, 0, {}, {}, ()), Regimen()))
-    for j, arm in enumerate(scenario.arms):
-        reg = arm.to_regimen()
-        screener = _Screener(scenario.disease, scenario.subtype, scenario.seed, j, arm.name, reg, covs, iiv,
-                             typical, inclusion, obs_times, engine, arm_settings(scenario, arm, mod))
-        limit = MAX_SCREEN_FACTOR * arm.n + 100
-        enrolled: list[VirtualPatient] = []
-        k = 0
-        while len(enrolled) < arm.n:
-            if k >= limit:
-                raise MscsimError(
-                    f"arm {arm.name!r}: only {len(enrolled)} of {arm.n} patients met the inclusion criteria "
-                    f"after screening {k}; the criteria {inclusion} are too strict for this population",
-                    field="population.inclusion")
-            if parallel:  # a batch sized by the inclusion rate so far; extra candidates are discarded
-                need = arm.n - len(enrolled)
-                rate = (len(enrolled) + 1) / (k + 1)
-                size = int(min(limit - k, max(8 * max(workers, 2), 1.15 * need / rate + 4)))
-                batch = map_tasks(screener, range(k, k + size), workers=workers, scheduler=scheduler,
-                                  progress=False, executor=executor)
-            else:
-                batch = [screener(k)]
-            for r in batch:
-                k = r.k + 1
-                if r.baseline is not None:
-                    pt = VirtualPatient(arm.name, len(enrolled), r.k, r.covariates, r.params, r.noise_seed,
-                                        settings=r.settings)
-                    pt.baseline = r.baseline
-                    enrolled.append(pt)
-                    baselines[pt.pid] = r.y0
-                    if len(enrolled) == arm.n:
-                        break
-        patients[arm.name] = enrolled
-        screened[arm.name] = k
-        for w in check_regimen_safety(reg, 70.0):
+    screeners = [_Screener(scenario.disease, scenario.subtype, scenario.seed, j, arm.name, arm.to_regimen(), covs,
+                           iiv, typical, inclusion, obs_times, engine, arm_settings(scenario, arm, mod))
+                 for j, arm in enumerate(scenario.arms)]
+    for j, arm in enumerate(scenario.arms):  # before screening: a refused dose stops the trial at once
+        for w in check_regimen_safety(screeners[j].regimen, 70.0):
             warnings.append(f"arm {arm.name}: {w}")
+    enrolled: dict[str, list[VirtualPatient]] = {arm.name: [] for arm in scenario.arms}
+    next_k = [0] * len(scenario.arms)
+    limits = [MAX_SCREEN_FACTOR * arm.n + 100 for arm in scenario.arms]
+
+    def take(j: int, r: _Screened) -> None:
+        """Candidate ``r`` of arm ``j`` in candidate order: enrol him if included and the arm has room."""
+        arm, got = scenario.arms[j], enrolled[scenario.arms[j].name]
+        if len(got) >= arm.n:
+            return
+        next_k[j] = r.k + 1
+        if r.baseline is not None:
+            pt = VirtualPatient(arm.name, len(got), r.k, r.covariates, r.params, r.noise_seed, settings=r.settings)
+            pt.baseline = r.baseline
+            got.append(pt)
+            baselines[pt.pid] = r.y0
+
+    def check_limit(j: int) -> None:
+        arm = scenario.arms[j]
+        if len(enrolled[arm.name]) < arm.n and next_k[j] >= limits[j]:
+            raise MscsimError(
+                f"arm {arm.name!r}: only {len(enrolled[arm.name])} of {arm.n} patients met the inclusion criteria "
+                f"after screening {next_k[j]}; the criteria {inclusion} are too strict for this population",
+                field="population.inclusion")
+
+    if not parallel:
+        for j, arm in enumerate(scenario.arms):
+            while len(enrolled[arm.name]) < arm.n:
+                check_limit(j)
+                take(j, screeners[j](next_k[j]))
+    else:
+        # every arm's candidates in one parallel batch per round (no barrier between arms), sized by the
+        # inclusion rate so far; candidates beyond an arm's last enrolled one are discarded, so the plan
+        # is the serial one (issue 19: an arm at a time with 15 % spare candidates kept a worker idle)
+        while True:
+            jobs = []
+            for j, arm in enumerate(scenario.arms):
+                need = arm.n - len(enrolled[arm.name])
+                if need <= 0:
+                    continue
+                check_limit(j)
+                k = next_k[j]
+                rate = (len(enrolled[arm.name]) + 1) / (k + 1)
+                size = int(min(limits[j] - k, max(2 * max(workers, 2), 1.05 * need / rate + 2 * workers)))
+                jobs += [(j, kk) for kk in range(k, k + size)]
+            if not jobs:
+                break
+            batch = map_tasks(_ScreenAny(screeners), jobs, workers=workers, scheduler=scheduler,
+                              progress=False, executor=executor)
+            for (j, _), r in zip(jobs, batch):
+                take(j, r)
+    for j, arm in enumerate(scenario.arms):
+        patients[arm.name] = enrolled[arm.name]
+        screened[arm.name] = next_k[j]
     return TrialPlan(scenario, mod, obs_times, tc_times, tc_outputs, patients, screened, warnings, baselines, engine)
 
 
@@ -334,7 +369,11 @@ def run_trial(scenario: Scenario, *, workers: int = 1, scheduler: str | None = N
     return result
 
 
-def assemble(plan: TrialPlan, tasks: list[PatientTask], results: list[PatientResult]) -> TrialResult:
+def assemble(plan: TrialPlan, tasks: list[PatientTask], results: list[PatientResult], *,
+             tables: bool = True) -> TrialResult:
+    """Summary (arms, comparisons, failures) and, with ``tables``, the patient, time-course and
+    population tables of a finished trial (``tables=False``: empty tables, for callers that read only
+    the summary, such as the uncertainty runs' hundreds of trials)."""
     sc = plan.scenario
     pairs: dict[str, list[tuple[PatientTask, PatientResult]]] = {a.name: [] for a in sc.arms}
     failures = []
@@ -364,7 +403,7 @@ def assemble(plan: TrialPlan, tasks: list[PatientTask], results: list[PatientRes
         arms_out.append({"name": arm.name, "n": len(res), "n_planned": arm.n, "screened": plan.screened[arm.name],
                          "screening_ratio": round(plan.screened[arm.name] / max(arm.n, 1), 4),
                          "failures": sum(1 for f in failures if f["arm"] == arm.name), "endpoints": eps})
-        for task, r in pairs[arm.name]:
+        for task, r in (pairs[arm.name] if tables else ()):
             pt = task.patient
             for e in sc.endpoints:
                 i = obs_index[e.at_days]
@@ -387,7 +426,7 @@ def assemble(plan: TrialPlan, tasks: list[PatientTask], results: list[PatientRes
                "version": mscsim.__version__, "arms": arms_out, "comparisons": comparisons,
                "failures": failures, "warnings": plan.warnings}
     tc_rows = []
-    for arm in sc.arms:
+    for arm in (sc.arms if tables else ()):
         res = by_arm[arm.name]
         if not res:
             continue
@@ -398,7 +437,7 @@ def assemble(plan: TrialPlan, tasks: list[PatientTask], results: list[PatientRes
             tc_rows.append(pd.DataFrame({"arm": arm.name, "time_d": plan.tc_times, "quantity": q,
                                          "mean": x.mean(axis=0), "p05": pct[0], "p50": pct[1], "p95": pct[2]}))
     pop_rows = []
-    for task in tasks:
+    for task in (tasks if tables else ()):
         pt = task.patient
         pop_rows.append({"arm": pt.arm, "patient": pt.pid, "candidate": pt.candidate, **pt.covariates,
                          **{f"param_{k}": v for k, v in pt.params.items()}})
@@ -407,29 +446,90 @@ def assemble(plan: TrialPlan, tasks: list[PatientTask], results: list[PatientRes
 
 
 
-def write_trial(result: TrialResult, out) -> list:
-    """Write summary.json, patients.parquet, timecourse.parquet, population.parquet, figures (atomically)."""
+def write_trial(result: TrialResult, out, *, csv: bool = False, figures: "TrialFigures | None" = None) -> list:
+    """Write summary.json, patients.parquet, timecourse.parquet, population.parquet, figures (atomically).
+
+    ``csv``: also a CSV copy of each table. ``figures``: a `start_trial_figures` job already drawing
+    the figures in another process (waited for before summary.json); None draws them here.
+    summary.json is written last: its presence means the folder is complete."""
     from pathlib import Path
 
-    from mscsim.io import save_figure, write_json, write_table
-    from mscsim.plots import responder_figure, trial_timecourse_figure
+    from mscsim.io import write_json, write_table
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     files = []
-    files += write_table(result.patients, out / "patients", csv=False)
-    files += write_table(result.timecourse, out / "timecourse", csv=False)
-    files += write_table(result.population, out / "population", csv=False)
-    mod = result.plan.module
-    quantities = list(getattr(mod, "KEY_OUTPUTS", [])) + TIMECOURSE_EXTRA
-    files.append(save_figure(trial_timecourse_figure(result.timecourse, quantities, title=result.summary["scenario"]),
-                             out / "timecourse.png"))
-    files.append(save_figure(responder_figure(result.summary, title=result.summary["scenario"]), out / "responders.png"))
+    files += write_table(result.patients, out / "patients", csv=csv)
+    files += write_table(result.timecourse, out / "timecourse", csv=csv)
+    files += write_table(result.population, out / "population", csv=csv)
+    files += figures.join() if figures is not None else write_trial_figures(result, out)
     if result.failures:
         files += write_table(pd.DataFrame([{k: (str(v) if isinstance(v, dict) else v) for k, v in f.items()}
                                            for f in result.failures]), out / "failures", csv=True)
     files.append(write_json(result.summary, out / "summary.json"))  # last: its presence means complete
     return files
+
+
+def write_trial_figures(result: TrialResult, out) -> list:
+    """timecourse.png and responders.png of a trial."""
+    from pathlib import Path
+
+    from mscsim.io import save_figure
+    from mscsim.plots import responder_figure, trial_timecourse_figure
+
+    out = Path(out)
+    mod = result.plan.module
+    quantities = list(getattr(mod, "KEY_OUTPUTS", [])) + TIMECOURSE_EXTRA
+    # the figures lay themselves out (tight_layout): saved as laid out, not measured and drawn again
+    return [save_figure(trial_timecourse_figure(result.timecourse, quantities, title=result.summary["scenario"]),
+                        out / "timecourse.png", tight=False),
+            save_figure(responder_figure(result.summary, title=result.summary["scenario"]), out / "responders.png",
+                        tight=False)]
+
+
+class TrialFigures:
+    """The trial's figures drawn in a forked process while this one writes the tables (matplotlib's
+    import and drawing take ~1 s, a large part of a whole trial's wall time; issue 19). `join`
+    returns the files; if the child failed, the figures are drawn here, so an error shows as usual."""
+
+    def __init__(self, result: TrialResult, out):
+        import multiprocessing as mp
+
+        self.result, self.out = result, out
+        self.proc = mp.get_context("fork").Process(target=_draw_figures_and_exit, args=(result, out), daemon=True)
+        self.proc.start()
+
+    def join(self) -> list:
+        self.proc.join()
+        if self.proc.exitcode != 0:
+            return write_trial_figures(self.result, self.out)
+        from pathlib import Path
+
+        return [Path(self.out) / "timecourse.png", Path(self.out) / "responders.png"]
+
+
+def _draw_figures_and_exit(result: TrialResult, out) -> None:
+    import os
+
+    code = 1
+    try:
+        write_trial_figures(result, out)
+        code = 0
+    finally:
+        os._exit(code)
+
+
+def start_trial_figures(result: TrialResult, out) -> TrialFigures | None:
+    """Start drawing the figures in a forked process (None where fork is unavailable: draw them in
+    `write_trial`). For runs given more than one worker: the drawing takes a second core."""
+    import multiprocessing as mp
+
+    if "fork" not in mp.get_all_start_methods():
+        return None
+    from pathlib import Path
+
+    Path(out).mkdir(parents=True, exist_ok=True)
+    return TrialFigures(result, out)
 
 
 def power(scenario: Scenario, *, replicates: int = 50, alpha: float = 0.05, workers: int = 1,

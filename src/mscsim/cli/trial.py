@@ -117,7 +117,7 @@ def trial_cmd(
     from mscsim.io import write_table
     from mscsim.scenario import resolve_scenario
     from mscsim.trial import power as trial_power
-    from mscsim.trial import write_trial
+    from mscsim.trial import start_trial_figures, write_trial
 
     from mscsim.cli.common import check_scheduler
 
@@ -146,9 +146,10 @@ def trial_cmd(
         err_console.print(f"uncertainty: {result.summary['uncertainty']['source']}")
     for w in result.summary["warnings"]:
         err_console.print(f"[yellow]warning:[/yellow] {w}")
-    files = write_trial(result, out)
+    # with more than one worker the figures are drawn in a second process while the tables are written
+    figures = start_trial_figures(result, out) if workers > 1 and not scheduler else None
+    files = write_trial(result, out, csv=True, figures=figures)
     files = drop_empty_responders(result.summary, out, files)
-    files += csv_beside_parquet(files)
     if report:
         try:
             from mscsim.report import write_report
