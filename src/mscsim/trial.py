@@ -103,6 +103,40 @@ def _time_index(times: tuple) -> pd.Index:
 
 def run_patient(task: PatientTask) -> PatientResult:
     """Simulate one enrolled patient and observe his endpoints (runs in any worker)."""
+    return run_patients([task])[0]
+
+
+def run_patients(tasks: list[PatientTask]) -> list[PatientResult]:
+    """`run_patient` of each task, the observations of all of them computed at once where the disease
+    module allows it (`observe_stacked`); the same numbers as one at a time."""
+    sims = [_simulate(t) for t in tasks]
+    ok = [i for i, s in enumerate(sims) if not isinstance(s, PatientResult)]
+    results: list = list(sims)
+    for group in _groups(tasks, ok):
+        t0 = tasks[group[0]]
+        composed = build_model(t0.disease, None, "human", t0.subtype)
+        seeds = [tasks[i].patient.noise_seed for i in group]
+        observed = observe_stacked(composed.disease_module, np.stack([sims[i][0] for i in group]),
+                                   composed.ode.outputs, _time_index(tuple(t0.obs_times)),
+                                   lambda: [np.random.default_rng(np.random.SeedSequence(s)) for s in seeds])
+        for i, ef in zip(group, observed):
+            pt = tasks[i].patient
+            results[i] = PatientResult(pt.pid, pt.arm, ef, sims[i][1], retried=sims[i][2])
+    return results
+
+
+def _groups(tasks: list[PatientTask], idx: list[int]) -> list[list[int]]:
+    """Task indices grouped by model and observation times (one group in a trial's chunk)."""
+    out: dict[tuple, list[int]] = {}
+    for i in idx:
+        t = tasks[i]
+        out.setdefault((t.disease, t.subtype, tuple(t.obs_times)), []).append(i)
+    return list(out.values())
+
+
+def _simulate(task: PatientTask):
+    """(read-outs at the observation times, time-course table, retried) of one patient, or his failed
+    `PatientResult`."""
     composed = build_model(task.disease, None, "human", task.subtype)
     compiled = compile_model(composed.ode)
     pt = task.patient
@@ -126,12 +160,87 @@ def run_patient(task: PatientTask) -> PatientResult:
     if not np.all(np.isfinite(out)):
         return PatientResult(pt.pid, pt.arm, None, None, failed=True, message="non-finite read-outs",
                              retried=retried)
-    rng = np.random.default_rng(np.random.SeedSequence(pt.noise_seed))
-    obs = Readouts.from_array(out[np.searchsorted(times, task.obs_times)], names, _time_index(tuple(task.obs_times)))
-    ef = endpoint_readouts(composed.disease_module, obs, rng)
     col = {c: i for i, c in enumerate(names)}
     tc = out[np.ix_(np.searchsorted(times, task.tc_times), [col[c] for c in task.tc_outputs])]
-    return PatientResult(pt.pid, pt.arm, ef, tc, retried=retried)
+    return out[np.searchsorted(times, task.obs_times)], tc, retried
+
+
+class _NotRowWise(Exception):
+    """A draw the stacked observation cannot split per patient (then patients are observed one by one)."""
+
+
+class _StackedRng:
+    """Random draws for the rows of P patients stacked in blocks of T rows: a draw of P*T values is
+    made block by block, each patient's block from his own generator, so every patient gets exactly
+    the numbers his generator gives him when he is observed alone (same calls in the same order,
+    T values each). Any other draw raises `_NotRowWise`."""
+
+    def __init__(self, rngs: list, rows: int):
+        self.rngs, self.rows = rngs, rows
+
+    def __getattr__(self, name: str):
+        rngs, T = self.rngs, self.rows
+        n = len(rngs) * T
+
+        def part(x, i):
+            a = np.asarray(x)
+            if a.ndim == 0:
+                return x
+            if a.shape != (n,):
+                raise _NotRowWise(name)
+            return a[i * T:(i + 1) * T]
+
+        def draw(*args, size=None, **kw):
+            if size is None or tuple(np.atleast_1d(size)) != (n,):
+                raise _NotRowWise(name)
+            return np.concatenate([getattr(g, name)(*[part(a, i) for a in args], size=T,
+                                                    **{k: part(v, i) for k, v in kw.items()})
+                                   for i, g in enumerate(rngs)])
+
+        return draw
+
+
+def observe_stacked(module, values: np.ndarray, names, index: pd.Index, make_rngs) -> list[Readouts]:
+    """`endpoint_readouts` of P patients: ``values`` (P x times x read-outs), ``make_rngs()`` their
+    visit-noise generators. A module whose observation works row by row (``ROW_WISE_OBSERVATION``:
+    each time's observation depends only on that time's read-outs and the baseline row, noise drawn
+    as one value per row) observes all patients as one stacked table: NumPy calls per trial chunk
+    instead of per patient (issue 19: observation cost a quarter of the integration). The numbers
+    equal observing each patient alone (tests/test_trial_speed.py); anything else, or a module
+    without the flag, is observed patient by patient."""
+    P, T, _ = values.shape
+    if P > 1 and getattr(module, "ROW_WISE_OBSERVATION", False):
+        try:
+            return _observe_rows(module, values, names, index, make_rngs())
+        except Exception:  # noqa: BLE001 - not row-wise after all: the one-by-one path gives the answer or the error
+            pass
+    rngs = make_rngs()
+    return [endpoint_readouts(module, Readouts.from_array(values[i], names, index), rngs[i]) for i in range(P)]
+
+
+def _observe_rows(module, values: np.ndarray, names, index: pd.Index, rngs: list) -> list[Readouts]:
+    from mscsim.diseases.base import _arrays, observe_common
+
+    P, T, K = values.shape
+    n = P * T
+    flat = Readouts.from_array(values.reshape(n, K), names, pd.Index(np.tile(index.to_numpy(), P), name=index.name))
+    obs = observe_common(flat)
+    dis = _arrays(module.observe(flat, _StackedRng(rngs, T)), n)
+    obs = {k: v for k, v in obs.items() if k not in dis} | dis
+    # each row's baseline is its patient's first row
+    baseline = {k: np.repeat(np.asarray(v).reshape(P, T)[:, 0], T) for k, v in obs.items()}
+    resp = _arrays(module.responders(Readouts(obs, flat.index), baseline), n)
+    cols = obs | {k: v for k, v in resp.items() if k not in obs}
+    arrs = [np.asarray(v) for v in cols.values()]
+    if any(a.shape != (n,) for a in arrs):
+        raise _NotRowWise("shape")
+    if all(a.dtype == np.float64 for a in arrs):
+        table = np.column_stack(arrs).reshape(P, T, len(arrs))
+        return [Readouts.from_array(table[i], tuple(cols), index) for i in range(P)]
+    return [Readouts({k: a[i * T:(i + 1) * T] for k, a in zip(cols, arrs)}, index) for i in range(P)]
+
+
+run_patient.batch = run_patients  # execution._run_chunk runs a chunk of tasks with it
 
 
 @dataclass
@@ -193,28 +302,41 @@ class _Screener:
     settings: dict = field(default_factory=dict)   # arm-level model inputs (background, design)
 
     def __call__(self, k: int) -> _Screened:
+        return self.batch([k])[0]
+
+    def batch(self, ks) -> list[_Screened]:
+        """Screen candidates ``ks`` (each as if alone; their screening visits observed together)."""
         composed = build_model(self.disease, None, "human", self.subtype)
         compiled = compile_model(composed.ode)
-        mod = disease_module(self.disease)
-        cov, params, seed = draw_candidate(self.seed, self.arm_index, k, self.covs, self.iiv, self.typical)
-        settings = dict(self.settings) | draw_traits(self.seed, self.arm_index, k, composed.ode.params)
-        pt = VirtualPatient(self.arm_name, 0, k, cov, params, seed, settings=settings)
-        p = _patient_vector(composed, pt, self.regimen)
-        res = _Screened(k, cov, params, seed, settings)
-        try:
-            y0 = steady_state(compiled, p, engine=self.engine)
-        except SteadyStateError:
-            return res
-        out = np.empty(len(composed.ode.outputs))
-        compiled.outputs(0.0, y0, p, out)
-        frame = Readouts.from_array(np.repeat(out[None, :], len(self.obs_times), axis=0),
-                                    composed.ode.outputs, pd.Index(self.obs_times))
+        names = composed.ode.outputs
+        found, rows = [], []
+        for k in ks:
+            cov, params, seed = draw_candidate(self.seed, self.arm_index, k, self.covs, self.iiv, self.typical)
+            settings = dict(self.settings) | draw_traits(self.seed, self.arm_index, k, composed.ode.params)
+            pt = VirtualPatient(self.arm_name, 0, k, cov, params, seed, settings=settings)
+            p = _patient_vector(composed, pt, self.regimen)
+            res = _Screened(k, cov, params, seed, settings)
+            found.append(res)
+            try:
+                y0 = steady_state(compiled, p, engine=self.engine)
+            except SteadyStateError:
+                continue
+            out = np.empty(len(names))
+            compiled.outputs(0.0, y0, p, out)
+            rows.append((res, y0, out))
+        if not rows:
+            return found
+        values = np.stack([np.repeat(out[None, :], len(self.obs_times), axis=0) for _, _, out in rows])
         # the screening visit has its own noise: the baseline visit (day 0) is measured anew
-        base = endpoint_readouts(mod, frame, screening_rng(seed)).row(0)
-        if inclusion_mask(base, cov, self.inclusion):
-            res.baseline = {c: float(v) for c, v in base.items()}
-            res.y0 = y0
-        return res
+        seeds = [res.noise_seed for res, _, _ in rows]
+        observed = observe_stacked(disease_module(self.disease), values, names, pd.Index(self.obs_times),
+                                   lambda: [screening_rng(s) for s in seeds])
+        for (res, y0, _), ef in zip(rows, observed):
+            base = ef.row(0)
+            if inclusion_mask(base, res.covariates, self.inclusion):
+                res.baseline = {c: float(v) for c, v in base.items()}
+                res.y0 = y0
+        return found
 
 
 @dataclass
@@ -226,6 +348,17 @@ class _ScreenAny:
     def __call__(self, job: tuple[int, int]) -> _Screened:
         j, k = job
         return self.screeners[j](k)
+
+    def batch(self, jobs) -> list[_Screened]:
+        """Screen a chunk of jobs, each arm's candidates together (`_Screener.batch`), in job order."""
+        by_arm: dict[int, list[int]] = {}
+        for pos, (j, _) in enumerate(jobs):
+            by_arm.setdefault(j, []).append(pos)
+        out: list = [None] * len(jobs)
+        for j, pos in by_arm.items():
+            for i, r in zip(pos, self.screeners[j].batch([jobs[i][1] for i in pos])):
+                out[i] = r
+        return out
 
 
 def arm_settings(scenario: Scenario, arm, mod) -> dict[str, float]:
@@ -301,32 +434,29 @@ def plan_trial(scenario: Scenario, progress: bool = False, engine: str = "compil
                 f"after screening {next_k[j]}; the criteria {inclusion} are too strict for this population",
                 field="population.inclusion")
 
-    if not parallel:
+    # rounds: every arm's next candidates in one batch (in parallel with workers); candidates beyond an
+    # arm's last enrolled one are discarded, so the plan is the one of screening candidate by candidate.
+    # In parallel a round is sized by the inclusion rate so far plus 5 % spare (issue 19: an arm at a
+    # time with 15 % spare kept a worker idle); serially it is the patients still needed, so no candidate
+    # is screened in vain. A batch also lets the screening visits be observed together (observe_stacked).
+    while True:
+        jobs = []
         for j, arm in enumerate(scenario.arms):
-            while len(enrolled[arm.name]) < arm.n:
-                check_limit(j)
-                take(j, screeners[j](next_k[j]))
-    else:
-        # every arm's candidates in one parallel batch per round (no barrier between arms), sized by the
-        # inclusion rate so far; candidates beyond an arm's last enrolled one are discarded, so the plan
-        # is the serial one (issue 19: an arm at a time with 15 % spare candidates kept a worker idle)
-        while True:
-            jobs = []
-            for j, arm in enumerate(scenario.arms):
-                need = arm.n - len(enrolled[arm.name])
-                if need <= 0:
-                    continue
-                check_limit(j)
-                k = next_k[j]
-                rate = (len(enrolled[arm.name]) + 1) / (k + 1)
-                size = int(min(limits[j] - k, max(2 * max(workers, 2), 1.05 * need / rate + 2 * workers)))
-                jobs += [(j, kk) for kk in range(k, k + size)]
-            if not jobs:
-                break
-            batch = map_tasks(_ScreenAny(screeners), jobs, workers=workers, scheduler=scheduler,
-                              progress=False, executor=executor)
-            for (j, _), r in zip(jobs, batch):
-                take(j, r)
+            need = arm.n - len(enrolled[arm.name])
+            if need <= 0:
+                continue
+            check_limit(j)
+            k = next_k[j]
+            rate = (len(enrolled[arm.name]) + 1) / (k + 1)
+            size = int(min(limits[j] - k, max(2 * max(workers, 2), 1.05 * need / rate + 2 * workers) if parallel
+                           else need))
+            jobs += [(j, kk) for kk in range(k, k + size)]
+        if not jobs:
+            break
+        batch = map_tasks(_ScreenAny(screeners), jobs, workers=workers, scheduler=scheduler,
+                          progress=False, executor=executor)
+        for (j, _), r in zip(jobs, batch):
+            take(j, r)
     for j, arm in enumerate(scenario.arms):
         patients[arm.name] = enrolled[arm.name]
         screened[arm.name] = next_k[j]

@@ -107,13 +107,13 @@ class DrawTask:
 def run_draw(task: DrawTask) -> dict:
     """Arm-level results and comparisons of one virtual trial under ``task.theta``."""
     from mscsim.calibrate import overridden
-    from mscsim.trial import assemble, plan_trial, run_patient
+    from mscsim.trial import assemble, plan_trial, run_patients
 
     sc = task.scenario.model_copy(update={"seed": task.seed})
     with overridden(sc.disease, task.theta):
         plan = plan_trial(sc)
         tasks = plan.tasks()
-        res = assemble(plan, tasks, [run_patient(t) for t in tasks], tables=False)
+        res = assemble(plan, tasks, run_patients(tasks), tables=False)
     s = res.summary
     return {"arms": {(a["name"], e["name"], e["at_days"]): e["value"] for a in s["arms"] for e in a["endpoints"]},
             "comparisons": {(c["endpoint"], c["at_days"], c["arm"], c["vs"]): (c["difference"], c["p_value"])
