@@ -258,7 +258,8 @@ def _rec(df, rid):
 def test_loader_returns_all_records_with_sources():
     df = load_records()
     assert len(df) > 150 and df["record_id"].is_unique
-    assert set(df["disease"]) == {"ra", "t1d", "ms", "sle", "ibd", "liver", "gvhd", "ards"}
+    # "mixed": pooled safety meta-analyses across indications (issue 17)
+    assert set(df["disease"]) == {"ra", "t1d", "ms", "sle", "ibd", "liver", "gvhd", "ards", "mixed"}
     numeric = df[df["value"].notna()]
     assert numeric["citation"].str.len().gt(0).all()  # every number keeps its source
     # the split used by `mscsim calibrate` / `mscsim validate`, from the shipped scenarios
@@ -392,7 +393,7 @@ def test_bad_record_file_structure(tmp_path, good_record):
 def test_cli_lists_studies(capsys):
     assert main(["evidence"]) == 0
     out = capsys.readouterr().out
-    assert "Published MSC trials: 56 studies" in out  # 40 + 16 GvHD/ARDS studies (issue 18)
+    assert "Published MSC trials: 58 studies" in out  # 40 + 16 GvHD/ARDS (issue 18) + 2 safety meta-analyses (17)
     for text in ("CD_Panes2016_ADMIRE", "PMID 27477896", "T1D_Cai2016",
                  "intra_arterial (pancreatic)", "1.1e6 cells/kg"):
         assert text in out

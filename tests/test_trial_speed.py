@@ -36,15 +36,18 @@ def test_stacked_generator_gives_each_patient_his_own_numbers():
     alone = [np.random.default_rng(np.random.SeedSequence(s)) for s in seeds]
     together = _StackedRng([np.random.default_rng(np.random.SeedSequence(s)) for s in seeds], 4)
     loc = np.arange(12.0)
-    got = [together.normal(0.0, 1.0, size=(12,)), together.normal(loc, 2.0, size=12)]
+    got = [together.normal(0.0, 1.0, size=(12,)), together.normal(loc, 2.0, size=12), together.random(12)]
     want = [np.concatenate([g.normal(0.0, 1.0, size=(4,)) for g in alone]),
-            np.concatenate([g.normal(loc[4 * i:4 * i + 4], 2.0, size=(4,)) for i, g in enumerate(alone)])]
+            np.concatenate([g.normal(loc[4 * i:4 * i + 4], 2.0, size=(4,)) for i, g in enumerate(alone)]),
+            np.concatenate([g.random(4) for g in alone])]
     for x, y in zip(got, want):
         assert np.array_equal(x, y)
     with pytest.raises(_NotRowWise):
         together.uniform()                      # one value per patient is not one per row
     with pytest.raises(_NotRowWise):
         together.normal(0.0, 1.0, size=(3, 4))
+    with pytest.raises(_NotRowWise):
+        together.choice(12)                     # a method it does not know how to split
 
 
 @pytest.mark.parametrize("disease", [d for d in DISEASES if getattr(disease_module(d), "ROW_WISE_OBSERVATION", False)])

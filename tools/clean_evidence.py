@@ -506,6 +506,38 @@ FLAG_RULES += [
 ]
 
 
+# ---------------------------------------------------------------------------------------------
+# Third batch (issue 17): the safety meta-analyses of evidence-next.yaml section 3 (Thompson 2020,
+# Wang Y 2021). Mixed indications: disease code "mixed"; pooled ratios: stat risk_ratio /
+# odds_ratio (value = the pooled ratio, ci = its 95 % CI).
+# ---------------------------------------------------------------------------------------------
+
+NEXT_STUDY_PREFIXES += ("SAFETY_Thompson2020_meta", "SAFETY_WangY2021_meta")
+DISEASE.update({"mixed indications (adult RCTs)": "mixed", "~20 disease types": "mixed"})
+ENDPOINT.update({
+    "fever (vs control)": "fever",
+    "non-fever acute infusional toxicity (vs control)": "infusion_reaction",
+    "infection (vs control)": "infection",
+    "thrombotic/embolic events (vs control)": "thrombosis",
+    "death (vs control)": "death",
+    "malignancy (vs control)": "malignancy",
+    "administration-site adverse events (vs control)": None,
+    "constipation (vs control)": None,
+    "fatigue (vs control)": None,
+    "sleeplessness (vs control)": None,
+    "arrhythmia (vs control)": None,
+    "death and infection (vs control)": None,  # two outcomes, direction only
+})
+STAT.update({"risk_ratio": "risk_ratio", "odds_ratio": "odds_ratio"})
+ROUTE.update({"intravascular (IV/IA)": (None, None), "IV or local implantation": (None, None)})
+SPREAD_TEXT.update({
+    text: ({"ci_low": lo, "ci_high": hi, "ci_level": 0.95}, "p-value of the pooled ratio kept as text")
+    for text, lo, hi in (("95% CI 2.05-6.49; p<0.01", 2.05, 6.49), ("95% CI 1.01-3.87; p=0.05", 1.01, 3.87),
+                         ("95% CI 1.01-5.97; p=0.05", 1.01, 5.97), ("95% CI 1.06-8.44; p=0.04", 1.06, 8.44),
+                         ("95% CI 1.04-33.47; p=0.05", 1.04, 33.47), ("95% CI 0.36-1.07; p=0.09", 0.36, 1.07))
+})
+
+
 class CleaningError(ValueError):
     """A source record the tables above do not cover."""
 
@@ -866,7 +898,7 @@ def convert(source: Path, next_source: Path | None = None) -> dict:
     if next_source is not None:
         nxt = yaml.safe_load(next_source.read_text(encoding="utf-8"))
         rows += [r for r in nxt["records"] if r["study_id"].startswith(NEXT_STUDY_PREFIXES)]
-        origin += " + reference/evidence-next.yaml (sections 1-2: GvHD, ARDS)"
+        origin += " + reference/evidence-next.yaml (sections 1-2: GvHD, ARDS; section 3: safety meta-analyses)"
     counters: dict[str, int] = defaultdict(int)
     records = []
     for rec in rows:

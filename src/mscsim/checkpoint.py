@@ -54,6 +54,7 @@ def _save_chunk(path: Path, results: list[PatientResult]) -> None:
     meta = {"pids": [r.pid for r in results], "arms": [r.arm for r in results],
             "failed": [r.failed for r in results], "messages": [r.message for r in results],
             "retried": [r.retried for r in results], "columns": cols,
+            "safety": [r.safety for r in results],
             "index": [float(x) for x in (ok[0].observed.index if ok else [])]}
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as fh:
@@ -70,7 +71,8 @@ def _load_chunk(path: Path) -> list[PatientResult]:
             out.append(PatientResult(pid, meta["arms"][i], None, None, True, meta["messages"][i], meta["retried"][i]))
         else:
             obs = Readouts.from_array(ep[i], meta["columns"], index)
-            out.append(PatientResult(pid, meta["arms"][i], obs, tc[i], False, "", meta["retried"][i]))
+            out.append(PatientResult(pid, meta["arms"][i], obs, tc[i], False, "", meta["retried"][i],
+                                     safety=(meta.get("safety") or [None] * len(meta["pids"]))[i]))
     return out
 
 

@@ -162,6 +162,15 @@ class PublishedOverride(BaseModel):
     note: str = Field(min_length=1)
 
 
+#: validation comparisons of a safety event's ratio between arms (mscsim.safety)
+RATIO_COMPARES = ("risk_ratio", "odds_ratio")
+
+
+def validation_arms(v) -> list[str]:
+    """The arms a validation entry reads: one, or for a ratio the pooled arms of ``a+b``."""
+    return [a.strip() for a in v.arm.split("+")] if v.compare in RATIO_COMPARES else [v.arm]
+
+
 class ValidationSpec(BaseModel):
     """Compare one simulated arm/endpoint/time with an evidence record (``mscsim validate``)."""
 
@@ -170,7 +179,8 @@ class ValidationSpec(BaseModel):
     endpoint: str
     at: str
     record: str
-    compare: Literal["value", "change", "direction", "complement"] = "value"
+    #: risk_ratio / odds_ratio: a safety event's ratio vs the ``vs`` arm (arm may pool arms: "a+b")
+    compare: Literal["value", "change", "direction", "complement", "risk_ratio", "odds_ratio"] = "value"
     expect: Literal["decrease", "increase"] | None = None   # for compare: direction
     role: Literal["calibration", "validation"] = "validation"
     #: only for records whose number could not be verified (shown flagged as unverified)
@@ -186,7 +196,10 @@ class ValidationSpec(BaseModel):
     def _direction(self):
         if (self.compare == "direction") != (self.expect is not None):
             raise ValueError("'expect: decrease|increase' goes with 'compare: direction' (and only with it)")
-        if self.vs is not None and self.compare != "direction":
+        ratio = self.compare in RATIO_COMPARES
+        if ratio and self.vs is None:
+            raise ValueError(f"'compare: {self.compare}' needs 'vs: <control arm>'")
+        if self.vs is not None and self.compare != "direction" and not ratio:
             raise ValueError("'vs: <control arm>' goes with 'compare: direction' (numeric arm pairs are "
                              "compared as treatment effects automatically)")
         if self.vs is not None and self.vs == self.arm:
@@ -237,8 +250,17 @@ class Scenario(BaseModel):
                               field="population.inclusion")
             parse_criterion(f"population.inclusion.{k}", crit)
         for v in self.validation:
-            if v.arm not in names:
-                raise unknown("arm", v.arm, names, field="validation.arm")
+            for a in validation_arms(v):
+                if a not in names:
+                    raise unknown("arm", a, names, field="validation.arm")
+            if v.compare in RATIO_COMPARES:
+                from mscsim.safety import EVENTS
+
+                if v.endpoint not in EVENTS:
+                    raise unknown(f"safety event for compare: {v.compare}", v.endpoint, EVENTS,
+                                  field="validation.endpoint")
+                if v.vs in validation_arms(v):
+                    raise MscsimError(f"'vs' names a pooled arm ({v.vs!r})", field="validation.vs")
             if v.vs is not None and v.vs not in names:
                 raise unknown("arm", v.vs, names, field="validation.vs")
             if v.endpoint not in allowed:

@@ -79,6 +79,11 @@ def make_problem(disease: str, endpoint: str, at_days: float, *, subtype=None, r
     allowed = endpoint_names(disease, subtype)
     if endpoint not in allowed:
         raise unknown(f"endpoint for {disease}", endpoint, allowed, field="--endpoint")
+    from mscsim.diseases.base import SAFETY_ENDPOINTS
+
+    if endpoint in SAFETY_ENDPOINTS:
+        raise MscsimError(f"{endpoint} is a safety event drawn per patient in a trial (mscsim.safety), not a "
+                          "model output; sensitivity analysis takes model endpoints", field="--endpoint")
     composed = build_model(disease, None, "human", subtype)
     reg = parameters.registry()
     names = names or [n for n in default_parameters(disease) if n in composed.ode.params]

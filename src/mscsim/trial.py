@@ -23,13 +23,15 @@ from mscsim.dosing import Regimen
 from mscsim.errors import MscsimError
 from mscsim.execution import map_tasks
 from mscsim.model import build_model, disease_module
-from mscsim.diseases.base import background_settings
+from mscsim.diseases.base import background_settings, background_started
 from mscsim.population import (MAX_SCREEN_FACTOR, VirtualPatient, covariate_specs, draw_candidate, draw_traits,
                                iiv_table, inclusion_mask, screening_rng)
 from mscsim.scenario import Scenario
 from mscsim.simulate import check_regimen_safety, parameter_vector
 from mscsim.numerics import (IntegrationError, SolverOptions, SteadyStateError, compile_model, integrate,
                              steady_state, warm_up)
+from mscsim.safety import (EVENTS as SAFETY_EVENTS, arm_block, patient_safety, regimen_administrations, safety_rng,
+                           safety_times)
 from mscsim.stats import compare, summarize
 
 TIMECOURSE_EXTRA = [("tnf", "TNF-alpha (pg/mL)"), ("il10", "IL-10 (pg/mL)"), ("th17_pct", "Th17 (% of CD4)"),
@@ -74,6 +76,8 @@ class PatientResult:
     failed: bool = False
     message: str = ""
     retried: bool = False
+    #: safety: event -> probability by the end of follow-up, ``d_dimer_peak`` (mscsim.safety)
+    safety: dict | None = None
 
     def __post_init__(self):
         if isinstance(self.observed, pd.DataFrame):
@@ -121,7 +125,10 @@ def run_patients(tasks: list[PatientTask]) -> list[PatientResult]:
                                    lambda: [np.random.default_rng(np.random.SeedSequence(s)) for s in seeds])
         for i, ef in zip(group, observed):
             pt = tasks[i].patient
-            results[i] = PatientResult(pt.pid, pt.arm, ef, sims[i][1], retried=sims[i][2])
+            _, tc, retried, ps = sims[i]
+            ef = Readouts({**{c: ef._column(c) for c in ef.columns}, **ps.columns(tasks[i].obs_times)}, ef.index)
+            safety = {e: ps.risk[e] for e in SAFETY_EVENTS} | {"d_dimer_peak": ps.d_dimer_peak()}
+            results[i] = PatientResult(pt.pid, pt.arm, ef, tc, retried=retried, safety=safety)
     return results
 
 
@@ -135,14 +142,16 @@ def _groups(tasks: list[PatientTask], idx: list[int]) -> list[list[int]]:
 
 
 def _simulate(task: PatientTask):
-    """(read-outs at the observation times, time-course table, retried) of one patient, or his failed
-    `PatientResult`."""
+    """(read-outs at the observation times, time-course table, retried, safety events) of one patient,
+    or his failed `PatientResult`."""
     composed = build_model(task.disease, None, "human", task.subtype)
     compiled = compile_model(composed.ode)
     pt = task.patient
     p = _patient_vector(composed, pt, task.regimen)
-    times = np.unique(np.concatenate([task.obs_times, task.tc_times]))
-    admins = task.regimen.administrations(pt.covariates.get("weight_kg", 70.0))
+    weight = pt.covariates.get("weight_kg", 70.0)
+    admins = task.regimen.administrations(weight)
+    # safety_times resolve each infusion's lung-occlusion peak (dense output: the steps are unchanged)
+    times = np.unique(np.concatenate([task.obs_times, task.tc_times, safety_times(admins)]))
     retried = False
     options = SolverOptions(engine=task.engine)
     try:
@@ -162,11 +171,32 @@ def _simulate(task: PatientTask):
                              retried=retried)
     col = {c: i for i, c in enumerate(names)}
     tc = out[np.ix_(np.searchsorted(times, task.tc_times), [col[c] for c in task.tc_outputs])]
-    return out[np.searchsorted(times, task.obs_times)], tc, retried
+    ps = _patient_safety(composed, task, admins, weight, times, Y, out, col)
+    return out[np.searchsorted(times, task.obs_times)], tc, retried, ps
+
+
+def _patient_safety(composed, task: PatientTask, admins, weight: float, times, Y, out, col):
+    """The patient's safety events (mscsim.safety) from his regimen and the model's lung-occlusion
+    signal and anti-donor antibody state, over follow-up to the last endpoint time."""
+    lung = (0.0, 0.0)
+    if "lung_occlusion" in col:
+        occ = out[:, col["lung_occlusion"]]
+        i = int(np.argmax(occ))
+        lung = (float(occ[i]), float(times[i]))
+    states = list(composed.ode.states)
+    ab = (times, Y[:, states.index("anti_donor")]) if "anti_donor" in states else None
+    horizon = float(task.obs_times[-1])
+    return patient_safety(regimen_administrations(task.regimen, weight), weight, horizon,
+                          safety_rng(task.patient.noise_seed), lung_peak=lung, anti_donor=ab)
 
 
 class _NotRowWise(Exception):
     """A draw the stacked observation cannot split per patient (then patients are observed one by one)."""
+
+
+#: numpy.random.Generator methods the stacked observation splits per patient: position of ``size``
+_SIZE_POSITION = {"random": 0, "standard_normal": 0, "standard_exponential": 0, "exponential": 1, "poisson": 1,
+                  "normal": 2, "uniform": 2, "lognormal": 2, "gamma": 2, "binomial": 2, "beta": 2}
 
 
 class _StackedRng:
@@ -190,7 +220,13 @@ class _StackedRng:
                 raise _NotRowWise(name)
             return a[i * T:(i + 1) * T]
 
+        pos = _SIZE_POSITION.get(name)
+        if pos is None:
+            raise _NotRowWise(name)
+
         def draw(*args, size=None, **kw):
+            if len(args) > pos:  # size given by position, e.g. rng.random(n)
+                args, size = args[:pos], args[pos]
             if size is None or tuple(np.atleast_1d(size)) != (n,):
                 raise _NotRowWise(name)
             return np.concatenate([getattr(g, name)(*[part(a, i) for a in args], size=T,
@@ -366,7 +402,7 @@ def arm_settings(scenario: Scenario, arm, mod) -> dict[str, float]:
     design, the expectation of patients who know they get an active treatment (MSCs or a
     therapy started in the trial)."""
     out = background_settings(mod, arm.background_entries(), scenario.subtype)
-    active = bool(arm.regimen) or bool(out)
+    active = bool(arm.regimen) or background_started(mod, arm.background_entries(), scenario.subtype)
     out["expectation_on"] = 1.0 if (scenario.design.blinding == "open" and active) else 0.0
     return out
 
@@ -471,6 +507,8 @@ class TrialResult:
     population: pd.DataFrame
     failures: list[dict]
     plan: TrialPlan
+    #: per patient: arm, patient, risk_<event> (probability), event_<event> (0/1 by the end), d_dimer_peak
+    safety: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def control_arm(scenario: Scenario) -> str:
@@ -552,8 +590,10 @@ def assemble(plan: TrialPlan, tasks: list[PatientTask], results: list[PatientRes
             comparisons.append({"endpoint": e.name, "at_days": e.at_days, "arm": arm.name, "vs": ctrl,
                                 "difference": c["difference"], "ci_low": c["ci_low"], "ci_high": c["ci_high"],
                                 "p_value": c["p_value"]})
+    safety = safety_table(plan, pairs)
     summary = {"scenario": sc.name, "disease": sc.disease, "subtype": sc.subtype, "seed": sc.seed,
                "version": mscsim.__version__, "arms": arms_out, "comparisons": comparisons,
+               "safety": arm_block(safety, [a.name for a in sc.arms], ctrl),
                "failures": failures, "warnings": plan.warnings}
     tc_rows = []
     for arm in (sc.arms if tables else ()):
@@ -572,7 +612,27 @@ def assemble(plan: TrialPlan, tasks: list[PatientTask], results: list[PatientRes
         pop_rows.append({"arm": pt.arm, "patient": pt.pid, "candidate": pt.candidate, **pt.covariates,
                          **{f"param_{k}": v for k, v in pt.params.items()}})
     return TrialResult(summary, pd.DataFrame(rows), pd.concat(tc_rows, ignore_index=True) if tc_rows else
-                       pd.DataFrame(), pd.DataFrame(pop_rows), failures, plan)
+                       pd.DataFrame(), pd.DataFrame(pop_rows), failures, plan, safety)
+
+
+def safety_table(plan: TrialPlan, pairs: dict) -> pd.DataFrame:
+    """One row per simulated patient: probability and 0/1 of each safety event by the end of
+    follow-up (the last endpoint time), and his peak D-dimer. Patients restored from a checkpoint
+    (no safety record) are left out."""
+    rows = []
+    for arm in plan.scenario.arms:
+        for _task, r in pairs[arm.name]:
+            if r.safety is None:
+                continue
+            i = len(r.observed) - 1
+            rows.append({"arm": arm.name, "patient": r.pid,
+                         **{f"risk_{e}": r.safety[e] for e in SAFETY_EVENTS},
+                         **{f"event_{e}": float(r.observed[e][i]) if e in r.observed else float("nan")
+                            for e in SAFETY_EVENTS},
+                         "d_dimer_peak": r.safety["d_dimer_peak"]})
+    cols = ["arm", "patient"] + [f"risk_{e}" for e in SAFETY_EVENTS] + [f"event_{e}" for e in SAFETY_EVENTS] + \
+        ["d_dimer_peak"]
+    return pd.DataFrame(rows, columns=cols)
 
 
 

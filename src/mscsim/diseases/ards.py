@@ -39,7 +39,7 @@ import numpy as np
 import sympy as sp
 
 from mscsim import scores
-from mscsim.diseases.base import Endpoint, lognoise
+from mscsim.diseases.base import Background, Endpoint, lognoise
 from mscsim.immune import ratio_to_healthy
 from mscsim.kinetics import KineticsHandles
 from mscsim.kinetics.common import P
@@ -67,6 +67,21 @@ KEY_OUTPUTS = [("injury", "alveolar-capillary injury (1 = enrolment)"), ("pf_rat
 SUMMARY_ENDPOINTS = ["pf_ratio", "oxygenation_index", "ventilator_free_days", "mortality"]
 #: the one constant `mscsim calibrate --disease ards` fits (records: role calibration): the share of
 #: alveolar inflammation that MSCs can suppress through the immune network
+#: standard of care (``background: [...]``; docs/disease-modules.md): the ventilation and care of the
+#: control arms, inside the model's oxygenation and mortality; stable, so they set nothing
+BACKGROUND = {b.name: b for b in [
+    Background("lung_protective_ventilation", "ARDSNet lung-protective ventilation (6 mL/kg predicted body "
+               "weight, FiO2 titrated to PaO2 55-80 mmHg): the model's FiO2 and airway pressure follow it and "
+               "the death hazard is set on its 28-day mortality", {},
+               "ARDS Network 2000 N Engl J Med 342:1301 (PMID 10793162); START (Matthay 2019) and Zheng 2014 controls"),
+    Background("covid_standard_care", "lung-protective ventilation and the COVID-19 care of the trial period "
+               "(anticoagulation; corticosteroids at the centre's discretion, routine after RECOVERY): part of the "
+               "covid subtype's natural history, nothing changes", {},
+               "RECOVERY dexamethasone (PMID 32678530); Lanzoni 2021 (heparin in both arms), Monsel 2022, Shi 2021 "
+               "control arms"),
+]}
+#: the background an arm gets when it lists none, per subtype
+DEFAULT_BACKGROUND = {"ards": ("lung_protective_ventilation",), "covid": ("covid_standard_care",)}
 CALIBRATION_PARAMETERS = ["f_immune_ards"]
 #: tools/calibrate_baselines.py: free constants, baseline targets of the typical patient, sources
 BASELINE_TARGETS = (

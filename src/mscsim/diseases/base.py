@@ -72,7 +72,22 @@ COMMON_ENDPOINTS: dict[str, Endpoint] = {e.name: e for e in [
     Endpoint("th17_treg_ratio", "mean", "1", "blood Th17/Treg ratio"),
     Endpoint("lung_occlusion", "mean", "1", "lung-occlusion signal (1 = lung load that killed mice)"),
     Endpoint("survival", "proportion", "0/1", "alive at the time point"),
+    # safety read-outs (mscsim.safety, docs/safety.md): events by the time point, per patient
+    Endpoint("fever", "proportion", "0/1", "fever reported as an adverse event (MSC per-infusion risk + background)"),
+    Endpoint("infusion_reaction", "proportion", "0/1",
+             "non-fever acute infusion reaction (MSC per-infusion risk + background)"),
+    Endpoint("thrombosis", "proportion", "0/1",
+             "thrombotic/embolic event (dose per kg x product tissue factor, intravascular doses; + background)"),
+    Endpoint("lung_embolism", "proportion", "0/1", "pulmonary embolic event from the peak lung-occlusion signal"),
+    Endpoint("d_dimer", "mean", "ng/mL", "serum D-dimer (rises ~24 h after an intravascular dose)"),
+    Endpoint("dsa", "proportion", "0/1", "donor-specific antibodies (sensitised recipient of allogeneic cells)"),
+    Endpoint("infection", "proportion", "0/1", "infection adverse event (null model: background, no MSC term)"),
+    Endpoint("death", "proportion", "0/1", "death from any cause (null model: background, no MSC term)"),
+    Endpoint("malignancy", "proportion", "0/1", "new malignancy (null model: background, no MSC term)"),
 ]}
+#: endpoints the trial runner adds from mscsim.safety (not model read-outs)
+SAFETY_ENDPOINTS = ("fever", "infusion_reaction", "thrombosis", "lung_embolism", "d_dimer", "dsa", "infection",
+                    "death", "malignancy")
 
 
 def label_endpoint(name: str) -> Endpoint | None:
@@ -123,7 +138,11 @@ class Background:
     """A standard-of-care therapy of a disease module (scenario arm key ``background``).
 
     ``settings``: model input parameters it sets; ``dose_param``/``dose_unit``: the input set from
-    a scenario dose such as ``{name: prednisone, dose: "10 mg/d"}`` (``default_dose`` otherwise)."""
+    a scenario dose such as ``{name: prednisone, dose: "10 mg/d"}`` (``default_dose`` otherwise).
+    ``started``: the therapy begins at day 0 of the trial (patients know they get something new:
+    open-label expectation); None = it is started when it sets anything. ``required``: every arm
+    of the disease gets it (the model has no patient without it, e.g. insulin in T1D), so a
+    ``background`` list that leaves it out is refused."""
 
     name: str
     desc: str
@@ -132,6 +151,12 @@ class Background:
     dose_param: str | None = None
     dose_unit: str | None = None
     default_dose: float | None = None
+    started: bool | None = None
+    required: bool = False
+
+    @property
+    def starts_in_trial(self) -> bool:
+        return bool(self.settings) if self.started is None else self.started
 
 
 def parse_background_dose(text: str, unit: str, field: str) -> float:
@@ -155,14 +180,18 @@ def background_settings(module, entries, subtype: str | None, field: str = "back
     from mscsim.errors import MscsimError, unknown
 
     table = getattr(module, "BACKGROUND", {})
-    if entries is None:
-        defaults = getattr(module, "DEFAULT_BACKGROUND", {})
-        entries = list(defaults.get(subtype or module.DEFAULT_SUBTYPE, ()))
+    entries = _background_entries(module, entries, subtype)
     out: dict[str, float] = {}
-    for e in entries:
-        name, dose = (e, None) if isinstance(e, str) else (e["name"], e.get("dose"))
+    names = [e if isinstance(e, str) else e["name"] for e in entries]
+    for name in names:
         if name not in table:
             raise unknown(f"{module.NAME} background therapy", name, sorted(table), field=field)
+    missing = [n for n, bg in table.items() if bg.required and n not in names]
+    if missing:
+        raise MscsimError(f"every {module.NAME} arm gets background {', '.join(missing)} (the model has no "
+                          f"patient without it): add it to the list", field=field)
+    for e in entries:
+        name, dose = (e, None) if isinstance(e, str) else (e["name"], e.get("dose"))
         bg = table[name]
         out.update(bg.settings)
         if dose is not None:
@@ -172,6 +201,22 @@ def background_settings(module, entries, subtype: str | None, field: str = "back
         elif bg.dose_param is not None and bg.default_dose is not None:
             out[bg.dose_param] = bg.default_dose
     return out
+
+
+def _background_entries(module, entries, subtype):
+    if entries is None:
+        defaults = getattr(module, "DEFAULT_BACKGROUND", {})
+        return list(defaults.get(subtype or module.DEFAULT_SUBTYPE, ()))
+    return list(entries)
+
+
+def background_started(module, entries, subtype: str | None) -> bool:
+    """True when an arm's background includes a therapy started at day 0 of the trial (an active
+    treatment the patient knows of, for open-label expectation); stable therapies are not."""
+    table = getattr(module, "BACKGROUND", {})
+    return any(table[n].starts_in_trial for n in
+               (e if isinstance(e, str) else e["name"] for e in _background_entries(module, entries, subtype))
+               if n in table)
 
 
 def gauss(rng, x, sd):

@@ -46,7 +46,7 @@ import numpy as np
 import sympy as sp
 
 from mscsim import scores
-from mscsim.diseases.base import Endpoint, lognoise
+from mscsim.diseases.base import Background, Endpoint, lognoise
 from mscsim.immune import ratio_to_healthy
 from mscsim.kinetics import KineticsHandles
 from mscsim.kinetics.common import P
@@ -85,6 +85,17 @@ KEY_OUTPUTS = [("allo", "alloreactive drive (1 = enrolment)"), ("gut_gvhd", "gut
 SUMMARY_ENDPOINTS = ["gvhd_grade", "gvhd_orr", "gvhd_cr", "lower_gi_stage", "survival"]
 #: the one constant `mscsim calibrate --disease gvhd` fits (records: role calibration): how much of the
 #: inflammation MSCs suppress directly
+#: standard of care (``background: [...]``; docs/disease-modules.md): what every SR-aGvHD patient
+#: of the shipped trials got; stable (inside the calibrated natural history), so it sets nothing
+BACKGROUND = {b.name: b for b in [
+    Background("steroids_bat", "corticosteroids continued and tapered, with second-line best available therapy at "
+               "the centre's discretion: the slow fade of the alloreactive drive (k_tol_gvhd) and the survival of "
+               "untreated patients are set on such patients, so nothing changes", {},
+               "REACH2 best available therapy arm (Zeiser 2020 N Engl J Med 382:1800, PMID 32320566) sets h_org_gvhd/"
+               "h0_gvhd; MSB-GVHD001 (Kurtzberg 2020) and TEMCELL (Muroi 2016) kept steroids"),
+]}
+#: the background an arm gets when it lists none, per subtype
+DEFAULT_BACKGROUND = {"adult": ("steroids_bat",), "pediatric": ("steroids_bat",)}
 CALIBRATION_PARAMETERS = ["f_immune_gvhd"]
 #: tools/calibrate_baselines.py: free constants, baseline targets of the typical patient, sources
 BASELINE_TARGETS = (

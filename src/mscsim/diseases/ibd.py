@@ -39,7 +39,7 @@ import numpy as np
 import sympy as sp
 
 from mscsim import scores
-from mscsim.diseases.base import Endpoint, add_placebo, gauss, lognoise
+from mscsim.diseases.base import Background, Endpoint, add_placebo, gauss, lognoise
 from mscsim.immune import ratio_to_healthy
 from mscsim.kinetics import KineticsHandles
 from mscsim.kinetics.common import P
@@ -100,6 +100,24 @@ BASELINE_TARGETS = (
 
 
 #: free parameters fitted by `mscsim calibrate --disease ibd` (records: role calibration in the scenarios)
+#: standard of care (``background: [...]``; docs/disease-modules.md): what the control arms got; stable
+#: medication is inside the calibrated drive, the fistula procedure is the module's ``proc`` state
+BACKGROUND = {b.name: b for b in [
+    Background("conventional_stable", "stable conventional therapy at entry (corticosteroids, thiopurines or "
+               "methotrexate, anti-TNF): part of the calibrated drive, nothing changes", {},
+               "Zhang 2018 (PMID 28873511) control on steroid maintenance; Forbes 2014 anti-TNF refractory patients"),
+    Background("fistula_procedure", "examination under anaesthesia, curettage, seton removal and suture of the "
+               "internal opening in every arm of a local-injection trial, with stable Crohn's medication: the "
+               "module's proc state (starts with the trial) and the calibrated drive", {},
+               "ADMIRE-CD (Panes 2016, PMID 27477896) and Molendijk 2015 (PMID 26116801) protocols; "
+               "lam_proc_ibd calibrated on the ADMIRE placebo arm"),
+    Background("base_therapy_uc", "base therapy of ulcerative colitis at entry (aminosalicylates, corticosteroids): "
+               "part of the calibrated drive, nothing changes", {},
+               "Hu 2016 (PMID 27882104): both arms on base therapy"),
+]}
+#: the background an arm gets when it lists none, per subtype
+DEFAULT_BACKGROUND = {"crohns_luminal": ("conventional_stable",), "crohns_perianal": ("fistula_procedure",),
+                      "uc": ("base_therapy_uc",)}
 CALIBRATION_PARAMETERS = ['lam_proc_ibd', 'lam_close_msc_ibd', 'placebo_max_ibd']
 def compose(m, body, layers, *, species, subtype) -> KineticsHandles:
     subtype = subtype or DEFAULT_SUBTYPE

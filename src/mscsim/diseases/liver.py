@@ -39,7 +39,7 @@ import numpy as np
 import sympy as sp
 
 from mscsim import scores
-from mscsim.diseases.base import Endpoint, gauss, lognoise
+from mscsim.diseases.base import Background, Endpoint, gauss, lognoise
 from mscsim.immune import ratio_to_healthy
 from mscsim.kinetics import KineticsHandles
 from mscsim.kinetics.common import P
@@ -84,6 +84,17 @@ BASELINE_TARGETS = (
 )
 
 #: design constants of the MSC effect that `mscsim calibrate` may fit to liver trial records
+#: standard of care (``background: [...]``; docs/disease-modules.md): treatment of the cause and of the
+#: complications, as the control arms got it; inside the calibrated natural history, so it sets nothing
+BACKGROUND = {b.name: b for b in [
+    Background("supportive_care", "treatment of the cause (nucleos(t)ide antivirals for hepatitis B, abstinence "
+               "from alcohol) and of the complications (diuretics, albumin, lactulose) taken since before entry: "
+               "the etiological injury and the natural history are set on such patients, nothing changes", {},
+               "Zhang/Shi 2012 (PMID 22320928): HBV cirrhosis on antiviral and supportive care [recalled]; Suk 2016: abstinent "
+               ">= 6 months; Lin 2017 (PMID 28258263) ACLF: standard medical therapy"),
+]}
+#: the background an arm gets when it lists none, per subtype
+DEFAULT_BACKGROUND = {"decompensated": ("supportive_care",), "aclf": ("supportive_care",)}
 CALIBRATION_PARAMETERS = ["a_hsc_troph_liver", "a_troph_hep_liver"]
 #: default trial entry: MELD > 10 (decompensated-cirrhosis MSC trial NCT03529136, parameter-sources.md s.8)
 INCLUSION = {"meld": ">10"}

@@ -51,6 +51,12 @@ Read-outs (``responders``; definitions with their sources in ``mscsim.scores``):
   new/enlarging T2) since baseline.
 EDSS is observed with inter-rater noise (sd_edss_ms, Noseworthy 1990) and rounded to 0.5 steps.
 No placebo state: Petrou's sham arm worsened and EDSS, relapses and MRI are rater-blinded.
+
+Standard of care (``BACKGROUND``): disease-modifying drugs started at day 0 (interferon-beta,
+glatiramer acetate, natalizumab) scale the lesion drive by ``rr^(1/n_relapse_ms)`` with an onset
+of weeks (state ``dmd_ms``), so at steady state the relapse hazard ``arr les^n`` falls by the
+relapse-rate ratio ``rr`` of the drug's pivotal trial (lesions, MRI and EDSS follow). The shipped
+progressive-MS trials did not start one, and the subtype defaults change nothing.
 """
 
 from __future__ import annotations
@@ -59,7 +65,7 @@ import numpy as np
 import sympy as sp
 
 from mscsim import scores
-from mscsim.diseases.base import Endpoint
+from mscsim.diseases.base import Background, Endpoint
 from mscsim.immune import ratio_to_healthy
 from mscsim.kinetics import KineticsHandles
 from mscsim.kinetics.common import P
@@ -109,6 +115,28 @@ BASELINE_TARGETS = (
 #: EDSS worsening by baseline EDSS, (baseline up to, rise): scores.EDSS_WORSENING_RULE (Kalincik 2015)
 WORSENING_THRESHOLDS = scores.EDSS_WORSENING_RULE
 
+
+#: disease-modifying drugs a scenario arm may start at day 0 (``background: [...]``): name ->
+#: (model input, relapse-rate-ratio parameter, description, source)
+_DMD = {
+    "interferon_beta": ("ifnb_start_ms", "rr_ifnb_ms", "interferon-beta (1a or 1b) started at day 0",
+                        "IFNB MSSG 1993 (PMID 8469318), PRISMS 1998 (PMID 9820297): relapse rate -30 %"),
+    "glatiramer": ("ga_start_ms", "rr_ga_ms", "glatiramer acetate 20 mg/day started at day 0",
+                   "Johnson 1995 Neurology 45:1268 (PMID 7617181): relapse rate -29 %"),
+    "natalizumab": ("ntz_start_ms", "rr_ntz_ms", "natalizumab 300 mg every 4 weeks started at day 0",
+                    "AFFIRM, Polman 2006 N Engl J Med 354:899 (PMID 16510744): relapse rate -68 %"),
+}
+#: standard of care a scenario arm may list; see docs/disease-modules.md
+BACKGROUND = {b.name: b for b in [
+    Background("no_dmd", "no disease-modifying drug during the trial (as in the shipped progressive-MS "
+               "trials); the calibrated drive is that of such patients", {},
+               "Petrou 2020 (PMID 33253391) and Harris 2018 (PMID 29449193) populations; lesion drive "
+               "calibrated on the Petrou sham arm"),
+    *[Background(name, f"{desc}: relapse rate x {rr} at full effect (lesion drive x {rr}^(1/n_relapse_ms)), "
+                 f"onset k_dmd_ms", {inp: 1.0}, src) for name, (inp, rr, desc, src) in _DMD.items()],
+]}
+#: the background an arm gets when it lists none, per subtype
+DEFAULT_BACKGROUND = {"progressive": ("no_dmd",), "relapsing": ("no_dmd",)}
 
 #: free parameters fitted by `mscsim calibrate --disease ms` (records: role calibration in the scenarios)
 CALIBRATION_PARAMETERS = ['a_remyel_msc_ms']  # delta_my_prog_ms is a natural-history (baseline) parameter
@@ -162,7 +190,21 @@ def compose(m, body, layers, *, species, subtype) -> KineticsHandles:
                   desc="suppression of lesion formation by MSCs at the CNS border (0..1)",
                   source="Di Nicola 2002 PMID 11986244 (Imax); doi:10.1186/s13287-023-03589-w (r50); "
                          "IT MSCs outnumber CSF leukocytes ~100-fold (parameter-sources.md s.4)", output=True)
-    m.rate(les, p["k_les_ms"] * ((1 - gate) * sp.Max(excess, 0) / p["S_ref_ms"] - les),
+    # disease-modifying drugs started at day 0 (BACKGROUND): relapse-rate ratio rr at full effect
+    rr_all = 1
+    for inp, rr, _desc, _src in _DMD.values():
+        on = m.param(inp, 0.0, unit="1", kind="input", desc=f"1 when {_desc.split(' started')[0]} starts at day 0",
+                     source="set by the trial from the arm's background")
+        rr_all = rr_all * P(m, rr, species) ** on
+    dmd = m.state("dmd_ms", unit="fraction", group="disease", init=0.0, atol=1e-9,
+                  desc="disease-modifying-drug effect built up since its start (0..1)")
+    m.rate(dmd, P(m, "k_dmd_ms", species) * (sp.Min(sum(m.symbol(v[0]) for v in _DMD.values()), 1) - dmd),
+           desc="the disease-modifying drug's effect builds up over weeks", source="onset k_dmd_ms [design]")
+    dmd_cut = m.rule("dmd_lesion_factor", 1 - dmd * (1 - rr_all ** (1 / p["n_relapse_ms"])), unit="1",
+                     desc="factor on the lesion drive from disease-modifying drugs (relapse hazard x rr at steady "
+                          "state, since it goes as les^n_relapse_ms)",
+                     source="relapse-rate ratios of the pivotal trials (ms.yaml rr_*_ms) [form: design]", output=True)
+    m.rate(les, p["k_les_ms"] * (dmd_cut * (1 - gate) * sp.Max(excess, 0) / p["S_ref_ms"] - les),
            desc="lesion activity follows CNS IFN-gamma, IL-17, TNF-alpha and blood effectors entering the CNS, "
                 "less what MSCs at the CNS border suppress",
            source="disease-models.md s.4.3 [design]; rate from the ~3-week enhancement of new lesions (Cotton 2003)")
@@ -219,10 +261,10 @@ def compose(m, body, layers, *, species, subtype) -> KineticsHandles:
     m.rule("edss", 10 * (1 - sp.exp(-u)), unit="score", desc="expected EDSS (continuous)",
            source="[design] monotone, saturating at 10 (Kurtzke 1983 scale 0-10)", output=True)
     du = (p["w_edss_lost_ms"] * (loss_my + loss_dm) + p["w_edss_dm_ms"] * (demyel - remyel - loss_dm)
-          + p["w_edss_les_ms"] * p["k_les_ms"] * ((1 - gate) * sp.Max(excess, 0) / p["S_ref_ms"] - les))
+          + p["w_edss_les_ms"] * p["k_les_ms"] * (dmd_cut * (1 - gate) * sp.Max(excess, 0) / p["S_ref_ms"] - les))
     m.rule("edss_rate", 3650 * sp.exp(-u) * du, unit="EDSS points/year",
            desc="current rate of change of the expected EDSS", source="d(edss)/dt of the rule above", output=True)
-    for s in ("les", "demyelinated", "axon_loss"):
+    for s in ("les", "demyelinated", "axon_loss", "dmd_ms"):
         m.output(s)
     return kin
 

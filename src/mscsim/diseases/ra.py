@@ -145,20 +145,39 @@ def compose(m, body, layers, *, species, subtype) -> KineticsHandles:
     return kin
 
 
+def flare_factor(rng, n: int) -> np.ndarray:
+    """Multiplier of the inflammatory components at each of ``n`` visits: ``1 + a_flare_ra`` at a
+    visit that falls in a flare (probability ``p_flare_ra``), else 1; all 1 without ``rng``.
+
+    RA activity waxes and wanes around a patient's level: patients are flaring at 17 % of visits
+    (Raheel 2017, PMID 28968703) and most flares last under 2 weeks (Bykerk 2014, PMID 24334643),
+    so visits weeks apart meet independent flares. A flare is sized to the OMERACT DAS28 flare
+    criterion (increase > 1.2; van der Maas 2013, DOI 10.1136/annrheumdis-2012-202281). A patient
+    in a flare at the baseline visit and out of it later improves without any treatment: part of
+    the placebo-arm ACR20 of real trials (issue 15)."""
+    from mscsim import parameters as P_
+
+    if rng is None:
+        return np.ones(n)
+    return 1.0 + P_.value("a_flare_ra") * (rng.random(n) < P_.value("p_flare_ra"))
+
+
 def observe(out, rng=None) -> dict[str, np.ndarray]:
     """Clinical measurements and scores at each time (with visit noise when ``rng`` is given)."""
     from mscsim import parameters as P_
 
     v = P_.value
     n = len(out)
-    tjc = np.clip(np.round(gauss(rng, out["tjc28"], v("sd_tjc28"))) if rng is not None else out["tjc28"], 0, 28)
-    sjc = np.clip(np.round(gauss(rng, out["sjc28"], v("sd_sjc28"))) if rng is not None else out["sjc28"], 0, 28)
-    pain = np.clip(gauss(rng, out["pain_vas"], v("sd_vas")), 0, 100)
-    ptga = np.clip(gauss(rng, out["ptga"], v("sd_vas")), 0, 100)
-    phga = np.clip(gauss(rng, out["phga"], v("sd_vas")), 0, 100)
+    # a flare is a short visit-level event (independent between visits: visits are weeks apart)
+    fl = flare_factor(rng, n)
+    tjc = np.clip(np.round(gauss(rng, out["tjc28"] * fl, v("sd_tjc28"))) if rng is not None else out["tjc28"], 0, 28)
+    sjc = np.clip(np.round(gauss(rng, out["sjc28"] * fl, v("sd_sjc28"))) if rng is not None else out["sjc28"], 0, 28)
+    pain = np.clip(gauss(rng, out["pain_vas"] * fl, v("sd_vas")), 0, 100)
+    ptga = np.clip(gauss(rng, out["ptga"] * fl, v("sd_vas")), 0, 100)
+    phga = np.clip(gauss(rng, out["phga"] * fl, v("sd_vas")), 0, 100)
     haq = np.clip(gauss(rng, out["haq"], v("sd_haq")), 0, 3)
-    crp = lognoise(rng, out["crp_out"], v("cv_crp"))
-    esr = np.maximum(lognoise(rng, out["esr"], v("cv_esr")), 1.0)
+    crp = lognoise(rng, out["crp_out"] * fl, v("cv_crp"))
+    esr = np.maximum(lognoise(rng, out["esr"] * fl, v("cv_esr")), 1.0)
     obs = {
         "tjc28": tjc, "sjc28": sjc, "pain_vas": pain, "ptga": ptga, "phga": phga, "haq": haq,
         "crp": crp, "esr": esr,

@@ -32,11 +32,17 @@ The IC stimulus is sigmoid (``n_ic_sle`` = 2), which makes the IC loop bistable:
 steady state (IC = 1) and a low one (remission). A patient whose IC falls below about ``K_ic_sle``
 for long enough stays low after the cells have gone (a reset of the autoreactive B/plasma-cell
 pool, issue 15 item 3); one whose IC handling needs a deeper fall (between-patient spread of
-``K_ic_sle``) improves for months and returns. Standard of care: the typical patient's drives are
-measured on the therapy the Nanjing patients were refractory to and stayed on (prednisone with
+``K_ic_sle``) improves for months and returns.
+
+Standard of care (``BACKGROUND``, scenario arm key ``background``): the typical patient's drives
+are measured on the therapy the Nanjing patients were refractory to and stayed on (prednisone with
 cyclophosphamide, mycophenolate or leflunomide, Wang D 2014 Table 1), so the subtype default
-changes nothing (``soc_is_sle`` = 0); an arm that intensifies therapy sets the fraction of drive
-it removes, once scenarios carry a per-arm background.
+``soc_stable`` changes nothing. Therapies started at day 0 act through the module's equations:
+cyclophosphamide or mycophenolate induction (``induction_sle``) and added prednisone
+(``prednisone_sle``, an Emax of the dose in mg/day on glucocorticoid-receptor occupancy, held or
+tapered exponentially: ``prednisone_taper``) cut the
+systemic and renal autoimmune drives, with onsets of weeks and days; hydroxychloroquine
+(``hcq_sle``, onset of months) lowers the flare hazard by its sourced relative risk.
 
 SLEDAI-2K is scored item by item with the exact weights (``scores.sledai_2k``): increased DNA
 binding when anti-dsDNA >= 30 IU/mL, low complement when C3 < 90 or C4 < 16 mg/dL, proteinuria
@@ -69,7 +75,7 @@ import sympy as sp
 from scipy.special import ndtr
 
 from mscsim import scores
-from mscsim.diseases.base import Endpoint, add_placebo, gauss, lognoise
+from mscsim.diseases.base import Background, Endpoint, add_placebo, gauss, lognoise
 from mscsim.immune import ratio_to_healthy
 from mscsim.kinetics import KineticsHandles
 from mscsim.kinetics.common import P
@@ -108,6 +114,37 @@ BASELINE_TARGETS = (
 #: default trial inclusion on the observed baseline: active SLE, SLEDAI-2K >= 8 (the Nanjing MSC
 #: database analysis, Wen 2019 Stem Cells Int 2019:7061408)
 INCLUSION = {"sledai": ">=8"}
+
+#: standard of care a scenario arm may list (``background: [...]``); see docs/disease-modules.md
+BACKGROUND = {b.name: b for b in [
+    Background("soc_stable", "prednisone with cyclophosphamide, mycophenolate or leflunomide, taken since "
+               "before screening (the therapy the patient is refractory to): part of the calibrated drives, "
+               "nothing changes in the trial", {},
+               "Wang D 2014 Table 1 (PMID 24661633): the Nanjing MSC patients stayed on their prednisone and "
+               "immunosuppressant; D_sle_s/D_sle_t are set on such patients"),
+    Background("cyclophosphamide", "IV cyclophosphamide induction started at day 0 (NIH / Euro-Lupus "
+               "pulses): cuts the systemic and renal drive by E_cyc_sle with onset k_induction_sle",
+               {"cyc_start_sle": 1.0}, "ALMS, Appel 2009 J Am Soc Nephrol 20:1103 (PMID 19369404): IV "
+               "cyclophosphamide and mycophenolate induction equivalent (response 53.0 vs 56.2 % at 24 weeks)"),
+    Background("mycophenolate", "mycophenolate mofetil induction (2-3 g/day) started at day 0: cuts the "
+               "systemic and renal drive by E_mmf_sle with onset k_induction_sle", {"mmf_start_sle": 1.0},
+               "ALMS, Appel 2009 (PMID 19369404)"),
+    Background("prednisone", "prednisone added at day 0 on top of the entry dose, dose in mg/day: cuts the "
+               "drives by Emax_pred_sle x dose/(dose + ED50_pred_sle) with onset k_pred_sle, held (see "
+               "prednisone_taper)", {}, "dose-occupancy: Buttgereit 2002 Ann Rheum Dis 61:718 "
+               "(PMID 12117678)", dose_param="pred_add_sle", dose_unit="mg/d", default_dose=10.0,
+               started=True),
+    Background("prednisone_taper", "prednisone added at day 0 at the given starting dose (mg/day) and tapered "
+               "exponentially with half-life t_half_taper_sle (e.g. 60 -> 10 mg/day in 12 weeks)",
+               {"pred_taper_sle": 1.0}, "taper pace: ALMS induction protocol (Appel 2009, PMID 19369404) [design "
+               "form]; dose-occupancy Buttgereit 2002 (PMID 12117678)", dose_param="pred_add_sle", dose_unit="mg/d",
+               default_dose=60.0),
+    Background("hydroxychloroquine", "hydroxychloroquine (200-400 mg/day) started at day 0: flare hazard "
+               "x rr_hcq_sle, onset k_hcq_sle", {"hcq_start_sle": 1.0},
+               "Canadian Hydroxychloroquine Study Group 1991 N Engl J Med 324:150 (PMID 1984192)"),
+]}
+#: the background an arm gets when it lists none, per subtype
+DEFAULT_BACKGROUND = {"refractory": ("soc_stable",)}
 
 #: free effect parameters for `mscsim calibrate` (none changes the untreated baseline)
 CALIBRATION_PARAMETERS = ['i_B_msc_sle', 'psi_ic_sle']
@@ -203,7 +240,41 @@ def compose(m, body, layers, *, species, subtype) -> KineticsHandles:
                         "(threshold) at low load: with n_ic_sle > 1 the IC loop has a low (remission) as well as "
                         "the high (refractory) steady state", output=True)
     kin = layers.kinetics(sdf1)
-    soc = 1 - p["soc_is_sle"]
+    # --- standard of care started at day 0 (BACKGROUND): inputs set by the trial from the arm ---
+    def _input(name, unit, desc):
+        return m.param(name, 0.0, unit=unit, kind="input", desc=desc, source="set by the trial from the arm's background")
+
+    cyc = _input("cyc_start_sle", "1", "1 when IV cyclophosphamide induction starts at day 0 (background: [cyclophosphamide])")
+    mmf = _input("mmf_start_sle", "1", "1 when mycophenolate induction starts at day 0 (background: [mycophenolate])")
+    hcq_on = _input("hcq_start_sle", "1", "1 when hydroxychloroquine starts at day 0 (background: [hydroxychloroquine])")
+    pred_dose = _input("pred_add_sle", "mg/d", "prednisone added at day 0 over the entry dose (background: "
+                       "[{name: prednisone, dose: ...}])")
+    ind = m.state("induction_sle", unit="fraction", group="disease", init=0.0, atol=1e-9,
+                  desc="fraction of the autoimmune drives removed by induction therapy started at day 0")
+    m.rate(ind, P(m, "k_induction_sle", species) * (P(m, "E_cyc_sle", species) * cyc
+                                                    + P(m, "E_mmf_sle", species) * mmf - ind),
+           desc="cyclophosphamide / mycophenolate induction builds up over weeks",
+           source="ALMS (Appel 2009, PMID 19369404): equivalent induction agents; onset [design]")
+    taper_on = _input("pred_taper_sle", "1", "1 when the added prednisone is tapered (background: [prednisone_taper])")
+    left = m.state("pred_taper_left_sle", unit="fraction", group="disease", init=1.0, atol=1e-9,
+                   desc="share of the added prednisone dose still given (1 = no taper yet)")
+    m.rate(left, -taper_on * sp.log(2) / P(m, "t_half_taper_sle", species) * left,
+           desc="exponential prednisone taper", source="[design form] taper pace t_half_taper_sle (ALMS protocol)")
+    dose_now = m.rule("prednisone_added_sle", pred_dose * left, unit="mg/d",
+                      desc="prednisone added over the entry dose, today (after any taper)", source="input x taper",
+                      output=True)
+    pred = m.state("prednisone_sle", unit="fraction", group="disease", init=0.0, atol=1e-9,
+                   desc="fraction of the autoimmune drives removed by prednisone added at day 0")
+    m.rate(pred, P(m, "k_pred_sle", species) * (P(m, "Emax_pred_sle", species) * dose_now
+                                                / (dose_now + P(m, "ED50_pred_sle", species)) - pred),
+           desc="added prednisone: Emax of the daily dose (glucocorticoid-receptor occupancy), onset of days",
+           source="Buttgereit 2002 Ann Rheum Dis 61:718 (PMID 12117678): receptor saturation ~50 % at "
+                  "7.5 mg/day; Emax and onset [design]")
+    hcq = m.state("hcq_sle", unit="fraction", group="disease", init=0.0, atol=1e-9,
+                  desc="hydroxychloroquine effect built up since its start (0..1)")
+    m.rate(hcq, P(m, "k_hcq_sle", species) * (hcq_on - hcq), desc="hydroxychloroquine acts over months",
+           source="onset k_hcq_sle [design]")
+    soc = (1 - p["soc_is_sle"]) * (1 - ind) * (1 - pred)
     drive_s = p["D_sle_s"] * soc * (1 - p["psi_ic_sle"] + p["psi_ic_sle"] * ICs)
     drive_t = p["D_sle_t"] * soc * (1 - p["chi_ic_sle"] + p["chi_ic_sle"] * ICs)
     imm = layers.immune(kin, drive_s=drive_s, drive_t=drive_t, species=species)
@@ -265,8 +336,11 @@ def compose(m, body, layers, *, species, subtype) -> KineticsHandles:
                     source="h = h0 exp(b_N N + b_D D) (disease-models.md s.5.3); Chen 2008 PMID 18003764; "
                            "Bruce 2015 (SDI HR)", output=True)
     m.rate(S, -hazard * S, desc="survival falls with the mortality hazard", source="dS/dt = -h S")
-    m.rate(H, p["hf0_sle"] * IC, desc="flare hazard proportional to the immune-complex load",
-           source="BLISS placebo severe-flare rate at typical serology (disease-models.md s.5.4) [form: design]")
+    hcq_cut = 1 - (1 - P(m, "rr_hcq_sle", species)) * hcq
+    m.rate(H, p["hf0_sle"] * IC * hcq_cut,
+           desc="flare hazard proportional to the immune-complex load, lowered by hydroxychloroquine",
+           source="BLISS placebo severe-flare rate at typical serology (disease-models.md s.5.4) [form: design]; "
+                  "hydroxychloroquine relative risk (Canadian HCQ Study Group 1991, PMID 1984192)")
     m.rule("relapse", 1 - sp.exp(-H), unit="probability", desc="probability of a flare (relapse) by now",
            source="1 - exp(-cumulative hazard)", output=True)
 
@@ -285,7 +359,8 @@ def compose(m, body, layers, *, species, subtype) -> KineticsHandles:
            desc="SLEDAI-2K, expected over the patients' descriptor thresholds",
            source="scores.sledai_2k (Gladman 2002)",
            output=True)
-    for s in ("bcell", "plasma", "anti_dsdna", "c3", "neph", "glom_injury", "damage", "survival", "flare_cumhaz"):
+    for s in ("bcell", "plasma", "anti_dsdna", "c3", "neph", "glom_injury", "damage", "survival", "flare_cumhaz",
+              "induction_sle", "prednisone_sle", "hcq_sle"):
         m.output(s)
     return kin
 

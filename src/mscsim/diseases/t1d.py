@@ -50,7 +50,7 @@ import numpy as np
 import sympy as sp
 
 from mscsim import scores
-from mscsim.diseases.base import Endpoint, gauss, lognoise
+from mscsim.diseases.base import Background, Endpoint, gauss, lognoise
 from mscsim.immune import ratio_to_healthy
 from mscsim.kinetics import KineticsHandles
 from mscsim.kinetics.common import P
@@ -97,6 +97,17 @@ _BERGMAN = ("Bergman minimal model glucose equation, remote insulin action at qu
 
 
 #: free parameters fitted by `mscsim calibrate --disease t1d` (records: role calibration in the scenarios)
+#: standard of care (``background: [...]``; docs/disease-modules.md): treat-to-target insulin is the
+#: module's own dose equation (``tdd_t1d``), so it is declared here, required in every arm
+BACKGROUND = {b.name: b for b in [
+    Background("insulin", "insulin titrated to target, limited by hypoglycaemia (the dose state tdd_t1d follows "
+               "the dose that brings mean glucose to the achievable level): every T1D patient is on it, in both "
+               "arms of every shipped trial", {},
+               "Battelino 2019 time-in-range consensus (PMID 31177185); titration pace Riddle 2003 (PMID 14578243); "
+               "Cai 2016 'standard care', Lu 2021 'intensive insulin', Carlsson 2015 control", required=True),
+]}
+#: the background an arm gets when it lists none, per subtype
+DEFAULT_BACKGROUND = {"established": ("insulin",), "new_onset": ("insulin",)}
 CALIBRATION_PARAMETERS = ['r_reg_t1d', 'P50_memory_t1d']
 def compose(m, body, layers, *, species, subtype) -> KineticsHandles:
     p = {n: P(m, n, species) for n in _PARAMS}

@@ -28,12 +28,18 @@ from mscsim.errors import MscsimError, unknown
 
 #: disease codes (design.md, scenario ``disease:``)
 DISEASES = ("ra", "t1d", "ms", "sle", "ibd", "liver", "gvhd", "ards")
+#: disease codes of records: the diseases, and "mixed" for pooled analyses across indications
+#: (the safety meta-analyses; common endpoints only)
+RECORD_DISEASES = DISEASES + ("mixed",)
 
 #: endpoint names from design.md ("Endpoint names"); ``common`` applies to every disease
 ENDPOINTS: dict[str, tuple[str, ...]] = {
     "common": ("msc_blood", "msc_lung_pct", "msc_liver_pct", "msc_spleen_pct", "msc_target_pct",
                "tnf", "ifng", "il17", "il6", "il10", "il4", "tgfb", "th17_pct", "treg_pct",
-               "th17_treg_ratio", "lung_occlusion", "survival"),
+               "th17_treg_ratio", "lung_occlusion", "survival",
+               # safety read-outs (mscsim.safety)
+               "fever", "infusion_reaction", "thrombosis", "lung_embolism", "d_dimer", "dsa", "infection",
+               "death", "malignancy"),
     "ra": ("das28_crp", "das28_esr", "acr20", "acr50", "acr70", "eular_response", "crp"),
     "t1d": ("c_peptide_auc", "fasting_c_peptide", "hba1c", "fasting_glucose", "insulin_dose",
             "insulin_free"),
@@ -45,19 +51,20 @@ ENDPOINTS: dict[str, tuple[str, ...]] = {
     "gvhd": ("gvhd_orr", "gvhd_cr", "gvhd_pr", "gut_cr", "skin_cr", "liver_cr", "gvhd_grade", "nrm"),
     "ards": ("mortality", "pf_ratio", "pf_change", "oxygenation_index", "ventilator_free_days",
              "lung_lesion_change_pct"),
+    "mixed": (),
 }
 
 ROUTES = ("iv", "intra_arterial", "intraportal", "intrathecal", "local")
 STATS = ("mean", "mean_change", "mean_change_pct", "proportion", "count", "direction", "safety",
-         "SMD", "WMD", "mean_difference", "median", "hazard_ratio")
+         "SMD", "WMD", "mean_difference", "median", "hazard_ratio", "risk_ratio", "odds_ratio")
 FLAGS = ("meta_analysis", "secondary_source", "unverified", "company_reported",
          "source_inconsistency", "not_msc_only")
 
 
 def endpoints_for(disease: str) -> tuple[str, ...]:
     """Endpoint names valid for ``disease`` (common ones included)."""
-    if disease not in DISEASES:
-        raise unknown("disease", disease, DISEASES, field="disease")
+    if disease not in RECORD_DISEASES:
+        raise unknown("disease", disease, RECORD_DISEASES, field="disease")
     return ENDPOINTS["common"] + ENDPOINTS[disease]
 
 
@@ -104,7 +111,8 @@ class EvidenceRecord(BaseModel):
     timepoint_days: float | None = _NonNeg
     timepoint_text: str
     stat: Literal["mean", "mean_change", "mean_change_pct", "proportion", "count", "direction",
-                  "safety", "SMD", "WMD", "mean_difference", "median", "hazard_ratio"]
+                  "safety", "SMD", "WMD", "mean_difference", "median", "hazard_ratio", "risk_ratio",
+                  "odds_ratio"]
     stat_text: str
     value: float | None = None
     value_text: str
@@ -135,8 +143,8 @@ class EvidenceRecord(BaseModel):
     @field_validator("disease")
     @classmethod
     def _known_disease(cls, v: str) -> str:
-        if v not in DISEASES:
-            raise ValueError(f"unknown disease {v!r}; accepted: {', '.join(DISEASES)}")
+        if v not in RECORD_DISEASES:
+            raise ValueError(f"unknown disease {v!r}; accepted: {', '.join(RECORD_DISEASES)}")
         return v
 
     @field_validator("flags")
@@ -162,6 +170,11 @@ class EvidenceRecord(BaseModel):
                 x = getattr(self, name)
                 if x is not None and not 0.0 <= x <= 1.0:
                     raise ValueError(f"{name} {x} is not a proportion in 0..1")
+        if self.stat in ("risk_ratio", "odds_ratio"):
+            for name in ("value", "ci_low", "ci_high"):
+                x = getattr(self, name)
+                if x is not None and not x > 0:
+                    raise ValueError(f"{name} {x} of a {self.stat} must be positive")
         if self.stat == "count" and self.value is not None and self.value < 0:
             raise ValueError(f"count value {self.value} is negative")
         if self.events is not None and self.total is not None and self.events > self.total:
@@ -278,8 +291,8 @@ def load_records(disease: str | None = None, study: str | None = None, *,
     number. Missing numbers are NaN (floats) or <NA> (integer columns ``n``, ``events``, ...).
     """
     recs = records(path)
-    if disease is not None and disease not in DISEASES:
-        raise unknown("disease", disease, DISEASES, field="disease")
+    if disease is not None and disease not in RECORD_DISEASES:
+        raise unknown("disease", disease, RECORD_DISEASES, field="disease")
     if study is not None:
         ids = list(dict.fromkeys(r.study_id for r in recs))
         if study not in ids:
@@ -385,8 +398,8 @@ def _unique(items) -> list:
 def studies(disease: str | None = None, *, path: str | Path | None = None) -> pd.DataFrame:
     """One row per study: id, disease, design, arms with n, cell source, dose, route, schedule,
     source (PMID/DOI), number of records and of records with a number."""
-    if disease is not None and disease not in DISEASES:
-        raise unknown("disease", disease, DISEASES, field="disease")
+    if disease is not None and disease not in RECORD_DISEASES:
+        raise unknown("disease", disease, RECORD_DISEASES, field="disease")
     by_study: dict[str, list[EvidenceRecord]] = {}
     for r in records(path):
         if disease is None or r.disease == disease:

@@ -37,8 +37,8 @@ from mscsim.errors import MscsimError
 from mscsim.evidence.mcid import mcid_for
 from mscsim.evidence.records import load_records
 from mscsim.evidence.scoring import (CALIBRATED_NORMAL_IS, direction_test, predictive_difference,
-                                     predictive_interval)
-from mscsim.scenario import Scenario, load_scenario, shipped_scenarios
+                                     pooled_risk, predictive_interval, predictive_ratio)
+from mscsim.scenario import RATIO_COMPARES, Scenario, load_scenario, shipped_scenarios, validation_arms
 from mscsim.stats import summarize
 
 #: simulated patients per arm at least (the published n still sizes every interval and test)
@@ -179,6 +179,9 @@ def validate_result(scenario: Scenario, result, draws: list | None = None) -> pd
             raise MscsimError(f"scenario {scenario.name!r}: unknown evidence record {v.record!r}",
                               field="validation.record")
         rec = recs.loc[v.record]
+        if v.compare in RATIO_COMPARES:
+            rows.append(_ratio_row(scenario, result, v, rec, informing))
+            continue
         at = _days(v.at)
         stat = _stat(scenario, v.endpoint, v.compare)
         x, base = _arm_values(pts, v.arm, v.endpoint, at, v.compare, scenario)
@@ -257,6 +260,57 @@ def validate_result(scenario: Scenario, result, draws: list | None = None) -> pd
         row["inside"] = row["holds"]  # the report's column name
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _ratio_row(scenario: Scenario, result, v, rec: pd.Series, informing) -> dict:
+    """A pooled risk or odds ratio of a safety event (MSC arm(s) vs ``v.vs``): the published ratio
+    inside the 95 % predictive interval of the ratio in a trial of the published size, from the
+    simulated per-patient event probabilities (result.safety; mscsim.safety). The published total
+    n is split evenly between the arms (the meta-analyses' abstracts give no split; flagged)."""
+    tab = getattr(result, "safety", None)
+    col = f"risk_{v.endpoint}"
+    arms = validation_arms(v)
+    planned = {a.name: a.n for a in scenario.arms}
+    if tab is None or tab.empty or col not in tab:  # e.g. a report read back from patients.parquet
+        ra, rb = [], np.empty(0)
+    else:
+        ra = [tab.loc[tab["arm"] == a, col].to_numpy(dtype=float) for a in arms]
+        rb = tab.loc[tab["arm"] == v.vs, col].to_numpy(dtype=float)
+    flags = []
+    rflags = list(rec.get("flags") or [])
+    if "unverified" in rflags:
+        flags.append("UNVERIFIED")
+    flags += [_RECORD_FLAGS[f] for f in rflags if f in _RECORD_FLAGS]
+    pv, lo, hi, text = published_interval(rec)
+    n_pub = published_n(rec, "ratio")
+    role = role_of(v.role, v.record, informing)
+    end = result.plan.obs_times[-1] if getattr(result, "plan", None) is not None else None
+    row = {"trial": scenario.name, "study": rec["study_id"], "arm": v.arm, "endpoint": v.endpoint,
+           "at_days": float(end) if end is not None else _days(v.at), "compare": v.compare, "vs": v.vs,
+           "kind": "numeric", "simulated": None, "sim_sd": None, "sim_ci_low": None, "sim_ci_high": None,
+           "n_sim": int(sum(len(x) for x in ra) + len(rb)), "record": v.record, "role": role,
+           "informs": ", ".join(informing.get(v.record, ())), "pred_low": None, "pred_high": None, "pred_sd": None,
+           "pred_method": None, "z": None, "interval_score": None, "se_pub": None, "is_se": None, "arm_change": None,
+           "p_at_n": None, "mcid": None, "mcid_met": None, "mcid_source": None, "published": pv, "pub_low": lo,
+           "pub_high": hi, "spread": text, "holds": None}
+    if pv is not None and n_pub is not None and all(len(x) for x in ra) and ra and len(rb):
+        na, nb = n_pub - n_pub // 2, n_pub // 2
+        flags.append("arms split 1:1")
+        # pooled MSC arms weighted by the scenario's planned sizes (the mix), however many were simulated
+        pred = predictive_ratio(pooled_risk(ra, [planned[a] for a in arms]), pooled_risk([rb]), v.compare, na, nb)
+        se = published_se(pv, n_pub, "ratio", rec)
+        score = pred.score(pv)
+        row.update({"simulated": pred.center, "pred_low": pred.low, "pred_high": pred.high, "pred_sd": pred.sd,
+                    "pred_method": pred.method, "z": pred.z(pv), "interval_score": score, "se_pub": se,
+                    "is_se": score / se if se else None, "holds": pred.contains(pv)})
+    elif pv is not None and n_pub is None:
+        flags.append("no n")
+    row["n_pub"] = n_pub
+    row["scale"] = v.scale
+    row["flags"] = ", ".join(flags)
+    row["counted"] = bool(row["holds"] is not None and not any(f in flags for f in EXCLUDING_FLAGS))
+    row["inside"] = row["holds"]
+    return row
 
 
 def treatment_effects(scenario: Scenario, result, table: pd.DataFrame, draws: list | None = None) -> pd.DataFrame:
@@ -445,6 +499,8 @@ def format_markdown(table: pd.DataFrame) -> str:
              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for _, r in table.iterrows():
         ep = r["endpoint"] + {"change": " (change)", "complement": " (1 - x)"}.get(r["compare"], "")
+        if r["compare"] in RATIO_COMPARES:
+            ep += f" ({'RR' if r['compare'] == 'risk_ratio' else 'OR'} vs {r['vs']})"
         if r["kind"] == "direction":
             ep += f" (change{', vs ' + str(r['vs']) if _present(r.get('vs')) else ''})"
             vs = f" vs {r['vs']}, arm change {_f(r.get('arm_change'))}" if _present(r.get("vs")) else ""

@@ -365,7 +365,26 @@ def _trial_tables(inp: ReportInput) -> str:
         if unc:
             head += ["predictive difference (95% PI)", f"assurance (p &lt; {unc['alpha']:g}) \u00b1 MC error"]
         out += _table(head, rows, caption="Comparisons with the control arm (arm \u2212 control)")
-    return out
+    return out + _safety_table(s)
+
+
+def _safety_table(s: dict) -> str:
+    """Safety events per arm (summary ``safety`` block, mscsim.safety): events drawn, expected risk,
+    risk ratio vs the control arm; infection, death and malignancy are the null model."""
+    block = s.get("safety") or {}
+    arms = block.get("arms") or []
+    if not arms:
+        return ""
+    null = set(block.get("null_model") or [])
+    rows = []
+    for arm in arms:
+        for name, e in arm["events"].items():
+            rows.append([escape(arm["name"]), escape(name) + (" (null model)" if name in null else ""),
+                         f"{e['events']} / {arm['n']}", pct(e.get("risk"), 1), num(e.get("risk_ratio"))])
+        rows.append([escape(arm["name"]), "peak D-dimer (ng/mL)", "\u2013", num(arm.get("d_dimer_peak_mean")), "\u2013"])
+    caption = (f"Safety events per arm by the end of follow-up (risk = mean per-patient probability; ratio vs "
+               f"{escape(str(block.get('control_arm')))}; docs/safety.md)")
+    return _table(["arm", "event", "events / patients", "risk", "risk ratio"], rows, caption=caption)
 
 
 def _simulate_endpoint_table(inp: ReportInput, mod) -> str:
