@@ -48,6 +48,7 @@ def test_stacked_generator_gives_each_patient_his_own_numbers():
         together.normal(0.0, 1.0, size=(3, 4))
     with pytest.raises(_NotRowWise):
         together.choice(12)                     # a method it does not know how to split
+    assert not hasattr(together, "__deepcopy__")
 
 
 @pytest.mark.parametrize("disease", [d for d in DISEASES if getattr(disease_module(d), "ROW_WISE_OBSERVATION", False)])

@@ -209,6 +209,8 @@ class _StackedRng:
         self.rngs, self.rows = rngs, rows
 
     def __getattr__(self, name: str):
+        if name.startswith("_"):  # copy, pickle, hasattr probes: not a draw
+            raise AttributeError(name)
         rngs, T = self.rngs, self.rows
         n = len(rngs) * T
 
