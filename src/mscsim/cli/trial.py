@@ -61,22 +61,6 @@ def print_summary(summary: dict) -> None:
                       f"(screening ratio {arm['screening_ratio']:.2f}); failed simulations: {arm['failures']}")
 
 
-def csv_beside_parquet(files: list) -> list:
-    """A CSV copy of every Parquet table (as `simulate` writes), for spreadsheet users."""
-    import pandas as pd
-
-    from mscsim.io import atomic_path
-
-    out = []
-    for f in list(files):
-        if str(f).endswith(".parquet"):
-            csv = f.with_suffix(".csv")
-            with atomic_path(csv) as tmp:
-                pd.read_parquet(f).to_csv(tmp, index=False)
-            out.append(csv)
-    return out
-
-
 def drop_empty_responders(summary: dict, out: Path, files: list) -> list:
     """No responders.png when the trial has no proportion endpoint (it would be an empty figure)."""
     if any(e["stat"] == "proportion" for arm in summary["arms"] for e in arm["endpoints"]):
