@@ -58,11 +58,14 @@ def write_table(df: pd.DataFrame, base, csv: bool = True) -> list[Path]:
     return out
 
 
-def save_figure(fig, path, dpi: int = 120) -> Path:
+def save_figure(fig, path, dpi: int = 120, tight: bool = True) -> Path:
+    """Save and close ``fig``; ``tight``: crop to the drawn content (draws the figure twice; a figure
+    laid out with tight_layout does not need it)."""
     import matplotlib.pyplot as plt
 
     with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format=Path(path).suffix.lstrip(".") or "png")
+        fig.savefig(tmp, dpi=dpi, bbox_inches="tight" if tight else None,
+                    format=Path(path).suffix.lstrip(".") or "png")
     plt.close(fig)
     return Path(path)
 

@@ -29,7 +29,7 @@ CO_EXPONENT = 0.75  # [design] allometric scaling of cardiac output with body we
 @lru_cache(maxsize=1)
 def _table() -> dict:
     with resources.files("mscsim.data").joinpath("physiology.yaml").open() as fh:
-        return yaml.safe_load(fh)
+        return yaml.load(fh, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # C parser (issue 19)
 
 
 def target_names() -> list[str]:

@@ -131,8 +131,20 @@ def trial_timecourse_figure(tc: pd.DataFrame, quantities: list[tuple[str, str]],
     for k in range(len(quantities), nrows * ncols):
         axes[k // ncols][k % ncols].axis("off")
     fig.suptitle(title or "mean and 5-95 % band per arm")
-    fig.tight_layout(rect=SUPTITLE_RECT)
+    fixed_margins(fig, nrows, ncols, left=0.8, right=0.2, bottom=0.55, top=0.75, wgap=0.85, hgap=0.8)
     return fig
+
+
+def fixed_margins(fig, nrows: int, ncols: int, *, left: float, right: float, bottom: float, top: float,
+                  wgap: float = 0.0, hgap: float = 0.0) -> None:
+    """Place a grid of axes with margins and gaps given in inches. Used instead of tight_layout by the
+    figures of every trial, whose labels are known in advance: tight_layout measures every text on
+    the figure, most of the time of drawing it (issue 19)."""
+    w, h = fig.get_size_inches()
+    axw = (w - left - right - (ncols - 1) * wgap) / ncols
+    axh = (h - bottom - top - (nrows - 1) * hgap) / nrows
+    fig.subplots_adjust(left=left / w, right=1 - right / w, bottom=bottom / h, top=1 - top / h,
+                        wspace=wgap / axw if ncols > 1 else 0.2, hspace=hgap / axh if nrows > 1 else 0.2)
 
 
 def responder_figure(summary: dict, title: str = ""):
@@ -165,5 +177,5 @@ def responder_figure(summary: dict, title: str = ""):
     ax.legend(fontsize=8)
     ax.grid(axis="y", alpha=0.3)
     ax.set_title(title or "responders per arm (95 % CI)")
-    fig.tight_layout()
+    fixed_margins(fig, 1, 1, left=0.8, right=0.2, bottom=0.85, top=0.45)
     return fig

@@ -65,7 +65,7 @@ class Product:
 @lru_cache(maxsize=1)
 def _table() -> dict:
     with resources.files("mscsim.data").joinpath("products.yaml").open() as fh:
-        return yaml.safe_load(fh)
+        return yaml.load(fh, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # C parser (issue 19)
 
 
 def tissue_names() -> list[str]:

@@ -117,6 +117,43 @@ def patient_administrations(regimen: Regimen, pt: VirtualPatient) -> list:
 
 def run_patient(task: PatientTask) -> PatientResult:
     """Simulate one enrolled patient and observe his endpoints (runs in any worker)."""
+    return run_patients([task])[0]
+
+
+def run_patients(tasks: list[PatientTask]) -> list[PatientResult]:
+    """`run_patient` of each task, the observations of all of them computed at once where the disease
+    module allows it (`observe_stacked`); the same numbers as one at a time."""
+    sims = [_simulate(t) for t in tasks]
+    ok = [i for i, s in enumerate(sims) if not isinstance(s, PatientResult)]
+    results: list = list(sims)
+    for group in _groups(tasks, ok):
+        t0 = tasks[group[0]]
+        composed = build_model(t0.disease, None, "human", t0.subtype)
+        seeds = [tasks[i].patient.noise_seed for i in group]
+        observed = observe_stacked(composed.disease_module, np.stack([sims[i][0] for i in group]),
+                                   composed.ode.outputs, _time_index(tuple(t0.obs_times)),
+                                   lambda: [np.random.default_rng(np.random.SeedSequence(s)) for s in seeds])
+        for i, ef in zip(group, observed):
+            pt = tasks[i].patient
+            _, tc, retried, ps = sims[i]
+            ef = Readouts({**{c: ef._column(c) for c in ef.columns}, **ps.columns(tasks[i].obs_times)}, ef.index)
+            safety = {e: ps.risk[e] for e in SAFETY_EVENTS} | {"d_dimer_peak": ps.d_dimer_peak()}
+            results[i] = PatientResult(pt.pid, pt.arm, ef, tc, retried=retried, safety=safety)
+    return results
+
+
+def _groups(tasks: list[PatientTask], idx: list[int]) -> list[list[int]]:
+    """Task indices grouped by model and observation times (one group in a trial's chunk)."""
+    out: dict[tuple, list[int]] = {}
+    for i in idx:
+        t = tasks[i]
+        out.setdefault((t.disease, t.subtype, tuple(t.obs_times)), []).append(i)
+    return list(out.values())
+
+
+def _simulate(task: PatientTask):
+    """(read-outs at the observation times, time-course table, retried, safety events) of one patient,
+    or his failed `PatientResult`."""
     composed = build_model(task.disease, None, "human", task.subtype)
     compiled = compile_model(composed.ode)
     pt = task.patient
@@ -142,15 +179,10 @@ def run_patient(task: PatientTask) -> PatientResult:
     if not np.all(np.isfinite(out)):
         return PatientResult(pt.pid, pt.arm, None, None, failed=True, message="non-finite read-outs",
                              retried=retried)
-    rng = np.random.default_rng(np.random.SeedSequence(pt.noise_seed))
-    obs = Readouts.from_array(out[np.searchsorted(times, task.obs_times)], names, _time_index(tuple(task.obs_times)))
-    ef = endpoint_readouts(composed.disease_module, obs, rng)
     col = {c: i for i, c in enumerate(names)}
     tc = out[np.ix_(np.searchsorted(times, task.tc_times), [col[c] for c in task.tc_outputs])]
     ps = _patient_safety(composed, task, admins, weight, times, Y, out, col)
-    ef = Readouts({**{c: ef._column(c) for c in ef.columns}, **ps.columns(task.obs_times)}, ef.index)
-    safety = {e: ps.risk[e] for e in SAFETY_EVENTS} | {"d_dimer_peak": ps.d_dimer_peak()}
-    return PatientResult(pt.pid, pt.arm, ef, tc, retried=retried, safety=safety)
+    return out[np.searchsorted(times, task.obs_times)], tc, retried, ps
 
 
 def _patient_safety(composed, task: PatientTask, admins, weight: float, times, Y, out, col):
@@ -169,6 +201,97 @@ def _patient_safety(composed, task: PatientTask, admins, weight: float, times, Y
         given = [(replace(a, cells=a.cells * task.patient.dose_factor), tf) for a, tf in given]
     return patient_safety(given, weight, horizon,
                           safety_rng(task.patient.noise_seed), lung_peak=lung, anti_donor=ab)
+
+
+class _NotRowWise(Exception):
+    """A draw the stacked observation cannot split per patient (then patients are observed one by one)."""
+
+
+#: numpy.random.Generator methods the stacked observation splits per patient: position of ``size``
+_SIZE_POSITION = {"random": 0, "standard_normal": 0, "standard_exponential": 0, "exponential": 1, "poisson": 1,
+                  "normal": 2, "uniform": 2, "lognormal": 2, "gamma": 2, "binomial": 2, "beta": 2}
+
+
+class _StackedRng:
+    """Random draws for the rows of P patients stacked in blocks of T rows: a draw of P*T values is
+    made block by block, each patient's block from his own generator, so every patient gets exactly
+    the numbers his generator gives him when he is observed alone (same calls in the same order,
+    T values each). Any other draw raises `_NotRowWise`."""
+
+    def __init__(self, rngs: list, rows: int):
+        self.rngs, self.rows = rngs, rows
+
+    def __getattr__(self, name: str):
+        if name.startswith("_"):  # copy, pickle, hasattr probes: not a draw
+            raise AttributeError(name)
+        rngs, T = self.rngs, self.rows
+        n = len(rngs) * T
+
+        def part(x, i):
+            a = np.asarray(x)
+            if a.ndim == 0:
+                return x
+            if a.shape != (n,):
+                raise _NotRowWise(name)
+            return a[i * T:(i + 1) * T]
+
+        pos = _SIZE_POSITION.get(name)
+        if pos is None:
+            raise _NotRowWise(name)
+
+        def draw(*args, size=None, **kw):
+            if len(args) > pos:  # size given by position, e.g. rng.random(n)
+                args, size = args[:pos], args[pos]
+            if size is None or tuple(np.atleast_1d(size)) != (n,):
+                raise _NotRowWise(name)
+            return np.concatenate([getattr(g, name)(*[part(a, i) for a in args], size=T,
+                                                    **{k: part(v, i) for k, v in kw.items()})
+                                   for i, g in enumerate(rngs)])
+
+        return draw
+
+
+def observe_stacked(module, values: np.ndarray, names, index: pd.Index, make_rngs) -> list[Readouts]:
+    """`endpoint_readouts` of P patients: ``values`` (P x times x read-outs), ``make_rngs()`` their
+    visit-noise generators. A module whose observation works row by row (``ROW_WISE_OBSERVATION``:
+    each time's observation depends only on that time's read-outs and the baseline row, noise drawn
+    as one value per row) observes all patients as one stacked table: NumPy calls per trial chunk
+    instead of per patient (issue 19: observation cost a quarter of the integration). The numbers
+    equal observing each patient alone (tests/test_trial_speed.py); anything else, or a module
+    without the flag, is observed patient by patient."""
+    P, T, _ = values.shape
+    if P > 1 and getattr(module, "ROW_WISE_OBSERVATION", False):
+        try:
+            return _observe_rows(module, values, names, index, make_rngs())
+        except Exception:  # noqa: BLE001 - not row-wise after all: the one-by-one path gives the answer or the error
+            pass
+    rngs = make_rngs()
+    return [endpoint_readouts(module, Readouts.from_array(values[i], names, index), rngs[i]) for i in range(P)]
+
+
+def _observe_rows(module, values: np.ndarray, names, index: pd.Index, rngs: list) -> list[Readouts]:
+    from mscsim.diseases.base import _arrays, observe_common
+
+    P, T, K = values.shape
+    n = P * T
+    flat = Readouts.from_array(values.reshape(n, K), names, pd.Index(np.tile(index.to_numpy(), P), name=index.name))
+    obs = observe_common(flat)
+    dis = _arrays(module.observe(flat, _StackedRng(rngs, T)), n)
+    obs = {k: v for k, v in obs.items() if k not in dis} | dis
+    # each row's baseline is its patient's first row
+    baseline = {k: np.repeat(np.asarray(v).reshape(P, T)[:, 0], T) for k, v in obs.items()}
+    resp = _arrays(module.responders(Readouts(obs, flat.index), baseline), n)
+    cols = obs | {k: v for k, v in resp.items() if k not in obs}
+    arrs = [np.asarray(v) for v in cols.values()]
+    if any(a.shape != (n,) for a in arrs):
+        raise _NotRowWise("shape")
+    if all(a.dtype == np.float64 for a in arrs):
+        table = np.column_stack(arrs).reshape(P, T, len(arrs))
+        return [Readouts.from_array(table[i], tuple(cols), index) for i in range(P)]
+    return [Readouts({k: a[i * T:(i + 1) * T] for k, a in zip(cols, arrs)}, index) for i in range(P)]
+
+
+run_patient.batch = run_patients  # execution._run_chunk runs a chunk of tasks with it
 
 
 @dataclass
@@ -234,30 +357,65 @@ class _Screener:
     dose_cv: float = 0.0                            # IIV on the dose (scenario population.iiv.dose)
 
     def __call__(self, k: int) -> _Screened:
+        return self.batch([k])[0]
+
+    def batch(self, ks) -> list[_Screened]:
+        """Screen candidates ``ks`` (each as if alone; their screening visits observed together)."""
         composed = build_model(self.disease, None, "human", self.subtype)
         compiled = compile_model(composed.ode)
-        mod = disease_module(self.disease)
-        cov, params, seed = draw_candidate(self.seed, self.arm_index, k, self.covs, self.iiv, self.typical)
-        params = apply_covariate_effects(params, cov, self.typical, composed.ode.params)
-        settings = dict(self.settings) | draw_traits(self.seed, self.arm_index, k, composed.ode.params)
-        pt = VirtualPatient(self.arm_name, 0, k, cov, params, seed, settings=settings)
-        p = _patient_vector(composed, pt, self.regimen)
-        res = _Screened(k, cov, params, seed, settings,
-                        dose_factor=draw_dose_factor(self.seed, self.arm_index, k, self.dose_cv))
-        try:
-            y0 = steady_state(compiled, p, engine=self.engine)
-        except SteadyStateError:
-            return res
-        out = np.empty(len(composed.ode.outputs))
-        compiled.outputs(0.0, y0, p, out)
-        frame = Readouts.from_array(np.repeat(out[None, :], len(self.obs_times), axis=0),
-                                    composed.ode.outputs, pd.Index(self.obs_times))
+        names = composed.ode.outputs
+        found, rows = [], []
+        for k in ks:
+            cov, params, seed = draw_candidate(self.seed, self.arm_index, k, self.covs, self.iiv, self.typical)
+            params = apply_covariate_effects(params, cov, self.typical, composed.ode.params)
+            settings = dict(self.settings) | draw_traits(self.seed, self.arm_index, k, composed.ode.params)
+            pt = VirtualPatient(self.arm_name, 0, k, cov, params, seed, settings=settings)
+            p = _patient_vector(composed, pt, self.regimen)
+            res = _Screened(k, cov, params, seed, settings,
+                            dose_factor=draw_dose_factor(self.seed, self.arm_index, k, self.dose_cv))
+            found.append(res)
+            try:
+                y0 = steady_state(compiled, p, engine=self.engine)
+            except SteadyStateError:
+                continue
+            out = np.empty(len(names))
+            compiled.outputs(0.0, y0, p, out)
+            rows.append((res, y0, out))
+        if not rows:
+            return found
+        values = np.stack([np.repeat(out[None, :], len(self.obs_times), axis=0) for _, _, out in rows])
         # the screening visit has its own noise: the baseline visit (day 0) is measured anew
-        base = endpoint_readouts(mod, frame, screening_rng(seed)).row(0)
-        if inclusion_mask(base, cov, self.inclusion):
-            res.baseline = {c: float(v) for c, v in base.items()}
-            res.y0 = y0
-        return res
+        seeds = [res.noise_seed for res, _, _ in rows]
+        observed = observe_stacked(disease_module(self.disease), values, names, pd.Index(self.obs_times),
+                                   lambda: [screening_rng(s) for s in seeds])
+        for (res, y0, _), ef in zip(rows, observed):
+            base = ef.row(0)
+            if inclusion_mask(base, res.covariates, self.inclusion):
+                res.baseline = {c: float(v) for c, v in base.items()}
+                res.y0 = y0
+        return found
+
+
+@dataclass
+class _ScreenAny:
+    """Screen ``(arm index, candidate k)`` with that arm's screener (one parallel batch for all arms)."""
+
+    screeners: list
+
+    def __call__(self, job: tuple[int, int]) -> _Screened:
+        j, k = job
+        return self.screeners[j](k)
+
+    def batch(self, jobs) -> list[_Screened]:
+        """Screen a chunk of jobs, each arm's candidates together (`_Screener.batch`), in job order."""
+        by_arm: dict[int, list[int]] = {}
+        for pos, (j, _) in enumerate(jobs):
+            by_arm.setdefault(j, []).append(pos)
+        out: list = [None] * len(jobs)
+        for j, pos in by_arm.items():
+            for i, r in zip(pos, self.screeners[j].batch([jobs[i][1] for i in pos])):
+                out[i] = r
+        return out
 
 
 def arm_settings(scenario: Scenario, arm, mod) -> dict[str, float]:
@@ -313,6 +471,7 @@ def plan_trial(scenario: Scenario, progress: bool = False, engine: str = "compil
     parallel = workers > 1 or bool(scheduler)
     if parallel and engine == "compiled":  # forked workers inherit the loaded kernels
         warm_up(compiled, _patient_vector(composed, VirtualPatient("", 0, 0, {}, {}, ()), Regimen()))
+    screeners, wanted = [], []
     for j, arm in enumerate(scenario.arms):
         reg = arm.to_regimen()
         table1 = scenario.table1_for(arm.name)
@@ -321,41 +480,70 @@ def plan_trial(scenario: Scenario, progress: bool = False, engine: str = "compil
         if scen_iiv:  # product knobs and other inputs: the arm's own value is the median
             base = dict(zip(composed.ode.param_names, parameter_vector(composed, regimen=reg)))
             arm_typical.update({k: float(base[k]) for k in scen_iiv if k not in typical})
-        screener = _Screener(scenario.disease, scenario.subtype, scenario.seed, j, arm.name, reg, covs, iiv,
-                             arm_typical, inclusion, obs_times, engine, arm_settings(scenario, arm, mod), dose_cv)
-        wanted = arm.n * scenario.population.match.pool if table1 else arm.n
-        limit = MAX_SCREEN_FACTOR * wanted + 100
-        enrolled: list[VirtualPatient] = []
-        states: list[np.ndarray] = []
-        k = 0
-        while len(enrolled) < wanted:
-            if k >= limit:
-                raise MscsimError(
-                    f"arm {arm.name!r}: only {len(enrolled)} of {wanted} patients met the inclusion criteria "
-                    f"after screening {k}; the criteria {inclusion} are too strict for this population",
-                    field="population.inclusion")
-            if parallel:  # a batch sized by the inclusion rate so far; extra candidates are discarded
-                need = wanted - len(enrolled)
-                rate = (len(enrolled) + 1) / (k + 1)
-                size = int(min(limit - k, max(8 * max(workers, 2), 1.15 * need / rate + 4)))
-                batch = map_tasks(screener, range(k, k + size), workers=workers, scheduler=scheduler,
-                                  progress=False, executor=executor)
-            else:
-                batch = [screener(k)]
-            for r in batch:
-                k = r.k + 1
-                if r.baseline is not None:
-                    pt = VirtualPatient(arm.name, len(enrolled), r.k, r.covariates, r.params, r.noise_seed,
-                                        settings=r.settings, dose_factor=r.dose_factor)
-                    pt.baseline = r.baseline
-                    enrolled.append(pt)
-                    states.append(r.y0)
-                    if len(enrolled) == wanted:
-                        break
+        screeners.append(_Screener(scenario.disease, scenario.subtype, scenario.seed, j, arm.name, reg, covs, iiv,
+                                   arm_typical, inclusion, obs_times, engine, arm_settings(scenario, arm, mod),
+                                   dose_cv))
+        # with a Table 1, a pool of `match.pool` x n plausible patients is screened, then matched
+        wanted.append(arm.n * scenario.population.match.pool if table1 else arm.n)
+    for j, arm in enumerate(scenario.arms):  # before screening: a refused dose stops the trial at once
+        for w in check_regimen_safety(screeners[j].regimen, 70.0):
+            warnings.append(f"arm {arm.name}: {w}")
+    enrolled: dict[str, list[VirtualPatient]] = {arm.name: [] for arm in scenario.arms}
+    states: dict[str, list[np.ndarray]] = {arm.name: [] for arm in scenario.arms}
+    next_k = [0] * len(scenario.arms)
+    limits = [MAX_SCREEN_FACTOR * w + 100 for w in wanted]
+
+    def take(j: int, r: _Screened) -> None:
+        """Candidate ``r`` of arm ``j`` in candidate order: enrol him if included and the arm has room."""
+        arm, got = scenario.arms[j], enrolled[scenario.arms[j].name]
+        if len(got) >= wanted[j]:
+            return
+        next_k[j] = r.k + 1
+        if r.baseline is not None:
+            pt = VirtualPatient(arm.name, len(got), r.k, r.covariates, r.params, r.noise_seed, settings=r.settings,
+                                dose_factor=r.dose_factor)
+            pt.baseline = r.baseline
+            got.append(pt)
+            states[arm.name].append(r.y0)
+
+    def check_limit(j: int) -> None:
+        arm = scenario.arms[j]
+        if len(enrolled[arm.name]) < wanted[j] and next_k[j] >= limits[j]:
+            raise MscsimError(
+                f"arm {arm.name!r}: only {len(enrolled[arm.name])} of {wanted[j]} patients met the inclusion "
+                f"criteria after screening {next_k[j]}; the criteria {inclusion} are too strict for this population",
+                field="population.inclusion")
+
+    # rounds: every arm's next candidates in one batch (in parallel with workers); candidates beyond an
+    # arm's last enrolled one are discarded, so the plan is the one of screening candidate by candidate.
+    # In parallel a round is sized by the inclusion rate so far plus 5 % spare (issue 19: an arm at a
+    # time with 15 % spare kept a worker idle); serially it is the patients still needed, so no candidate
+    # is screened in vain. A batch also lets the screening visits be observed together (observe_stacked).
+    while True:
+        jobs = []
+        for j, arm in enumerate(scenario.arms):
+            need = wanted[j] - len(enrolled[arm.name])
+            if need <= 0:
+                continue
+            check_limit(j)
+            k = next_k[j]
+            rate = (len(enrolled[arm.name]) + 1) / (k + 1)
+            size = int(min(limits[j] - k, max(2 * max(workers, 2), 1.05 * need / rate + 2 * workers) if parallel
+                           else need))
+            jobs += [(j, kk) for kk in range(k, k + size)]
+        if not jobs:
+            break
+        batch = map_tasks(_ScreenAny(screeners), jobs, workers=workers, scheduler=scheduler,
+                          progress=False, executor=executor)
+        for (j, _), r in zip(jobs, batch):
+            take(j, r)
+    for j, arm in enumerate(scenario.arms):
+        got, got_states = enrolled[arm.name], states[arm.name]
+        table1 = scenario.table1_for(arm.name)
         if table1:
             targets = targets_for(table1, arm.n)
             values = {t.name: np.array([p.covariates[t.name] if t.name in p.covariates else p.baseline[t.name]
-                                        for p in enrolled], dtype=float) for t in targets}
+                                        for p in got], dtype=float) for t in targets}
             for t in targets:
                 if t.binary and not np.all(np.isin(values[t.name], (0.0, 1.0))):
                     raise MscsimError(f"Table 1 row {t.name!r} is a proportion but {t.name} is not 0/1 at "
@@ -363,16 +551,14 @@ def plan_trial(scenario: Scenario, progress: bool = False, engine: str = "compil
             rng = np.random.default_rng(np.random.SeedSequence(entropy=scenario.seed, spawn_key=(j, 2**20)))
             sel, _ = match_table1(values, targets, arm.n, rng)
             population_fit += fit_rows(arm.name, values, sel, targets)
-            enrolled = [enrolled[i] for i in sel]
-            states = [states[i] for i in sel]
-            for i, pt in enumerate(enrolled):
+            got = [got[i] for i in sel]
+            got_states = [got_states[i] for i in sel]
+            for i, pt in enumerate(got):
                 pt.index = i
-        for pt, y0 in zip(enrolled, states):
+        for pt, y0 in zip(got, got_states):
             baselines[pt.pid] = y0
-        patients[arm.name] = enrolled
-        screened[arm.name] = k
-        for w in check_regimen_safety(reg, 70.0):
-            warnings.append(f"arm {arm.name}: {w}")
+        patients[arm.name] = got
+        screened[arm.name] = next_k[j]
     return TrialPlan(scenario, mod, obs_times, tc_times, tc_outputs, patients, screened, warnings, baselines, engine,
                      population_fit)
 
@@ -421,7 +607,11 @@ def run_trial(scenario: Scenario, *, workers: int = 1, scheduler: str | None = N
     return result
 
 
-def assemble(plan: TrialPlan, tasks: list[PatientTask], results: list[PatientResult]) -> TrialResult:
+def assemble(plan: TrialPlan, tasks: list[PatientTask], results: list[PatientResult], *,
+             tables: bool = True) -> TrialResult:
+    """Summary (arms, comparisons, failures) and, with ``tables``, the patient, time-course and
+    population tables of a finished trial (``tables=False``: empty tables, for callers that read only
+    the summary, such as the uncertainty runs' hundreds of trials)."""
     sc = plan.scenario
     pairs: dict[str, list[tuple[PatientTask, PatientResult]]] = {a.name: [] for a in sc.arms}
     failures = []
@@ -451,7 +641,7 @@ def assemble(plan: TrialPlan, tasks: list[PatientTask], results: list[PatientRes
         arms_out.append({"name": arm.name, "n": len(res), "n_planned": arm.n, "screened": plan.screened[arm.name],
                          "screening_ratio": round(plan.screened[arm.name] / max(arm.n, 1), 4),
                          "failures": sum(1 for f in failures if f["arm"] == arm.name), "endpoints": eps})
-        for task, r in pairs[arm.name]:
+        for task, r in (pairs[arm.name] if tables else ()):
             pt = task.patient
             for e in sc.endpoints:
                 i = obs_index[e.at_days]
@@ -478,7 +668,7 @@ def assemble(plan: TrialPlan, tasks: list[PatientTask], results: list[PatientRes
     if plan.population_fit:
         summary["population_fit"] = plan.population_fit
     tc_rows = []
-    for arm in sc.arms:
+    for arm in (sc.arms if tables else ()):
         res = by_arm[arm.name]
         if not res:
             continue
@@ -489,7 +679,7 @@ def assemble(plan: TrialPlan, tasks: list[PatientTask], results: list[PatientRes
             tc_rows.append(pd.DataFrame({"arm": arm.name, "time_d": plan.tc_times, "quantity": q,
                                          "mean": x.mean(axis=0), "p05": pct[0], "p50": pct[1], "p95": pct[2]}))
     pop_rows = []
-    for task in tasks:
+    for task in (tasks if tables else ()):
         pt = task.patient
         pop_rows.append({"arm": pt.arm, "patient": pt.pid, "candidate": pt.candidate, **pt.covariates,
                          **({"dose_factor": pt.dose_factor} if "dose" in sc.population.iiv else {}),
@@ -518,25 +708,23 @@ def safety_table(plan: TrialPlan, pairs: dict) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=cols)
 
 
+def write_trial(result: TrialResult, out, *, csv: bool = False, figures: "TrialFigures | None" = None) -> list:
+    """Write summary.json, patients.parquet, timecourse.parquet, population.parquet, figures (atomically).
 
-def write_trial(result: TrialResult, out) -> list:
-    """Write summary.json, patients.parquet, timecourse.parquet, population.parquet, figures (atomically)."""
+    ``csv``: also a CSV copy of each table. ``figures``: a `start_trial_figures` job already drawing
+    the figures in another process (waited for before summary.json); None draws them here.
+    summary.json is written last: its presence means the folder is complete."""
     from pathlib import Path
 
-    from mscsim.io import save_figure, write_json, write_table
-    from mscsim.plots import responder_figure, trial_timecourse_figure
+    from mscsim.io import write_json, write_table
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     files = []
-    files += write_table(result.patients, out / "patients", csv=False)
-    files += write_table(result.timecourse, out / "timecourse", csv=False)
-    files += write_table(result.population, out / "population", csv=False)
-    mod = result.plan.module
-    quantities = list(getattr(mod, "KEY_OUTPUTS", [])) + TIMECOURSE_EXTRA
-    files.append(save_figure(trial_timecourse_figure(result.timecourse, quantities, title=result.summary["scenario"]),
-                             out / "timecourse.png"))
-    files.append(save_figure(responder_figure(result.summary, title=result.summary["scenario"]), out / "responders.png"))
+    files += write_table(result.patients, out / "patients", csv=csv)
+    files += write_table(result.timecourse, out / "timecourse", csv=csv)
+    files += write_table(result.population, out / "population", csv=csv)
+    files += figures.join() if figures is not None else write_trial_figures(result, out)
     if result.summary.get("population_fit"):
         files += write_table(pd.DataFrame(result.summary["population_fit"]), out / "population_fit", csv=True)
     if result.failures:
@@ -544,6 +732,68 @@ def write_trial(result: TrialResult, out) -> list:
                                            for f in result.failures]), out / "failures", csv=True)
     files.append(write_json(result.summary, out / "summary.json"))  # last: its presence means complete
     return files
+
+
+def write_trial_figures(result: TrialResult, out) -> list:
+    """timecourse.png and responders.png of a trial."""
+    from pathlib import Path
+
+    from mscsim.io import save_figure
+    from mscsim.plots import responder_figure, trial_timecourse_figure
+
+    out = Path(out)
+    mod = result.plan.module
+    quantities = list(getattr(mod, "KEY_OUTPUTS", [])) + TIMECOURSE_EXTRA
+    # the figures lay themselves out (tight_layout): saved as laid out, not measured and drawn again
+    return [save_figure(trial_timecourse_figure(result.timecourse, quantities, title=result.summary["scenario"]),
+                        out / "timecourse.png", tight=False),
+            save_figure(responder_figure(result.summary, title=result.summary["scenario"]), out / "responders.png",
+                        tight=False)]
+
+
+class TrialFigures:
+    """The trial's figures drawn in a forked process while this one writes the tables (matplotlib's
+    import and drawing take ~1 s, a large part of a whole trial's wall time; issue 19). `join`
+    returns the files; if the child failed, the figures are drawn here, so an error shows as usual."""
+
+    def __init__(self, result: TrialResult, out):
+        import multiprocessing as mp
+
+        self.result, self.out = result, out
+        self.proc = mp.get_context("fork").Process(target=_draw_figures_and_exit, args=(result, out), daemon=True)
+        self.proc.start()
+
+    def join(self) -> list:
+        self.proc.join()
+        if self.proc.exitcode != 0:
+            return write_trial_figures(self.result, self.out)
+        from pathlib import Path
+
+        return [Path(self.out) / "timecourse.png", Path(self.out) / "responders.png"]
+
+
+def _draw_figures_and_exit(result: TrialResult, out) -> None:
+    import os
+
+    code = 1
+    try:
+        write_trial_figures(result, out)
+        code = 0
+    finally:
+        os._exit(code)
+
+
+def start_trial_figures(result: TrialResult, out) -> TrialFigures | None:
+    """Start drawing the figures in a forked process (None where fork is unavailable: draw them in
+    `write_trial`). For runs given more than one worker: the drawing takes a second core."""
+    import multiprocessing as mp
+
+    if "fork" not in mp.get_all_start_methods():
+        return None
+    from pathlib import Path
+
+    Path(out).mkdir(parents=True, exist_ok=True)
+    return TrialFigures(result, out)
 
 
 def power(scenario: Scenario, *, replicates: int = 50, alpha: float = 0.05, workers: int = 1,

@@ -107,13 +107,13 @@ class DrawTask:
 def run_draw(task: DrawTask) -> dict:
     """Arm-level results and comparisons of one virtual trial under ``task.theta``."""
     from mscsim.calibrate import overridden
-    from mscsim.trial import assemble, plan_trial, run_patient
+    from mscsim.trial import assemble, plan_trial, run_patients
 
     sc = task.scenario.model_copy(update={"seed": task.seed})
     with overridden(sc.disease, task.theta):
         plan = plan_trial(sc)
         tasks = plan.tasks()
-        res = assemble(plan, tasks, [run_patient(t) for t in tasks])
+        res = assemble(plan, tasks, run_patients(tasks), tables=False)
     s = res.summary
     return {"arms": {(a["name"], e["name"], e["at_days"]): e["value"] for a in s["arms"] for e in a["endpoints"]},
             "comparisons": {(c["endpoint"], c["at_days"], c["arm"], c["vs"]): (c["difference"], c["p_value"])
@@ -154,8 +154,11 @@ def predict(scenario: Scenario, n_draws: int, *, alpha: float = 0.05, workers: i
     tasks = [DrawTask(scenario, {**base, **{k: float(v) for k, v in row.items()}},
                       int(np.random.SeedSequence([scenario.seed, k]).generate_state(1)[0]))
              for k, row in enumerate(draws.to_dict("records"))]
+    if workers > 1 and not scheduler:  # forked workers inherit the loaded model instead of each loading it
+        _warm(scenario)
+    # one draw per chunk: a draw is a whole trial (~0.5 s), so bigger chunks left a worker idle at the end
     results = map_tasks(run_draw, tasks, workers=workers, scheduler=scheduler, desc="uncertainty",
-                        progress=progress)
+                        progress=progress, chunk_size=1)
     arms = {key: predictive_interval([r["arms"].get(key) for r in results]) for key in results[0]["arms"]}
     comps = {}
     for key in results[0]["comparisons"]:
@@ -167,6 +170,17 @@ def predict(scenario: Scenario, n_draws: int, *, alpha: float = 0.05, workers: i
                      "failed_patients": int(sum(r["failures"] for r in results)),
                      "seeds": "draw k: patients from SeedSequence([seed, k]); parameter rows chosen with "
                               "SeedSequence(seed, spawn_key=(14,))"}}
+
+
+def _warm(scenario: Scenario) -> None:
+    """Load the scenario's compiled model (and the engine's kernels) in this process."""
+    from mscsim.dosing import Regimen
+    from mscsim.model import build_model
+    from mscsim.numerics import compile_model, warm_up
+    from mscsim.simulate import parameter_vector
+
+    composed = build_model(scenario.disease, None, "human", scenario.subtype)
+    warm_up(compile_model(composed.ode), parameter_vector(composed, regimen=Regimen()))
 
 
 def attach(summary: dict, prediction: dict) -> dict:

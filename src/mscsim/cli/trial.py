@@ -67,22 +67,6 @@ def print_summary(summary: dict) -> None:
                       f"({worst['arm']}, {worst['row']}); population_fit.csv")
 
 
-def csv_beside_parquet(files: list) -> list:
-    """A CSV copy of every Parquet table (as `simulate` writes), for spreadsheet users."""
-    import pandas as pd
-
-    from mscsim.io import atomic_path
-
-    out = []
-    for f in list(files):
-        if str(f).endswith(".parquet"):
-            csv = f.with_suffix(".csv")
-            with atomic_path(csv) as tmp:
-                pd.read_parquet(f).to_csv(tmp, index=False)
-            out.append(csv)
-    return out
-
-
 def drop_empty_responders(summary: dict, out: Path, files: list) -> list:
     """No responders.png when the trial has no proportion endpoint (it would be an empty figure)."""
     if any(e["stat"] == "proportion" for arm in summary["arms"] for e in arm["endpoints"]):
@@ -123,7 +107,7 @@ def trial_cmd(
     from mscsim.io import write_table
     from mscsim.scenario import resolve_scenario
     from mscsim.trial import power as trial_power
-    from mscsim.trial import write_trial
+    from mscsim.trial import start_trial_figures, write_trial
 
     from mscsim.cli.common import check_scheduler
 
@@ -152,9 +136,10 @@ def trial_cmd(
         err_console.print(f"uncertainty: {result.summary['uncertainty']['source']}")
     for w in result.summary["warnings"]:
         err_console.print(f"[yellow]warning:[/yellow] {w}")
-    files = write_trial(result, out)
+    # with more than one worker the figures are drawn in a second process while the tables are written
+    figures = start_trial_figures(result, out) if workers > 1 and not scheduler else None
+    files = write_trial(result, out, csv=True, figures=figures)
     files = drop_empty_responders(result.summary, out, files)
-    files += csv_beside_parquet(files)
     if report:
         try:
             from mscsim.report import write_report

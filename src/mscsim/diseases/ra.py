@@ -25,6 +25,9 @@ NAME = "ra"
 TARGET = "joint"
 SUBTYPES = ("refractory", "moderate")
 DEFAULT_SUBTYPE = "refractory"
+#: observe/responders work row by row (each visit from its own read-outs and the baseline row, one noise
+#: value per row), so a trial observes a chunk of patients as one stacked table (trial.observe_stacked)
+ROW_WISE_OBSERVATION = True
 ENDPOINTS = {e.name: e for e in [
     Endpoint("das28_crp", "mean", "score", "DAS28-CRP (4 variables)"),
     Endpoint("das28_esr", "mean", "score", "DAS28-ESR (4 variables)"),

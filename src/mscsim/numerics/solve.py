@@ -20,7 +20,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.integrate import solve_ivp
 
 from mscsim.numerics import engine
 from mscsim.numerics.codegen import CompiledModel
@@ -61,6 +60,8 @@ def integrate(compiled: CompiledModel, p: np.ndarray, y0: np.ndarray, t_out: np.
 def integrate_scipy(compiled: CompiledModel, p: np.ndarray, y0: np.ndarray, t_out: np.ndarray,
                     admins: list[Infusion], options: SolverOptions = SolverOptions(engine="scipy")) -> np.ndarray:
     """The scipy engine (``solve_ivp`` per dosing segment, Python callbacks)."""
+    from scipy.integrate import solve_ivp  # here, not at import: the compiled engine never needs it (start-up, issue 19)
+
     model = compiled.model
     names = model.param_names
     input_index = {n: i for i, n in enumerate(names) if n.startswith("in_")}

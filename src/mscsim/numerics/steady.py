@@ -20,8 +20,6 @@ simulation (``trial.PatientTask.y0``).
 from __future__ import annotations
 
 import numpy as np
-from scipy.integrate import solve_ivp
-from scipy.optimize import root
 
 from mscsim.numerics import engine as _engine
 from mscsim.numerics.codegen import CompiledModel
@@ -71,6 +69,9 @@ def steady_state(compiled: CompiledModel, p: np.ndarray, tol: float = 1e-9, engi
 
 def steady_state_scipy(compiled: CompiledModel, p: np.ndarray, tol: float = 1e-9) -> np.ndarray:
     """The scipy path (MINPACK hybrj, relaxation if it fails)."""
+    from scipy.integrate import solve_ivp  # imported here: the compiled engine never needs scipy (start-up, issue 19)
+    from scipy.optimize import root
+
     y0, free = baseline_vector(compiled, p)
     if not free.any():
         return y0
