@@ -156,7 +156,7 @@ BACKGROUND = {b.name: b for b in [
 DEFAULT_BACKGROUND = {"refractory": ("soc_stable",)}
 
 #: free effect parameters for `mscsim calibrate` (none changes the untreated baseline)
-CALIBRATION_PARAMETERS = ['i_B_msc_sle', 'psi_ic_sle', 'K_ic_sle', 'f_scar_sle']
+CALIBRATION_PARAMETERS = ['i_B_msc_sle', 'psi_ic_sle']
 
 #: clinical (non-laboratory) SLEDAI-2K descriptors -> (prevalence parameter, share of it)
 CLINICAL_ITEMS = {
