@@ -32,6 +32,8 @@ PUBLISHED_SD = {
     "sle": ("SLE_Liang2010", "sledai", (3.3, 3.8),
             "Liang 2010 Ann Rheum Dis 69:1423 SLEDAI 12.2 +/- 3.3; pooled BLISS-52/76 (n = 1684) "
             "SELENA-SLEDAI 9.7 +/- 3.8 (reference/disease-models.md s.SLE)"),
+    "sle_proteinuria": ("SLE_Liang2010", "proteinuria", (1.324,),
+                        "Liang 2010 Ann Rheum Dis 69:1423 24-h proteinuria 2505.0 +/- 1323.9 mg (n = 15)"),
     "ibd": ("CD_Forbes2014", "cdai", (64.2, 61.9, 63.3, 73.4, 62.0),
             "active luminal CD, CDAI 220-450 entry: ANDANTE (Gut 2019, Table 1) 320.7 (64.2), 319.9 (61.9), "
             "296.7 (63.3), 337.4 (73.4); CHARM (Gut, Table 1) 313.1 (62.0), n = 854"),
@@ -53,8 +55,6 @@ def virtual_baseline(scenario_id: str, endpoint: str, n: int = 120):
 
 #: known gaps, each a strict xfail (the test reports when the model is fixed)
 KNOWN_GAPS = {
-    "sle": "SLEDAI SD ~6.6 (mean 14.2) since each patient has his own immune-complex threshold (K_ic_sle CV 0.6, "
-           "issue 16) and his own persistent descriptors, vs <= 5.7: the spread of K_ic_sle is a design value",
     "liver": "MELD SD ~4.6 after widening H0_liver (CV 0.2 -> 1.0, clipped to its bounds 0.1-0.9) vs >= 4.9; "
              "the lab maps saturate: creatinine and bilirubin need their own between-patient spread",
 }

@@ -74,18 +74,34 @@ def test_clinical_sledai_and_remission():
 
 
 def test_sle_major_and_partial_response_hand_computed():
-    # MCR: SLEDAI-2K < 3, proteinuria < 0.5 g/24 h, albumin >= 35 g/L
-    #   2/0.4/38 yes; 3/0.4/38 no (SLEDAI 3); 2/0.5/38 no (proteinuria at the cut-off); 2/0.4/34 no (albumin)
-    got = scores.sle_major_clinical_response([2, 3, 2, 2], [0.4, 0.4, 0.5, 0.4], [38, 38, 38, 34])
-    assert list(got) == [True, False, False, False]
-    # PCR vs baseline SLEDAI 12, proteinuria 2.5: SLEDAI <= 8.4 and proteinuria <= 1.75
-    #   8/1.7 yes; 9/1.7 no (25 % fall); 8/1.8 no (28 % fall in proteinuria); 8.4/1.75 yes (exactly 30 %)
-    got = scores.sle_partial_clinical_response(12, [8, 9, 8, 8.4], 2.5, [1.7, 1.7, 1.8, 1.75])
-    assert list(got) == [True, False, False, True]
-    # no renal disease at baseline (0.3 g/24 h): the proteinuria condition does not apply
-    assert scores.sle_partial_clinical_response(10, [7.0], 0.3, [0.45])[0]
-    # a zero baseline SLEDAI cannot fall 30 %
-    assert not scores.sle_partial_clinical_response(0, [0.0], 0.3, [0.1])[0]
+    # MCR: no BILAG A/B-level descriptor (serology does not count), proteinuria < 0.5 g/24 h,
+    # no active sediment, albumin >= 35 g/L
+    none = {"rash": 0, "arthritis": 0, "haematuria": 0, "increased_dna_binding": 1, "low_complement": 1}
+    assert scores.sle_major_clinical_response(none, 0.4, 38)          # serology and nothing else: major
+    assert scores.sle_major_clinical_response(none | {"rash": 1}, 0.4, 38)        # rash is mild (C)
+    assert not scores.sle_major_clinical_response(none | {"arthritis": 1}, 0.4, 38)  # arthritis is B
+    assert not scores.sle_major_clinical_response(none | {"haematuria": 1}, 0.4, 38)  # active sediment
+    assert not scores.sle_major_clinical_response(none, 0.5, 38)      # proteinuria at the cut-off
+    assert not scores.sle_major_clinical_response(none, 0.4, 34)      # albumin below normal
+    # organ counting: pleurisy and pericarditis are one (cardiorespiratory) organ; vasculitis is A
+    assert scores.sle_nonrenal_organs({"pleurisy": 1, "pericarditis": 1, "arthritis": 1}, "B") == 2
+    assert scores.sle_nonrenal_organs({"vasculitis": 1, "rash": 1}, "A") == 1
+    assert scores.sle_nonrenal_organs({"vasculitis": 1, "rash": 1}, "B") == 0
+    # an expected patient's probability counts from 0.5
+    assert scores.sle_nonrenal_organs({"arthritis": 0.49}, "B") == 0
+    assert scores.sle_nonrenal_organs({"arthritis": 0.5}, "B") == 1
+    # PCR with nephritis at baseline (2.5 g/24 h): proteinuria <= 1.25 and < 3, no A, at most one B
+    b0 = {"arthritis": 1, "pleurisy": 1}
+    got = [scores.sle_partial_clinical_response(it, pr, 2.5, b0)
+           for it, pr in [({"arthritis": 1}, 1.2), ({"arthritis": 1}, 1.3), ({"arthritis": 1}, 1.25),
+                          ({"arthritis": 1, "pleurisy": 1}, 1.0), ({"vasculitis": 1}, 0.6)]]
+    assert got == [True, False, True, False, False]
+    # nephrotic baseline 8 g/24 h: a 50 % fall to 4 g/24 h is not below 3 g/24 h
+    assert not scores.sle_partial_clinical_response({}, 4.0, 8.0, {})
+    assert scores.sle_partial_clinical_response({}, 2.9, 8.0, {})
+    # no nephritis at baseline (0.3 g/24 h): fewer moderate-or-severe organs than at baseline
+    assert scores.sle_partial_clinical_response({"arthritis": 1}, 0.3, 0.3, b0)
+    assert not scores.sle_partial_clinical_response(b0, 0.3, 0.3, b0)
 
 
 def test_cdai_hand_computed():

@@ -95,10 +95,42 @@ def test_immune_complex_loop_has_a_refractory_and_a_remission_state(untreated):
     assert abs(ic(tiny)[Y5] - 1.0) < 0.02 and abs(ic(tiny)[M12] - 1.0) < 0.05
     reset, ef = run(regimen("1e6 cells/kg"))
     assert ic(reset)[Y2] < 0.3 and abs(ic(reset)[Y5] - ic(reset)[Y2]) < 0.05      # a new steady state
-    assert ef["proteinuria"].iloc[Y5] < parameters.value("prot_cut_sle")           # renal activity resolved
+    o = reset.outputs
+    assert o["neph"].iloc[Y5] < 0.15 and o["glom_injury"].iloc[Y5] < 0.15          # renal activity resolved
+    # what proteinuria is left is mostly the scarred share, which no therapy removes
+    assert ef["proteinuria"].iloc[Y5] < (parameters.value("prot_h_sle") + parameters.value("beta_prot_sle")
+                                         * (o["glom_scar"].iloc[0] + 0.15))
     deep, _ = run(regimen("1e6 cells/kg"), params={"K_ic_sle": 0.08})
     assert ic(deep)[M9] < 0.6                  # the same cells lower the IC load for months ...
     assert ic(deep)[Y5] > 0.8                  # ... and the refractory state returns
+
+
+def test_scarred_glomerular_injury_stays_when_inflammation_resolves():
+    """Chronic lesions: at entry the injury splits into a reversible share (1 - f_scar_sle) and a
+    scarred share f_scar_sle of the renal inflammation (so entry proteinuria does not depend on
+    f_scar_sle); the scarred share never falls, so proteinuria after a renal response tends to
+    prot_h + beta x (scar + what inflammation is left)."""
+    prot_h, beta = parameters.value("prot_h_sle"), parameters.value("beta_prot_sle")
+    for f in (0.0, 0.3):
+        s, ef = run(regimen("1e6 cells/kg"), params={"f_scar_sle": f})
+        o = s.outputs
+        assert o["glom_scar"].iloc[0] == pytest.approx(f * o["neph"].iloc[0], abs=1e-6)
+        assert o["glom_injury"].iloc[0] == pytest.approx((1 - f) * o["neph"].iloc[0], abs=1e-6)
+        assert ef["proteinuria"].iloc[0] == pytest.approx(prot_h + beta * o["neph"].iloc[0], rel=1e-6)
+        assert np.all(np.diff(o["glom_scar"]) >= -1e-9)                        # never heals
+        assert o["glom_scar"].iloc[Y5] == pytest.approx(f * o["neph"].iloc[0], abs=1e-6)
+        assert ef["proteinuria"].to_numpy() == pytest.approx(prot_h + beta * (o["glom_injury"] + o["glom_scar"]))
+    assert ef["proteinuria"].iloc[Y5] > prot_h + beta * 0.3 - 1e-9
+
+
+def test_glomerular_healing_rate_gives_half_the_proteinuria_in_12_weeks():
+    """k_glom_sle is derived so that the chain inflammation (k_N_sle) -> reversible injury
+    (k_glom_sle) loses half of a step fall in 84 days (Korbet & Lewis 2012: remitters lose about
+    half their proteinuria in 12 weeks of induction)."""
+    k1, k2 = parameters.value("k_N_sle"), parameters.value("k_glom_sle")
+    t = 84.0
+    left = (k1 * np.exp(-k2 * t) - k2 * np.exp(-k1 * t)) / (k1 - k2)
+    assert left == pytest.approx(0.5, abs=0.01)
 
 
 def test_standard_of_care_lowers_the_drive():
@@ -150,25 +182,35 @@ def test_visit_noise_and_events_are_consistent(wang2014):
     assert np.mean(deaths) == pytest.approx(1 - out["survival"].iloc[-1], abs=0.08)
 
 
+def _visits(proteinuria, albumin, **items):
+    """Observations at visits: proteinuria, albumin and the named descriptors (0/1 per visit)."""
+    n = len(proteinuria)
+    obs = {f"sledai_{k}": np.zeros(n) for k in scores.SLEDAI_2K_ITEMS}
+    obs.update({f"sledai_{k}": np.asarray(v, dtype=float) for k, v in items.items()})
+    obs.update({"proteinuria": np.asarray(proteinuria, float), "albumin": np.asarray(albumin, float)})
+    return obs
+
+
 def test_response_definitions():
-    """Best response by visit (hand-computed): baseline SLEDAI-2K 12, proteinuria 2.5 g/24 h."""
-    base = {"sledai": 12.0, "proteinuria": 2.5}
-    # visits: baseline; 8/1.7 partial; 2/0.4/38 major; 6/1.2 (would be partial) -> stays major
-    obs = {"sledai": np.array([12.0, 8.0, 2.0, 6.0]), "proteinuria": np.array([2.5, 1.7, 0.4, 1.2]),
-           "albumin": np.array([33.0, 36.0, 38.0, 37.0])}
-    r = sle.responders(obs, base)
+    """Best response by visit (hand-computed): baseline proteinuria 2.5 g/24 h with arthritis."""
+    # visits: baseline; 1.2 g, arthritis (partial); 0.4 g, nothing (major); 1.3 g again -> stays major
+    obs = _visits([2.5, 1.2, 0.4, 1.3], [33, 36, 38, 37], arthritis=[1, 1, 0, 1])
+    r = sle.responders(obs, {k: v[0] for k, v in obs.items()})
     assert r["major_clinical_response"].tolist() == [0, 0, 1, 1]
     assert r["partial_clinical_response"].tolist() == [0, 1, 0, 0]
     # a partial response once achieved counts by the later visits even if activity returns
-    obs = {"sledai": np.array([12.0, 8.0, 12.0]), "proteinuria": np.array([2.5, 1.5, 2.5]),
-           "albumin": np.array([33.0, 36.0, 33.0])}
-    r = sle.responders(obs, base)
+    obs = _visits([2.5, 1.0, 2.5], [33, 36, 33])
+    r = sle.responders(obs, {k: v[0] for k, v in obs.items()})
     assert r["partial_clinical_response"].tolist() == [0, 1, 1]
     assert r["major_clinical_response"].tolist() == [0, 0, 0]
-    # SLEDAI 2 but albumin 34 g/L: not major (albumin not normal); 83 % fall -> partial
-    obs = {"sledai": np.array([12.0, 2.0]), "proteinuria": np.array([2.5, 0.4]), "albumin": np.array([33.0, 34.0])}
-    r = sle.responders(obs, base)
+    # 0.4 g/24 h but albumin 34 g/L: not major (albumin not normal); 84 % fall -> partial
+    obs = _visits([2.5, 0.4], [33, 34])
+    r = sle.responders(obs, {k: v[0] for k, v in obs.items()})
     assert r["major_clinical_response"].tolist() == [0, 0] and r["partial_clinical_response"].tolist() == [0, 1]
+    # persistent anti-dsDNA and low complement do not stand in the way of a major response (BILAG)
+    obs = _visits([2.5, 0.3], [33, 40], increased_dna_binding=[1, 1], low_complement=[1, 1])
+    r = sle.responders(obs, {k: v[0] for k, v in obs.items()})
+    assert r["major_clinical_response"].tolist() == [0, 1]
 
 
 def _readouts(activity, neph=None):

@@ -173,36 +173,88 @@ def sle_clinical_remission(clinical_sledai):
 
 
 #: Wang D 2014 response thresholds as implemented (see `sle_major_clinical_response`)
-SLE_MCR_SLEDAI_BELOW = 3.0       # SLEDAI-2K < 3: no descriptor of weight >= 4, at most one of weight 2
-SLE_MCR_PROTEINURIA_BELOW = 0.5  # g/24 h, the SLEDAI-2K proteinuria cut-off (Gladman 2002)
+SLE_MCR_PROTEINURIA_BELOW = 0.5  # g/24 h: complete renal response (LUNAR/ALMS; the SLEDAI-2K cut-off, Gladman 2002)
 SLE_ALBUMIN_NORMAL = 35.0        # g/L, lower limit of the adult reference range
-SLE_PCR_FALL = 0.30              # fraction of baseline
+SLE_PRR_FALL = 0.50              # partial renal response: proteinuria at least 50 % below baseline ...
+SLE_PRR_BELOW = 3.0              # ... and below nephrotic range (g/24 h)
+
+#: BILAG-2004 organ domain and level of activity each activity-linked SLEDAI-2K descriptor stands for
+#: [design mapping: the weight-8 descriptors (neuropsychiatric, vasculitis) as severe "A" activity,
+#: arthritis, myositis and serositis as moderate "B", the mucocutaneous, constitutional and
+#: haematological descriptors at their SLEDAI-2K thresholds as mild "C"; BILAG-2004 domains,
+#: Isenberg DA et al. Rheumatology 2005;44:902, PMID 15814577 [recalled]]. Serology is no BILAG item.
+SLE_BILAG_LEVEL = {
+    **{k: ("neuropsychiatric", "A") for k in ("seizure", "psychosis", "organic_brain_syndrome",
+                                               "visual_disturbance", "cranial_nerve_disorder", "lupus_headache",
+                                               "cva")},
+    "vasculitis": ("mucocutaneous", "A"),
+    "arthritis": ("musculoskeletal", "B"), "myositis": ("musculoskeletal", "B"),
+    "pleurisy": ("cardiorespiratory", "B"), "pericarditis": ("cardiorespiratory", "B"),
+    "rash": ("mucocutaneous", "C"), "alopecia": ("mucocutaneous", "C"), "mucosal_ulcers": ("mucocutaneous", "C"),
+    "fever": ("constitutional", "C"), "thrombocytopenia": ("haematological", "C"),
+    "leukopenia": ("haematological", "C"),
+}
+#: urinary-sediment descriptors: active sediment (renal domain)
+SLE_SEDIMENT = ("haematuria", "urinary_casts", "pyuria")
 
 
-def sle_major_clinical_response(sledai, proteinuria_g24h, albumin_g_l):
-    """Major clinical response (MCR) of the Nanjing UC-MSC trial (Wang D 2014 Arthritis Res Ther
-    16:R79, PMID 24661633). The paper's definition (with BILAG) was not retrievable; implemented
-    [design] as the usual inactive-disease reading: SLEDAI-2K < 3 (only mild features left: at most
-    one weight-2 descriptor, nothing of weight >= 4), 24-h proteinuria < 0.5 g (the SLEDAI-2K renal
-    cut-off) and serum albumin normal (>= 35 g/L). Serum creatinine normal is part of the usual
-    reading too; the model has no creatinine, so it is not tested."""
-    s = np.asarray(sledai, dtype=float)
-    return ((s < SLE_MCR_SLEDAI_BELOW) & (np.asarray(proteinuria_g24h, dtype=float) < SLE_MCR_PROTEINURIA_BELOW)
+def _present(x):
+    """A descriptor is present when 1 (a patient) or at least as likely as not (an expected
+    patient's probability)."""
+    return np.asarray(x, dtype=float) >= 0.5
+
+
+def sle_nonrenal_organs(items: dict, level: str):
+    """Number of non-renal BILAG-2004 organ domains whose worst present descriptor is at ``level``
+    ("A" severe, "B" moderate; see `SLE_BILAG_LEVEL`). ``items`` maps descriptor -> 0/1 (arrays);
+    a probability (expected patient) counts as present from 0.5 (`_present`)."""
+    rank = {"A": 2, "B": 1, "C": 0}
+    worst: dict[str, np.ndarray] = {}
+    for k, (organ, lev) in SLE_BILAG_LEVEL.items():
+        if k in items:
+            x = np.where(_present(items[k]), rank[lev], -1)
+            worst[organ] = np.maximum(worst[organ], x) if organ in worst else x
+    if not worst:
+        return np.zeros(())
+    return sum((w == rank[level]).astype(int) for w in worst.values())
+
+
+def sle_complete_renal_response(items: dict, proteinuria_g24h, albumin_g_l):
+    """Complete renal response (LUNAR / ALMS-style, Appel 2009 PMID 19369404; Rovin 2012 PMID
+    22231479 [recalled]): 24-h proteinuria < 0.5 g, inactive urinary sediment (no haematuria,
+    casts or pyuria descriptor) and serum albumin >= 35 g/L. Serum creatinine is part of the
+    criteria too; the model has none, so it is not tested."""
+    sediment = sum(_present(items.get(k, 0.0)) for k in SLE_SEDIMENT)
+    return ((np.asarray(proteinuria_g24h, dtype=float) < SLE_MCR_PROTEINURIA_BELOW) & (np.asarray(sediment) == 0)
             & (np.asarray(albumin_g_l, dtype=float) >= SLE_ALBUMIN_NORMAL))
 
 
-def sle_partial_clinical_response(sledai_baseline, sledai, proteinuria_baseline, proteinuria):
-    """Partial clinical response (PCR, Wang D 2014; definition not retrievable, [design]): SLEDAI-2K
-    at least 30 % below baseline and, in a patient with proteinuria >= 0.5 g/24 h at baseline,
-    24-h proteinuria at least 30 % below baseline. A major response is counted as major, not
-    partial (the caller removes it)."""
-    sb = np.asarray(sledai_baseline, dtype=float)
+def sle_major_clinical_response(items: dict, proteinuria_g24h, albumin_g_l):
+    """Major clinical response (MCR) of the Nanjing UC-MSC trial (Wang D 2014 Arthritis Res Ther
+    16:R79, PMID 24661633), which graded response with BILAG and renal indices; the paper's text
+    was not retrievable, so implemented [design] as the EXPLORER-type BILAG reading (Merrill JT et
+    al. Arthritis Rheum 2010;62:222, PMID 20039413 [recalled]): BILAG C or better in every organ
+    (no severe or moderate descriptor, `SLE_BILAG_LEVEL`; serology does not count) and a complete
+    renal response (`sle_complete_renal_response`)."""
+    clear = (sle_nonrenal_organs(items, "A") == 0) & (sle_nonrenal_organs(items, "B") == 0)
+    return clear & sle_complete_renal_response(items, proteinuria_g24h, albumin_g_l)
+
+
+def sle_partial_clinical_response(items: dict, proteinuria_g24h, proteinuria_baseline, items_baseline: dict):
+    """Partial clinical response (PCR, Wang D 2014; [design] reading as `sle_major_clinical_response`):
+    no severe (BILAG A) organ, at most one moderate (B) organ outside the kidney, and improvement:
+    with renal disease at baseline (proteinuria >= 0.5 g/24 h) a partial renal response (proteinuria
+    >= 50 % below baseline and < 3 g/24 h, ALMS / LUNAR-style [recalled]); without it, fewer
+    moderate-or-severe organs than at baseline. A major response is counted as major, not partial
+    (the caller removes it)."""
     pb = np.asarray(proteinuria_baseline, dtype=float)
-    tol = 1e-9  # a fall of exactly 30 % counts, whatever the rounding
-    activity = (sb > 0) & (sb - np.asarray(sledai, dtype=float) >= SLE_PCR_FALL * sb - tol)
-    renal = np.where(pb >= SLE_MCR_PROTEINURIA_BELOW,
-                     pb - np.asarray(proteinuria, dtype=float) >= SLE_PCR_FALL * pb - tol, True)
-    return activity & renal
+    pr = np.asarray(proteinuria_g24h, dtype=float)
+    tol = 1e-9  # a fall of exactly 50 % counts, whatever the rounding
+    allowed = (sle_nonrenal_organs(items, "A") == 0) & (sle_nonrenal_organs(items, "B") <= 1)
+    renal = (pb - pr >= SLE_PRR_FALL * pb - tol) & (pr < SLE_PRR_BELOW)
+    active = sle_nonrenal_organs(items, "A") + sle_nonrenal_organs(items, "B")
+    active0 = sle_nonrenal_organs(items_baseline, "A") + sle_nonrenal_organs(items_baseline, "B")
+    return allowed & np.where(pb >= SLE_MCR_PROTEINURIA_BELOW, renal, active < active0)
 
 # ---------------------------------------------------------------------------------------- IBD
 

@@ -14,9 +14,12 @@ Structure (disease-models.md s.5.3, the recommended minimal SLE model):
   make most of the renal drive (glomerular deposits), so the network's kidney compartment
   (target tissue ``kidney``) inflames; renal TNF-alpha, IL-6 and IFN-gamma drive active renal
   inflammation ``neph`` (1 = typical lupus nephritis; 2-week half-life: urinary sediment items,
-  renal SDF-1 for MSC homing), which glomerular barrier injury ``glom_injury`` follows with a
-  12-week half-life (proteinuria under induction therapy, Korbet 2012); it sets proteinuria,
-  albumin and the renal part of the mortality hazard.
+  renal SDF-1 for MSC homing), which reversible glomerular barrier injury ``glom_injury``
+  follows (half-life 62 days, so that proteinuria halves in 12 weeks of induction, Korbet 2012);
+  a per-patient share ``f_scar_sle`` of the injury is chronic (``glom_scar``: sclerosis and
+  fibrosis that never heal, the chronicity of Austin 1983), so proteinuria falls only to what the
+  scars leave. Reversible plus scarred injury sets proteinuria, albumin and the renal part of the
+  mortality hazard.
 - ``c3`` is consumed by immune complexes (normal catabolism 2.3 %/h); C4 follows algebraically.
 - ``damage`` (SLICC/ACR damage index) accrues with renal and extra-renal activity;
   ``survival`` falls with the hazard h = h0 exp(b_N G + b_D D), G = glomerular injury
@@ -57,10 +60,15 @@ while activity is steady and resolve as it falls. Without ``rng`` ``observe`` re
 expected score.
 
 Definitions (``scores``; the Nanjing papers' own texts were not retrievable, so each is a stated
-choice): ``major_clinical_response`` (Wang D 2014) = SLEDAI-2K < 3, proteinuria < 0.5 g/24 h and
-albumin >= 35 g/L; ``partial_clinical_response`` = not major, SLEDAI-2K >= 30 % below baseline and,
-with baseline proteinuria >= 0.5 g/24 h, proteinuria >= 30 % below baseline; both as the best
-response at any visit so far (the paper counts responses "during 12 months of follow-up");
+choice). Wang D 2014 graded response with BILAG and renal indices, so the responses are read the
+EXPLORER / LUNAR way: each activity-linked descriptor stands for a BILAG-2004 organ level
+(``scores.SLE_BILAG_LEVEL``: weight-8 descriptors severe, arthritis/myositis/serositis moderate,
+the rest mild; serology is no BILAG item). ``major_clinical_response`` = no severe or moderate
+organ and a complete renal response (proteinuria < 0.5 g/24 h, inactive sediment, albumin >= 35
+g/L); ``partial_clinical_response`` = not major, no severe organ, at most one moderate organ, and
+with baseline nephritis a partial renal response (proteinuria >= 50 % down and < 3 g/24 h;
+without, fewer active organs than at baseline); both as the best response at any visit so far
+(the paper counts responses "during 12 months of follow-up");
 ``remission`` (Wang D 2013, Wang 2017/2018 "complete clinical remission") = clinical SLEDAI-2K 0
 at the visit (DORIS 2017 without PGA and steroid dose).
 
@@ -92,9 +100,10 @@ ENDPOINTS = {e.name: e for e in [
     Endpoint("remission", "proportion", "0/1", "clinical remission: clinical SLEDAI-2K = 0 (DORIS-type)"),
     Endpoint("relapse", "proportion", "0/1", "flare (relapse) by the time point"),
     Endpoint("major_clinical_response", "proportion", "0/1",
-             "achieved by now: SLEDAI-2K < 3, proteinuria < 0.5 g/24 h, albumin >= 35 g/L"),
+             "achieved by now: no BILAG A/B-level organ, proteinuria < 0.5 g/24 h, inactive sediment, "
+             "albumin >= 35 g/L"),
     Endpoint("partial_clinical_response", "proportion", "0/1",
-             "achieved by now, never major: SLEDAI-2K and proteinuria (if >= 0.5 g/24 h at baseline) >= 30 % down"),
+             "achieved by now, never major: no A, at most one B organ, proteinuria >= 50 % down and < 3 g/24 h"),
 ]}
 
 #: read-outs drawn side by side (untreated vs treated) by `mscsim simulate --disease sle`
@@ -202,7 +211,7 @@ def compose(m, body, layers, *, species, subtype) -> KineticsHandles:
              "dsdna0_sle", "dsdna_cut_sle", "C3_h_sle", "C4_h_sle", "k_c3_sle", "kappa_c3_sle", "kappa_c4_sle",
              "c3_cut_sle", "c4_cut_sle", "k_N_sle", "k_glom_sle", "w_N_tnf_sle", "w_N_il6_sle", "w_N_ifng_sle",
              "S_N_ref_sle",
-             "K_N_sdf1_sle", "prot_h_sle", "beta_prot_sle", "alb_h_sle", "d_alb_sle", "K_alb_sle", "w_A_cyt_sle",
+             "K_N_sdf1_sle", "f_scar_sle", "k_scar_sle", "prot_h_sle", "beta_prot_sle", "alb_h_sle", "d_alb_sle", "K_alb_sle", "w_A_cyt_sle",
              "c_items_sle", "n_item_sle", "prot_cut_sle", "sdi0_sle", "k_dmg_sle", "w_dmg_N_sle", "h0_sle",
              "b_N_sle", "b_D_sle", "hf0_sle"]
     names += sorted({v[0] for v in CLINICAL_ITEMS.values()}) + list(RENAL_ITEMS.values())
@@ -221,6 +230,8 @@ def compose(m, body, layers, *, species, subtype) -> KineticsHandles:
                 desc="active renal (lupus nephritis) inflammation (1 = typical refractory LN, 0 = none)")
     G = m.state("glom_injury", unit="1", group="disease", init=1.0, atol=1e-8, init_mode="steady",
                 desc="glomerular filtration-barrier injury that sets proteinuria (1 = typical refractory LN)")
+    Sc = m.state("glom_scar", unit="1", group="disease", init=0.0, atol=1e-8, init_mode="steady",
+                 desc="chronic, irreversible part of glomerular injury (same scale as glom_injury)")
     D = m.state("damage", unit="SDI units", group="disease", init=1.0, atol=1e-8, init_mode="param:sdi0_sle",
                 desc="irreversible organ damage (SLICC/ACR damage index)")
     S = m.state("survival", unit="probability", group="disease", init=1.0, atol=1e-10,
@@ -316,11 +327,17 @@ def compose(m, body, layers, *, species, subtype) -> KineticsHandles:
     m.rate(N, p["k_N_sle"] * (sp.Max(renal_excess, 0) / p["S_N_ref_sle"] - N),
            desc="active renal inflammation follows renal TNF-alpha, IL-6 and IFN-gamma (driven by glomerular ICs)",
            source="disease-models.md s.5.3 [rate: design, active sediment clears within weeks]")
-    m.rate(G, p["k_glom_sle"] * (N - G), desc="glomerular barrier injury follows active inflammation slowly",
+    m.rate(G, p["k_glom_sle"] * ((1 - p["f_scar_sle"]) * N - G),
+           desc="reversible glomerular barrier injury follows active inflammation slowly",
            source="proteinuria under induction therapy halves in ~12 weeks (Korbet & Lewis 2012 NDT 27:2813)")
-    prot = m.rule("proteinuria", p["prot_h_sle"] + p["beta_prot_sle"] * G, unit="g/24 h",
-                  desc="24-hour urine protein", source="linear in glomerular injury [design]; Liang 2010 baseline",
-                  output=True)
+    m.rate(Sc, p["k_scar_sle"] * sp.Max(p["f_scar_sle"] * N - Sc, 0),
+           desc="chronic (scarred) glomerular injury: grows with active inflammation, never heals",
+           source="chronic lesions (glomerulosclerosis, fibrous crescents, interstitial fibrosis) do not respond "
+                  "to immunosuppression and predict non-response (Austin 1983 Am J Med 75:382 [recalled]); "
+                  "share f_scar_sle per patient [design]")
+    prot = m.rule("proteinuria", p["prot_h_sle"] + p["beta_prot_sle"] * (G + Sc), unit="g/24 h",
+                  desc="24-hour urine protein", source="linear in glomerular injury, reversible + scarred [design]; "
+                                                        "Liang 2010 baseline", output=True)
     m.rule("albumin", p["alb_h_sle"] - p["d_alb_sle"] * prot / (prot + p["K_alb_sle"]), unit="g/L",
            desc="serum albumin (urinary loss)", source="[design]", output=True)
 
@@ -359,7 +376,7 @@ def compose(m, body, layers, *, species, subtype) -> KineticsHandles:
            desc="SLEDAI-2K, expected over the patients' descriptor thresholds",
            source="scores.sledai_2k (Gladman 2002)",
            output=True)
-    for s in ("bcell", "plasma", "anti_dsdna", "c3", "neph", "glom_injury", "damage", "survival", "flare_cumhaz",
+    for s in ("bcell", "plasma", "anti_dsdna", "c3", "neph", "glom_injury", "glom_scar", "damage", "survival", "flare_cumhaz",
               "induction_sle", "prednisone_sle", "hcq_sle"):
         m.output(s)
     return kin
@@ -452,16 +469,22 @@ def observe(out, rng=None) -> dict[str, np.ndarray]:
     return obs
 
 
+def _items(obs) -> dict:
+    """SLEDAI-2K descriptors (0/1 or probabilities) of an observation (``sledai_<item>`` columns)."""
+    return {k: obs[f"sledai_{k}"] for k in scores.SLEDAI_2K_ITEMS if f"sledai_{k}" in obs}
+
+
 def responders(obs, baseline) -> dict[str, np.ndarray]:
     """Best clinical response by each visit (Wang D 2014 counts patients who "achieved MCR / PCR
     during 12 months of follow-up"): major if any visit so far met `scores.sle_major_clinical_response`,
-    partial if none did and one met `scores.sle_partial_clinical_response`. Visits are the
+    partial if none did and one met `scores.sle_partial_clinical_response` (BILAG-type organ
+    criteria on the patient's descriptors and LUNAR/ALMS-type renal criteria). Visits are the
     scenario's observation times."""
-    s = np.asarray(obs["sledai"], dtype=float)
+    items = _items(obs)
     pr = np.asarray(obs["proteinuria"], dtype=float)
     alb = np.asarray(obs["albumin"], dtype=float)
-    major = scores.sle_major_clinical_response(s, pr, alb)
-    partial = scores.sle_partial_clinical_response(baseline["sledai"], s, baseline["proteinuria"], pr) & ~major
+    major = scores.sle_major_clinical_response(items, pr, alb)
+    partial = scores.sle_partial_clinical_response(items, pr, baseline["proteinuria"], _items(baseline)) & ~major
     ever_major = np.maximum.accumulate(major)
     ever_partial = np.maximum.accumulate(partial) & ~ever_major
     return {"major_clinical_response": ever_major.astype(float),
