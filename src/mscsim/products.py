@@ -147,6 +147,8 @@ def resolve_product(spec, *, field: str = "product") -> Product:
         raise MscsimError(f"a product is a name or a mapping with 'name', got {spec!r}", field=field)
     if "name" not in spec:
         raise MscsimError("an inline product needs 'name' (the table product it starts from)", field=field)
+    if not isinstance(spec["name"], str):
+        raise MscsimError(f"an inline product's 'name' is a product name, got {spec['name']!r}", field=f"{field}.name")
     base = resolve_product(spec["name"], field=f"{field}.name")
     over = {}
     for k, v in spec.items():

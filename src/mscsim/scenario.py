@@ -93,6 +93,13 @@ class BackgroundSpec(BaseModel):
     name: str = Field(min_length=1)
     dose: str | None = None
 
+    @field_validator("dose", mode="before")
+    @classmethod
+    def _dose_is_text(cls, v):
+        if v is not None and not isinstance(v, str):
+            raise ValueError(f"a background dose is text with its unit, like '10 mg/d', got {v!r}")
+        return v
+
 
 class ArmSpec(BaseModel):
     model_config = _STRICT
@@ -100,7 +107,7 @@ class ArmSpec(BaseModel):
     n: StrictInt = Field(ge=1, le=1_000_000)
     regimen: list[DoseSpec] = Field(default_factory=list)
     #: standard of care of this arm (the disease module's BACKGROUND names); None: the subtype's default
-    background: list[str | BackgroundSpec] | None = None
+    background: list[BackgroundSpec | str] | None = None
     #: this arm's own Table 1 rows (override the population's rows of the same name)
     table1: dict[str, Table1Row] = Field(default_factory=dict)
 
@@ -279,11 +286,13 @@ class PopulationSpec(BaseModel):
                                                          else "a proportion is for 0/1 covariates only"))
         return v
 
-    @field_validator("iiv")
+    @field_validator("iiv", mode="before")
     @classmethod
     def _cv(cls, v):
+        if not isinstance(v, dict):
+            raise ValueError(f"iiv is a mapping of parameter name to CV, got {v!r}")
         for k, cv in v.items():
-            if not (isinstance(cv, (int, float)) and math.isfinite(cv) and 0 <= cv <= 5):
+            if isinstance(cv, bool) or not (isinstance(cv, (int, float)) and math.isfinite(cv) and 0 <= cv <= 5):
                 raise ValueError(f"IIV of {k!r} must be a CV between 0 and 5, got {cv!r}")
         return v
 
@@ -379,7 +388,14 @@ class Scenario(BaseModel):
                 raise unknown(f"endpoint for {self.disease}", e.name, allowed, field="endpoints")
             if not 0 <= e.at_days <= 36500:
                 raise MscsimError(f"endpoint time {e.at!r} must be within 0-100 years", field="endpoints")
+        from mscsim.diseases.base import SAFETY_ENDPOINTS
+
+        # safety events happen after dosing: they are no screening measurement
+        screenable = [n for n in allowed if n not in SAFETY_ENDPOINTS]
         for k, crit in self.population.inclusion.items():
+            if k in SAFETY_ENDPOINTS:
+                raise MscsimError(f"{k!r} is a safety read-out after dosing, not a screening measurement",
+                                  field=f"population.inclusion.{k}")
             if k not in allowed and k not in COVARIATES:
                 raise unknown("inclusion criterion", k, sorted(set(allowed) | set(COVARIATES)),
                               field="population.inclusion")
@@ -387,8 +403,8 @@ class Scenario(BaseModel):
         for where, rows in [("population.table1", self.population.table1)] + \
                 [(f"arms.{a.name}.table1", a.table1) for a in self.arms]:
             for k in rows:
-                if k not in allowed and k not in COVARIATES:
-                    raise unknown("Table 1 row", k, sorted(set(allowed) | set(COVARIATES)), field=f"{where}.{k}")
+                if k not in screenable and k not in COVARIATES:
+                    raise unknown("Table 1 row", k, sorted(set(screenable) | set(COVARIATES)), field=f"{where}.{k}")
                 if k in BINARY_COVARIATES and rows[k].proportion is None:
                     raise MscsimError(f"Table 1 row {k!r} is a 0/1 covariate: give a proportion", field=f"{where}.{k}")
                 if k in COVARIATES and k not in BINARY_COVARIATES and rows[k].proportion is not None:
@@ -404,6 +420,10 @@ class Scenario(BaseModel):
             for a in validation_arms(v):
                 if a not in names:
                     raise unknown("arm", a, names, field="validation.arm")
+            if len(set(validation_arms(v))) != len(validation_arms(v)):
+                raise MscsimError(f"pooled arms repeat an arm: {v.arm!r}", field="validation.arm")
+            if v.compare in RATIO_COMPARES and v.role == "calibration":
+                raise MscsimError(f"a {v.compare} row cannot be a calibration target", field="validation.role")
             if v.compare in RATIO_COMPARES:
                 from mscsim.safety import EVENTS
 
@@ -412,6 +432,10 @@ class Scenario(BaseModel):
                                   field="validation.endpoint")
                 if v.vs in validation_arms(v):
                     raise MscsimError(f"'vs' names a pooled arm ({v.vs!r})", field="validation.vs")
+                last = max((e.at_days for e in self.endpoints), default=0.0)
+                if abs(parse_time(v.at, field="validation.at") - last) > 1e-9:
+                    raise MscsimError(f"a {v.compare} row counts events over the whole follow-up: its 'at' must be "
+                                      f"the last endpoint time ({last:g} d)", field="validation.at")
             if v.vs is not None and v.vs not in names:
                 raise unknown("arm", v.vs, names, field="validation.vs")
             if v.endpoint not in allowed:

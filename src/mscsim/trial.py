@@ -181,11 +181,11 @@ def _simulate(task: PatientTask):
                              retried=retried)
     col = {c: i for i, c in enumerate(names)}
     tc = out[np.ix_(np.searchsorted(times, task.tc_times), [col[c] for c in task.tc_outputs])]
-    ps = _patient_safety(composed, task, admins, weight, times, Y, out, col)
+    ps = _patient_safety(composed, task, weight, times, Y, out, col)
     return out[np.searchsorted(times, task.obs_times)], tc, retried, ps
 
 
-def _patient_safety(composed, task: PatientTask, admins, weight: float, times, Y, out, col):
+def _patient_safety(composed, task: PatientTask, weight: float, times, Y, out, col):
     """The patient's safety events (mscsim.safety) from his regimen and the model's lung-occlusion
     signal and anti-donor antibody state, over follow-up to the last endpoint time."""
     lung = (0.0, 0.0)

@@ -62,7 +62,8 @@ def print_summary(summary: dict) -> None:
     fit = summary.get("population_fit") or []
     if fit:
         worst = max(fit, key=lambda r: abs(r["smd"]) if r["smd"] is not None else -1.0)
-        console.print(f"Table 1: {len(fit)} rows matched (pool {worst['pool']} candidates "
+        console.print(f"Table 1: {len({r['row'] for r in fit})} rows matched in {len({r['arm'] for r in fit})} "
+                      f"arm(s) (pool {worst['pool']} candidates "
                       f"per arm); largest |standardized difference| {abs(worst['smd'] or 0):.3f} "
                       f"({worst['arm']}, {worst['row']}); population_fit.csv")
 

@@ -34,7 +34,8 @@ def add_product_state(m: OdeModel, species: str, *, inflow, viable):
     k_off = P(m, "k_lic_off", species)
     mix = m.rule("product_mixing", inflow / (viable + inflow * tau + 1.0), unit="1/day",
                  desc="rate at which arriving cells renew the viable MSCs in the body",
-                 source="well-mixed share of the viable cells [design]")
+                 source="well-mixed share of the viable cells; the 1 cell in the denominator keeps the rate "
+                        "finite before the first cells arrive [design]")
     thaw = m.state("thaw_impairment", unit="fraction", group="product", init=0.0, atol=1e-9,
                    desc="share of MSC potency lost to freezing and thawing (0 = fresh)")
     m.rate(thaw, mix * (loss * thawed - thaw) - k_rec * thaw,
