@@ -34,14 +34,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from mscsim import parameters
+from mscsim.diseases.base import SAFETY_ENDPOINTS
 
-#: 0/1 safety events (endpoints of every disease), in a fixed order (the draw order)
-EVENTS: tuple[str, ...] = ("fever", "infusion_reaction", "thrombosis", "lung_embolism", "dsa", "infection",
-                           "death", "malignancy")
-#: events with no MSC term (null model)
-NULL_EVENTS: tuple[str, ...] = ("infection", "death", "malignancy")
 #: continuous safety read-outs
 MARKERS: tuple[str, ...] = ("d_dimer",)
+#: 0/1 safety events (endpoints of every disease, declared in diseases.base), in a fixed order (the draw order)
+EVENTS: tuple[str, ...] = tuple(e for e in SAFETY_ENDPOINTS if e not in MARKERS)
+#: events with no MSC term (null model)
+NULL_EVENTS: tuple[str, ...] = ("infection", "death", "malignancy")
 #: share of a dose that meets blood right away, by route (IT and local cells do not: Hoang 2024)
 BLOOD_CONTACT = {"iv": 1.0, "intra_arterial": 1.0, "intraportal": 1.0, "intrathecal": 0.0, "local": 0.0}
 #: extra output times after each infusion (days) to catch the peak lung occlusion

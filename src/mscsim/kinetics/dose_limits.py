@@ -35,6 +35,7 @@ import sympy as sp
 
 from mscsim.numerics import OdeModel
 from mscsim.kinetics.common import P
+from mscsim.kinetics.product_state import thawed_input
 
 
 def ibmir_lysis_fraction(m: OdeModel, species: str, load):
@@ -44,9 +45,7 @@ def ibmir_lysis_fraction(m: OdeModel, species: str, load):
                  source="set per product (Moll 2019 PMID 30711482; Oeller 2018 doi:10.7150/thno.21906: "
                         "UC and adipose products carry more tissue factor than BM)")
     L = P(m, "L_ibmir", species)
-    thawed = m.param("thawed", 0.0, unit="1", kind="input",
-                     desc="1 for a cryopreserved product thawed just before infusion, 0 for fresh cells",
-                     source="set per product (data/products.yaml)")
+    thawed = thawed_input(m)
     fold = P(m, "thaw_lysis_fold", species)
     tf = m.rule("ibmir_susceptibility", tf * (1 + (fold - 1) * thawed), unit="1",
                 desc="IBMIR/complement susceptibility of the product: tissue factor, times the thawed-cell fold",

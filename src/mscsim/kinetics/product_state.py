@@ -20,11 +20,16 @@ from mscsim.kinetics.common import P
 from mscsim.numerics import OdeModel
 
 
+def thawed_input(m: OdeModel):
+    """Model input ``thawed``: 1 for a cryopreserved product thawed just before infusion."""
+    return m.param("thawed", 0.0, unit="1", kind="input",
+                   desc="1 for a cryopreserved product thawed just before infusion, 0 for fresh cells",
+                   source="set per product (data/products.yaml)")
+
+
 def add_product_state(m: OdeModel, species: str, *, inflow, viable):
     """States ``thaw_impairment`` and ``primed_share``; returns (potency factor, primed share)."""
-    thawed = m.param("thawed", 0.0, unit="1", kind="input",
-                     desc="1 for a cryopreserved product thawed just before infusion, 0 for fresh cells",
-                     source="set per product (data/products.yaml)")
+    thawed = thawed_input(m)
     primed_in = m.param("primed", 0.0, unit="1", kind="input",
                         desc="1 for an IFN-gamma-primed (licensed before infusion) product",
                         source="set per product (data/products.yaml)")
