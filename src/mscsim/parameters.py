@@ -14,6 +14,7 @@ row whose record is listed here as calibration (:func:`records_informing`).
 from __future__ import annotations
 
 import json
+import os
 from functools import lru_cache
 from importlib import resources
 from typing import Literal
@@ -121,6 +122,16 @@ def calibrated(disease: str | None) -> dict[str, float]:
     path = resources.files("mscsim.data").joinpath(f"calibration/{disease}.json")
     if not path.is_file():
         return {}
+    try:  # the file's modification time keys the cache, so a calibration saved since is read anew
+        stamp = os.stat(path).st_mtime_ns
+    except TypeError:  # not a file system path (a zipped install cannot change)
+        stamp = None
+    return dict(_read_calibration(path, stamp))
+
+
+@lru_cache(maxsize=64)
+def _read_calibration(path, stamp) -> dict[str, float]:
+    """Fitted values of one calibration file (parsed once per file version: a trial asks per patient)."""
     data = json.loads(path.read_text())
     return {k: float(v["value"]) for k, v in data.get("parameters", {}).items()}
 

@@ -107,7 +107,13 @@ def get_product(name: str) -> Product:
     tab = _table()["products"]
     if not isinstance(name, str) or name not in tab:
         raise unknown("product", name, tab, field="product")
-    return _build(name, tab[name])
+    return _table_product(name)
+
+
+@lru_cache(maxsize=None)
+def _table_product(name: str) -> Product:
+    """A table row as a Product, built once (Products are immutable; a trial asks per patient)."""
+    return _build(name, _table()["products"][name])
 
 
 def _check_override(attr: str, value, field: str):
