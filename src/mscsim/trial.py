@@ -106,13 +106,19 @@ def _time_index(times: tuple) -> pd.Index:
     return pd.Index(np.asarray(times, dtype=float), name="time_d")
 
 
-def patient_administrations(regimen: Regimen, pt: VirtualPatient) -> list:
-    """The infusions one patient gets: the regimen at his weight, each dose's cells times his
-    ``dose_factor`` (IIV on the dose)."""
-    admins = regimen.administrations(pt.covariates.get("weight_kg", 70.0))
+def patient_infusions(regimen: Regimen, pt: VirtualPatient) -> list[tuple]:
+    """(administration, tissue factor) of every infusion one patient gets: the regimen at his
+    weight (`safety.regimen_administrations`, the order of `Regimen.administrations`), each dose's
+    cells times his ``dose_factor`` (IIV on the dose)."""
+    given = regimen_administrations(regimen, pt.covariates.get("weight_kg", 70.0))
     if pt.dose_factor != 1.0:
-        admins = [replace(a, cells=a.cells * pt.dose_factor) for a in admins]
-    return admins
+        given = [(replace(a, cells=a.cells * pt.dose_factor), tf) for a, tf in given]
+    return given
+
+
+def patient_administrations(regimen: Regimen, pt: VirtualPatient) -> list:
+    """The infusions one patient gets (`patient_infusions` without the tissue factors)."""
+    return [a for a, _ in patient_infusions(regimen, pt)]
 
 
 def run_patient(task: PatientTask) -> PatientResult:
@@ -159,7 +165,8 @@ def _simulate(task: PatientTask):
     pt = task.patient
     p = _patient_vector(composed, pt, task.regimen)
     weight = pt.covariates.get("weight_kg", 70.0)
-    admins = patient_administrations(task.regimen, pt)
+    infusions = patient_infusions(task.regimen, pt)
+    admins = [a for a, _ in infusions]
     # safety_times resolve each infusion's lung-occlusion peak (dense output: the steps are unchanged)
     times = np.unique(np.concatenate([task.obs_times, task.tc_times, safety_times(admins)]))
     retried = False
@@ -181,11 +188,11 @@ def _simulate(task: PatientTask):
                              retried=retried)
     col = {c: i for i, c in enumerate(names)}
     tc = out[np.ix_(np.searchsorted(times, task.tc_times), [col[c] for c in task.tc_outputs])]
-    ps = _patient_safety(composed, task, weight, times, Y, out, col)
+    ps = _patient_safety(composed, task, infusions, weight, times, Y, out, col)
     return out[np.searchsorted(times, task.obs_times)], tc, retried, ps
 
 
-def _patient_safety(composed, task: PatientTask, weight: float, times, Y, out, col):
+def _patient_safety(composed, task: PatientTask, infusions: list, weight: float, times, Y, out, col):
     """The patient's safety events (mscsim.safety) from his regimen and the model's lung-occlusion
     signal and anti-donor antibody state, over follow-up to the last endpoint time."""
     lung = (0.0, 0.0)
@@ -196,10 +203,7 @@ def _patient_safety(composed, task: PatientTask, weight: float, times, Y, out, c
     states = list(composed.ode.states)
     ab = (times, Y[:, states.index("anti_donor")]) if "anti_donor" in states else None
     horizon = float(task.obs_times[-1])
-    given = regimen_administrations(task.regimen, weight)
-    if task.patient.dose_factor != 1.0:      # IIV on the dose: the cells this patient got
-        given = [(replace(a, cells=a.cells * task.patient.dose_factor), tf) for a, tf in given]
-    return patient_safety(given, weight, horizon,
+    return patient_safety(infusions, weight, horizon,
                           safety_rng(task.patient.noise_seed), lung_peak=lung, anti_donor=ab)
 
 
