@@ -162,6 +162,58 @@ def test_lu_plan_of_a_known_pattern():
     assert plan.nnz == S.sum()
 
 
+def test_first_failing_pivot_is_the_threshold_test_of_the_elimination():
+    # 3 x 3: column 0 has a small diagonal against its off-diagonal, so static pivot 0 fails;
+    # deferring that state to the dense block leaves no failing static pivot
+    A = np.array([[1.0, 0.0, 0.0], [50.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+    S = A != 0
+    plan = engine.lu_plan(S, tail_density=1.01)
+    assert plan.k0 == 3
+    fail = engine.first_failing_pivots(plan, A[None])
+    assert fail.tolist() == [0]
+    deferred = engine.lu_plan(S, tail_density=1.01, last=[0])
+    assert deferred.perm[-1] == 0 and deferred.k0 <= 2       # state 0 is in the dense block
+    assert engine.first_failing_pivots(deferred, A[None]).tolist() == [-1]
+    assert engine.first_failing_pivots(plan, np.eye(3)[None]).tolist() == [-1]
+
+
+def test_probe_defers_the_failing_pivots_of_the_ra_model():
+    """The RA model's plan (built from the model's own probe dose, the same in every process)
+    leaves its static pivots passing the threshold test for real patients: the dense fallback
+    that took 70 % of the factorisations before is (almost) never taken, and the plan does not
+    depend on which patients a process integrated first."""
+    reg = Regimen((Dose.parse("1e6 cells/kg", "iv"),))
+    composed, c, p, y0, admins = setup("ra", regimen=reg, weight=82.0)
+    plan = engine.plan_for(c)
+    assert plan.deferred and set(plan.deferred) <= set(range(plan.n))
+    assert set(plan.lu.perm[plan.lu.k0:]) >= set(plan.deferred)
+    assert engine.deferred_pivots(c, plan, composed.ode.meta["pivot_probe"]) == plan.deferred
+    t = default_times(365.0, admins)
+    st = np.zeros(len(engine.STAT_NAMES), dtype=np.int64)
+    Y = engine.integrate(c, p, y0, t, admins, stats=st)
+    base = engine.lu_plan(c.jac_sparsity)
+    st0 = np.zeros(len(engine.STAT_NAMES), dtype=np.int64)
+    Y0 = engine.integrate(c, p, y0, t, admins, stats=st0, lu=base)
+    fb = engine.STAT_NAMES.index("pivot_fallbacks")
+    assert st0[fb] > 0.3 * st0[engine.STAT_NAMES.index("lu_factorizations")]   # the problem the probe solves
+    assert st[fb] <= 0.05 * st[engine.STAT_NAMES.index("lu_factorizations")]
+    assert relerr(Y, Y0) < 1e-6     # the same Newton iterates up to rounding: only the LU's pivots differ
+
+
+def test_newton_rate_carry_keeps_accuracy_and_saves_right_hand_sides():
+    reg = Regimen((Dose.parse("1e6 cells/kg", "iv"),))
+    composed, c, p, y0, admins = setup("ra", regimen=reg, weight=70.0)
+    t = default_times(365.0, admins)
+    ref = integrate_scipy(c, p, y0, t, admins, RADAU)
+    errs, fevs = {}, {}
+    for carry in (False, True):
+        st = np.zeros(len(engine.STAT_NAMES), dtype=np.int64)
+        Y = engine.integrate(c, p, y0, t, admins, stats=st, newton_carry=carry)
+        errs[carry], fevs[carry] = relerr(Y, ref), st[1] / st[0]
+    assert errs[True] < 1e-3 and errs[True] < 10 * max(errs[False], 1e-6)
+    assert fevs[False] >= 2.0 and fevs[True] < fevs[False]    # scipy's rule needs two iterations per step
+
+
 @pytest.mark.parametrize("disease", ["ra", "t1d", "ms"])
 def test_compiled_steady_state_matches_minpack(disease):
     composed = build_model(disease)

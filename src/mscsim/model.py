@@ -101,4 +101,9 @@ def build_model(disease: str | None = None, target: str | None = None,
         kin = mod.compose(m, body, layers, species=species, subtype=subtype)
         composed = ComposedModel(m, species, disease, target, kin, disease_module=mod, subtype=subtype)
     m.check()
+    # the engine's pivot probe (numerics.engine.deferred_pivots): a typical dose, 1e6 cells/kg for a
+    # 70 kg adult (7e7 cells) over one minute into every route's input, followed for a year
+    minute = 1.0 / 1440.0
+    m.meta["pivot_probe"] = {"inputs": {k: 7e7 / minute for k in m.params if k.startswith("in_")},
+                             "duration": minute, "days": 365.0}
     return composed

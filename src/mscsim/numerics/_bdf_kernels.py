@@ -21,7 +21,9 @@ Contents:
 - ``_e_bdf_segment``: scipy's variable-order (1-5) variable-step BDF/NDF (Shampine & Reichelt
   1997, the algorithm of ``scipy.integrate.BDF``) with modified Newton, Jacobian reuse (a new
   Jacobian only when Newton fails to converge) and LU reuse until the step size changes, with
-  dense output (the BDF interpolating polynomial) at the requested times.
+  dense output (the BDF interpolating polynomial) at the requested times. With ``newton_carry``
+  the first Newton iteration may converge on the rate last measured with the same LU (CVODE's
+  carried rate estimate) instead of always iterating twice.
 - ``engine_integrate``: the whole patient: every dosing segment, outputs, statistics.
 - ``engine_steady``: untreated steady state (damped Newton, then pseudo-transient continuation).
 - ``call_vec``/``jac_dense``/``outputs_traj``: Python entry points to a generated function (one
@@ -81,7 +83,7 @@ _E_ST_SEGMENTS = 7
 # the entry points are compiled (or loaded from numba's cache) when this module is imported
 _V, _M, _I = "float64[::1]", "float64[:, ::1]", "int64[::1]"
 _SIG_INTEGRATE = (f"int64(intp, intp, {_V}, {_M}, {_V}, {_V}, {_V}, float64, float64, int64, float64, float64, "
-                  f"int64, {', '.join([_I] * 9)}, uint8[:, ::1], {_M}, {_I})")
+                  f"int64, int64, {', '.join([_I] * 9)}, uint8[:, ::1], {_M}, {_I})")
 _SIG_STEADY = f"int64(intp, intp, {_I}, {_I}, {_V}, {_I}, {_V}, {_V}, float64, {_I})"
 
 
@@ -289,8 +291,8 @@ def _e_initial_step(rhs, t0, y0, f0, p, t_bound, max_step, atol, rtol, y1, f1, s
 
 
 @njit(cache=True, nogil=True)
-def _e_bdf_segment(rhs, jac, t0, t1, y, p, atol, rtol, max_step, max_steps, lu_dgmax, piv_tol, t_out, Y, i_out,
-                   k0, perm, lptr, lidx, uptr, uidx, pi, pj, ji, jj, inpat, stats):
+def _e_bdf_segment(rhs, jac, t0, t1, y, p, atol, rtol, max_step, max_steps, lu_dgmax, piv_tol, newton_carry, t_out,
+                   Y, i_out, k0, perm, lptr, lidx, uptr, uidx, pi, pj, ji, jj, inpat, stats):
     """Integrate y' = rhs(t, y, p) from t0 to t1 (y updated in place); fill Y[k] for the
     output times t0 < t_out[k] <= t1 starting at index ``i_out``. Returns (status, i_out):
     status 0 ok, 1 step size too small, 2 too many steps, 3 linear algebra failure."""
@@ -346,6 +348,9 @@ def _e_bdf_segment(rhs, jac, t0, t1, y, p, atol, rtol, max_step, max_steps, lu_d
     c_lu = 1.0   # c of the current LU (reused while |c / c_lu - 1| <= lu_dgmax, when lu_dgmax >= 0)
     reuse = lu_dgmax >= 0.0
     n_steps = 0
+    # Newton contraction rate of the last step solved with the current LU (-1: none yet); with
+    # newton_carry it lets the first iteration of the next step pass the convergence test
+    rate_lu = -1.0
 
     while t < t1:
         if n_steps >= max_steps:
@@ -398,6 +403,7 @@ def _e_bdf_segment(rhs, jac, t0, t1, y, p, atol, rtol, max_step, max_steps, lu_d
                     kt = _e_factor(jv, ji, jj, c, n, k0, lptr, lidx, uptr, uidx, pi, pj, inpat, W, piv,
                                    lval, uval, dinv, T, piv_tol, stats)
                     lu_mode = 1 if kt >= 0 else 0
+                    rate_lu = -1.0
                 if lu_mode != 0:
                     # modified Newton (scipy bdf.solve_bdf_system); with a reused LU the correction
                     # is scaled by 2 / (1 + c / c_lu) as in CVODE
@@ -427,6 +433,7 @@ def _e_bdf_segment(rhs, jac, t0, t1, y, p, atol, rtol, max_step, max_steps, lu_d
                         rate = -1.0
                         if dy_norm_old >= 0.0:
                             rate = dy_norm / dy_norm_old if dy_norm_old > 0.0 else np.inf
+                            rate_lu = rate
                         if rate >= 0.0 and (rate >= 1.0 or
                                             rate ** (_E_NEWTON_MAXITER - k) / (1.0 - rate) * dy_norm > newton_tol):
                             break
@@ -435,7 +442,10 @@ def _e_bdf_segment(rhs, jac, t0, t1, y, p, atol, rtol, max_step, max_steps, lu_d
                         for i in range(n):
                             y_new[i] += dy[i]
                             d[i] += dy[i]
-                        if dy_norm == 0.0 or (rate >= 0.0 and rate / (1.0 - rate) * dy_norm < newton_tol):
+                        rate_ok = rate
+                        if rate < 0.0 and newton_carry != 0 and 0.0 <= rate_lu < 1.0 and abs(c - c_lu) <= 1e-9 * c_lu:
+                            rate_ok = rate_lu  # first iteration: the last rate seen with this LU
+                        if dy_norm == 0.0 or (rate_ok >= 0.0 and rate_ok / (1.0 - rate_ok) * dy_norm < newton_tol):
                             converged = True
                             break
                         dy_norm_old = dy_norm
@@ -532,7 +542,7 @@ def _e_bdf_segment(rhs, jac, t0, t1, y, p, atol, rtol, max_step, max_steps, lu_d
 
 @njit(_SIG_INTEGRATE, cache=True, nogil=True)
 def engine_integrate(rhs, jac, y0, P_seg, seg_t, t_out, atol, rtol, max_step, max_steps, lu_dgmax, piv_tol,
-                     k0, perm, lptr, lidx, uptr, uidx, pi, pj, ji, jj, inpat, Y, stats):
+                     newton_carry, k0, perm, lptr, lidx, uptr, uidx, pi, pj, ji, jj, inpat, Y, stats):
     """One patient through all dosing segments of the model whose generated right-hand side and
     Jacobian are at the addresses ``rhs`` and ``jac`` (Jacobian non-zeros at permuted positions
     (ji, jj)). ``P_seg[s]`` is the parameter vector on
@@ -552,7 +562,7 @@ def engine_integrate(rhs, jac, y0, P_seg, seg_t, t_out, atol, rtol, max_step, ma
         if b > a:
             stats[_E_ST_SEGMENTS] += 1
             status, i_out = _e_bdf_segment(rhs, jac, a, b, y, P_seg[s], atol, rtol, max_step, max_steps, lu_dgmax,
-                                           piv_tol, t_out, Y, i_out, k0, perm, lptr, lidx, uptr, uidx, pi, pj, ji,
+                                           piv_tol, newton_carry, t_out, Y, i_out, k0, perm, lptr, lidx, uptr, uidx, pi, pj, ji,
                                            jj, inpat, stats)
             if status != 0:
                 return status
