@@ -33,7 +33,7 @@ from mscsim.numerics import (IntegrationError, SolverOptions, SteadyStateError, 
                              steady_state, warm_up)
 from mscsim.safety import (EVENTS as SAFETY_EVENTS, arm_block, patient_safety, regimen_administrations, safety_rng,
                            safety_times)
-from mscsim.stats import compare, summarize
+from mscsim.stats import compare, summarize, wilson_interval
 
 TIMECOURSE_EXTRA = [("tnf", "TNF-alpha (pg/mL)"), ("il10", "IL-10 (pg/mL)"), ("th17_pct", "Th17 (% of CD4)"),
                     ("treg_pct", "Treg (% of CD4)"), ("msc_viable_pct", "viable MSCs (% of dose)")]
@@ -804,8 +804,6 @@ def power(scenario: Scenario, *, replicates: int = 50, alpha: float = 0.05, work
           scheduler: str | None = None, progress: bool = True) -> pd.DataFrame:
     """Probability of a significant difference (p < alpha) per comparison, over replicate trials
     with seeds derived from the scenario seed."""
-    from statsmodels.stats.proportion import proportion_confint
-
     plans = []
     tasks = []
     bounds = []
@@ -826,7 +824,7 @@ def power(scenario: Scenario, *, replicates: int = 50, alpha: float = 0.05, work
     rows = []
     for (ep, at, arm, vs), h in hits.items():
         k = int(sum(h))
-        lo, hi = proportion_confint(k, len(h), method="wilson")
+        lo, hi = wilson_interval(k, len(h))
         rows.append({"endpoint": ep, "at_days": at, "arm": arm, "vs": vs, "replicates": len(h),
                      "power": k / len(h), "ci_low": lo, "ci_high": hi})
     return pd.DataFrame(rows)
