@@ -73,3 +73,23 @@ def test_trial_process_imports_no_matplotlib_nor_scipy_stats(tmp_path):
     assert out.stdout.strip().splitlines()[-1] == "0 []"
     assert (tmp_path / "out" / "timecourse.png").exists() and (tmp_path / "out" / "responders.png").exists()
     assert json.loads((tmp_path / "out" / "summary.json").read_text())["arms"][0]["n"] == 2
+
+
+def test_a_trial_that_fails_leaves_no_drawing_process(tmp_path, monkeypatch, capsys):
+    import multiprocessing as mp
+
+    import mscsim.checkpoint
+    from mscsim.cli import main
+    from mscsim.errors import MscsimError
+
+    def fails(*args, **kwargs):
+        raise MscsimError("the trial failed", field="arms")
+
+    monkeypatch.setattr(mscsim.checkpoint, "run_trial_resumable", fails)
+    p = tmp_path / "s.yaml"
+    p.write_text(yaml.safe_dump(SCEN))
+    before = set(mp.active_children())
+    assert main(["trial", str(p), "-o", str(tmp_path / "out"), "--no-report", "--workers", "2"]) != 0
+    assert "the trial failed" in capsys.readouterr().err
+    assert set(mp.active_children()) <= before
+    assert not (tmp_path / "out" / "timecourse.png").exists()

@@ -790,6 +790,13 @@ class TrialFigures:
         finally:
             self._send.close()
 
+    def cancel(self) -> None:
+        """Stop the drawing process of a trial that will not be drawn (it failed or was interrupted)."""
+        if self.proc.is_alive():
+            self.proc.terminate()
+        self.proc.join()
+        self._send.close()
+
     def join(self) -> list:
         if self.result is None:
             raise RuntimeError("TrialFigures.join before draw")

@@ -132,12 +132,17 @@ def trial_cmd(
     # with more than one worker the figures are drawn in a second process, forked now so that it
     # imports matplotlib while the trial runs, and drawing while the tables are written
     figures = start_trial_figures(out) if workers > 1 and not scheduler else None
-    result = run_trial_resumable(sc, out, fresh=not resume, workers=workers, scheduler=scheduler)
-    if uncertainty:
-        from mscsim.uncertainty import attach, predict
+    try:
+        result = run_trial_resumable(sc, out, fresh=not resume, workers=workers, scheduler=scheduler)
+        if uncertainty:
+            from mscsim.uncertainty import attach, predict
 
-        attach(result.summary, predict(sc, uncertainty, alpha=alpha, workers=workers, scheduler=scheduler))
-        err_console.print(f"uncertainty: {result.summary['uncertainty']['source']}")
+            attach(result.summary, predict(sc, uncertainty, alpha=alpha, workers=workers, scheduler=scheduler))
+            err_console.print(f"uncertainty: {result.summary['uncertainty']['source']}")
+    except BaseException:
+        if figures is not None:
+            figures.cancel()
+        raise
     for w in result.summary["warnings"]:
         err_console.print(f"[yellow]warning:[/yellow] {w}")
     if figures is not None:
