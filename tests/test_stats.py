@@ -15,7 +15,8 @@ from mscsim.stats import compare, newcombe_interval, score_test_difference, summ
 sm_prop = pytest.importorskip("statsmodels.stats.proportion")
 sps = pytest.importorskip("scipy.stats")
 
-GRID = [(k, n) for n in (1, 2, 3, 5, 10, 37, 100, 1000) for k in sorted({0, 1, n // 3, n // 2, n - 1, n}) if 0 <= k <= n]
+GRID = [(k, n) for n in (1, 2, 3, 5, 10, 37, 100, 1000)
+        for k in sorted({0, 1, n // 3, n // 2, n - 1, n}) if 0 <= k <= n]
 
 
 @pytest.mark.parametrize("k,n", GRID)
