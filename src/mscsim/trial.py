@@ -33,7 +33,7 @@ from mscsim.numerics import (IntegrationError, SolverOptions, SteadyStateError, 
                              steady_state, warm_up)
 from mscsim.safety import (EVENTS as SAFETY_EVENTS, arm_block, patient_safety, regimen_administrations, safety_rng,
                            safety_times)
-from mscsim.stats import compare, summarize
+from mscsim.stats import compare, summarize, wilson_interval
 
 TIMECOURSE_EXTRA = [("tnf", "TNF-alpha (pg/mL)"), ("il10", "IL-10 (pg/mL)"), ("th17_pct", "Th17 (% of CD4)"),
                     ("treg_pct", "Treg (% of CD4)"), ("msc_viable_pct", "viable MSCs (% of dose)")]
@@ -740,34 +740,66 @@ def write_trial(result: TrialResult, out, *, csv: bool = False, figures: "TrialF
 
 def write_trial_figures(result: TrialResult, out) -> list:
     """timecourse.png and responders.png of a trial."""
+    return _draw_figures(*_figure_inputs(result), out)
+
+
+def _figure_inputs(result: TrialResult) -> tuple:
+    """What the figures need: the time courses, the summary and the (quantity, label) panels."""
+    quantities = list(getattr(result.plan.module, "KEY_OUTPUTS", [])) + TIMECOURSE_EXTRA
+    return result.timecourse, result.summary, quantities
+
+
+def _draw_figures(timecourse: pd.DataFrame, summary: dict, quantities: list, out) -> list:
     from pathlib import Path
 
     from mscsim.io import save_figure
     from mscsim.plots import responder_figure, trial_timecourse_figure
 
     out = Path(out)
-    mod = result.plan.module
-    quantities = list(getattr(mod, "KEY_OUTPUTS", [])) + TIMECOURSE_EXTRA
-    # the figures lay themselves out (tight_layout): saved as laid out, not measured and drawn again
-    return [save_figure(trial_timecourse_figure(result.timecourse, quantities, title=result.summary["scenario"]),
+    # the figures are laid out with fixed margins: saved as laid out, not measured and drawn again
+    return [save_figure(trial_timecourse_figure(timecourse, quantities, title=summary["scenario"]),
                         out / "timecourse.png", tight=False),
-            save_figure(responder_figure(result.summary, title=result.summary["scenario"]), out / "responders.png",
-                        tight=False)]
+            save_figure(responder_figure(summary, title=summary["scenario"]), out / "responders.png", tight=False)]
 
 
 class TrialFigures:
-    """The trial's figures drawn in a forked process while this one writes the tables (matplotlib's
-    import and drawing take ~1 s, a large part of a whole trial's wall time; issue 19). `join`
-    returns the files; if the child failed, the figures are drawn here, so an error shows as usual."""
+    """The trial's figures drawn in a process forked before the trial runs (issue 19): while this
+    one plans and simulates, the child imports matplotlib (~0.35 s of CPU, otherwise on the critical
+    path after the simulations); `draw` sends it the time courses and the summary through a pipe,
+    and it draws (~0.5-0.9 s) while this process writes the tables. `join` returns the files; if
+    the child failed, the figures are drawn here, so an error shows as usual. This process never
+    imports matplotlib on this path."""
 
-    def __init__(self, result: TrialResult, out):
+    def __init__(self, out):
         import multiprocessing as mp
 
-        self.result, self.out = result, out
-        self.proc = mp.get_context("fork").Process(target=_draw_figures_and_exit, args=(result, out), daemon=True)
+        ctx = mp.get_context("fork")
+        self.out, self.result = out, None
+        self._recv, self._send = ctx.Pipe(duplex=False)
+        self.proc = ctx.Process(target=_figures_child, args=(self._recv, self._send, out), daemon=True)
         self.proc.start()
+        self._recv.close()
+
+    def draw(self, result: TrialResult) -> None:
+        """Hand the finished trial to the drawing process."""
+        self.result = result
+        try:
+            self._send.send(_figure_inputs(result))
+        except OSError:  # the child is gone: `join` draws the figures here
+            pass
+        finally:
+            self._send.close()
+
+    def cancel(self) -> None:
+        """Stop the drawing process of a trial that will not be drawn (it failed or was interrupted)."""
+        if self.proc.is_alive():
+            self.proc.terminate()
+        self.proc.join()
+        self._send.close()
 
     def join(self) -> list:
+        if self.result is None:
+            raise RuntimeError("TrialFigures.join before draw")
         self.proc.join()
         if self.proc.exitcode != 0:
             return write_trial_figures(self.result, self.out)
@@ -776,20 +808,26 @@ class TrialFigures:
         return [Path(self.out) / "timecourse.png", Path(self.out) / "responders.png"]
 
 
-def _draw_figures_and_exit(result: TrialResult, out) -> None:
+def _figures_child(recv, send, out) -> None:
+    """The drawing process: import matplotlib, wait for the trial, draw."""
     import os
 
     code = 1
     try:
-        write_trial_figures(result, out)
+        send.close()  # only the parent writes: its exit ends recv() with EOFError
+        import mscsim.plots  # noqa: F401  (matplotlib, while the parent works)
+
+        inputs = recv.recv()
+        _draw_figures(*inputs, out)
         code = 0
     finally:
         os._exit(code)
 
 
-def start_trial_figures(result: TrialResult, out) -> TrialFigures | None:
-    """Start drawing the figures in a forked process (None where fork is unavailable: draw them in
-    `write_trial`). For runs given more than one worker: the drawing takes a second core."""
+def start_trial_figures(out) -> TrialFigures | None:
+    """Fork the process that will draw the trial's figures (None where fork is unavailable: draw
+    them in `write_trial`); call it before the trial runs, then `draw(result)` once it has. For runs
+    given more than one worker: the drawing takes a second core."""
     import multiprocessing as mp
 
     if "fork" not in mp.get_all_start_methods():
@@ -797,15 +835,13 @@ def start_trial_figures(result: TrialResult, out) -> TrialFigures | None:
     from pathlib import Path
 
     Path(out).mkdir(parents=True, exist_ok=True)
-    return TrialFigures(result, out)
+    return TrialFigures(out)
 
 
 def power(scenario: Scenario, *, replicates: int = 50, alpha: float = 0.05, workers: int = 1,
           scheduler: str | None = None, progress: bool = True) -> pd.DataFrame:
     """Probability of a significant difference (p < alpha) per comparison, over replicate trials
     with seeds derived from the scenario seed."""
-    from statsmodels.stats.proportion import proportion_confint
-
     plans = []
     tasks = []
     bounds = []
@@ -826,7 +862,7 @@ def power(scenario: Scenario, *, replicates: int = 50, alpha: float = 0.05, work
     rows = []
     for (ep, at, arm, vs), h in hits.items():
         k = int(sum(h))
-        lo, hi = proportion_confint(k, len(h), method="wilson")
+        lo, hi = wilson_interval(k, len(h))
         rows.append({"endpoint": ep, "at_days": at, "arm": arm, "vs": vs, "replicates": len(h),
                      "power": k / len(h), "ci_low": lo, "ci_high": hi})
     return pd.DataFrame(rows)

@@ -129,16 +129,24 @@ def trial_cmd(
         return
     from mscsim.checkpoint import clear_checkpoint, run_trial_resumable
 
-    result = run_trial_resumable(sc, out, fresh=not resume, workers=workers, scheduler=scheduler)
-    if uncertainty:
-        from mscsim.uncertainty import attach, predict
+    # with more than one worker the figures are drawn in a second process, forked now so that it
+    # imports matplotlib while the trial runs, and drawing while the tables are written
+    figures = start_trial_figures(out) if workers > 1 and not scheduler else None
+    try:
+        result = run_trial_resumable(sc, out, fresh=not resume, workers=workers, scheduler=scheduler)
+        if uncertainty:
+            from mscsim.uncertainty import attach, predict
 
-        attach(result.summary, predict(sc, uncertainty, alpha=alpha, workers=workers, scheduler=scheduler))
-        err_console.print(f"uncertainty: {result.summary['uncertainty']['source']}")
+            attach(result.summary, predict(sc, uncertainty, alpha=alpha, workers=workers, scheduler=scheduler))
+            err_console.print(f"uncertainty: {result.summary['uncertainty']['source']}")
+    except BaseException:
+        if figures is not None:
+            figures.cancel()
+        raise
     for w in result.summary["warnings"]:
         err_console.print(f"[yellow]warning:[/yellow] {w}")
-    # with more than one worker the figures are drawn in a second process while the tables are written
-    figures = start_trial_figures(result, out) if workers > 1 and not scheduler else None
+    if figures is not None:
+        figures.draw(result)
     files = write_trial(result, out, csv=True, figures=figures)
     files = drop_empty_responders(result.summary, out, files)
     if report:
