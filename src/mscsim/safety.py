@@ -50,7 +50,15 @@ _REF_PER_KG = 1e6
 
 
 def _p(name: str) -> float:
-    return parameters.value(name)
+    """A safety parameter's table value (memoised: the table is read once per process, and a trial
+    asks for ~20 values per patient)."""
+    v = _P_CACHE.get(name)
+    if v is None:
+        v = _P_CACHE[name] = parameters.value(name)
+    return v
+
+
+_P_CACHE: dict[str, float] = {}
 
 
 def _tissue_factor(product: str) -> float:

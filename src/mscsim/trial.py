@@ -142,7 +142,7 @@ def run_patients(tasks: list[PatientTask]) -> list[PatientResult]:
         for i, ef in zip(group, observed):
             pt = tasks[i].patient
             _, tc, retried, ps = sims[i]
-            ef = Readouts({**{c: ef._column(c) for c in ef.columns}, **ps.columns(tasks[i].obs_times)}, ef.index)
+            ef = _with_columns(ef, ps.columns(tasks[i].obs_times))
             safety = {e: ps.risk[e] for e in SAFETY_EVENTS} | {"d_dimer_peak": ps.d_dimer_peak()}
             results[i] = PatientResult(pt.pid, pt.arm, ef, tc, retried=retried, safety=safety)
     return results
@@ -157,6 +157,65 @@ def _groups(tasks: list[PatientTask], idx: list[int]) -> list[list[int]]:
     return list(out.values())
 
 
+def _with_columns(ef: Readouts, extra: dict) -> Readouts:
+    """``ef`` with the columns of ``extra`` added (or replacing those of the same name, in place), as
+    one float table when ``ef`` is one (a worker then sends each patient's observations as one array)."""
+    base = ef.table()
+    if base is None:
+        return Readouts({**{c: ef._column(c) for c in ef.columns}, **extra}, ef.index)
+    names, pos = _merged_names(tuple(ef.columns), tuple(extra))
+    table = np.empty((len(ef), len(names)))
+    table[:, :base.shape[1]] = base
+    for k, v in extra.items():
+        table[:, pos[k]] = v
+    return Readouts.from_array(table, names, ef.index)
+
+
+@lru_cache(maxsize=64)
+def _merged_names(names: tuple, extra: tuple) -> tuple[tuple, dict]:
+    """``names`` then the names of ``extra`` not among them (the order of ``{**a, **b}``), and each
+    name's column; one tuple object per pair, so a chunk of results pickles it once."""
+    merged = names + tuple(k for k in extra if k not in set(names))
+    return merged, {n: i for i, n in enumerate(merged)}
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """Where a trial's patients' numbers sit in a model's arrays (the same for every patient)."""
+
+    names: tuple
+    tc_columns: np.ndarray           # columns of the time-course outputs
+    lung: int | None                 # column of lung_occlusion
+    anti_donor: int | None           # state index of anti_donor
+
+
+#: (id(model), time-course outputs) -> (model, its `_Layout`)
+_LAYOUTS: dict[tuple, tuple] = {}
+
+
+def _layout(ode, tc_outputs: tuple) -> _Layout:
+    """The `_Layout` of a model (computed once per model object and time-course outputs)."""
+    hit = _LAYOUTS.get((id(ode), tc_outputs))
+    if hit is None or hit[0] is not ode:
+        col = {c: i for i, c in enumerate(ode.outputs)}
+        states = list(ode.states)
+        lay = _Layout(tuple(ode.outputs), np.array([col[c] for c in tc_outputs], dtype=np.intp),
+                      col.get("lung_occlusion"), states.index("anti_donor") if "anti_donor" in states else None)
+        if len(_LAYOUTS) > 64:
+            _LAYOUTS.clear()
+        hit = _LAYOUTS[(id(ode), tc_outputs)] = (ode, lay)
+    return hit[1]
+
+
+@lru_cache(maxsize=256)
+def _output_times(obs: tuple, tc: tuple, extra: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(all output times, rows of the observation times, rows of the time-course times): one
+    patient's output grid, shared by every patient with the same infusion times."""
+    times = np.unique(np.concatenate([np.asarray(obs, dtype=float), np.asarray(tc, dtype=float),
+                                      np.asarray(extra, dtype=float)]))
+    return times, np.searchsorted(times, obs), np.searchsorted(times, tc)
+
+
 def _simulate(task: PatientTask):
     """(read-outs at the observation times, time-course table, retried, safety events) of one patient,
     or his failed `PatientResult`."""
@@ -168,7 +227,8 @@ def _simulate(task: PatientTask):
     infusions = patient_infusions(task.regimen, pt)
     admins = [a for a, _ in infusions]
     # safety_times resolve each infusion's lung-occlusion peak (dense output: the steps are unchanged)
-    times = np.unique(np.concatenate([task.obs_times, task.tc_times, safety_times(admins)]))
+    times, obs_rows, tc_rows = _output_times(tuple(task.obs_times), tuple(task.tc_times),
+                                             tuple(safety_times(admins)))
     retried = False
     options = SolverOptions(engine=task.engine)
     try:
@@ -180,28 +240,26 @@ def _simulate(task: PatientTask):
             Y = integrate(compiled, p, y0, times, admins, options.stricter())
     except (IntegrationError, SteadyStateError, FloatingPointError, ValueError) as exc:
         return PatientResult(pt.pid, pt.arm, None, None, failed=True, message=str(exc)[:300], retried=True)
-    names = composed.ode.outputs
-    out = np.empty((len(times), len(names)))
+    lay = _layout(composed.ode, tuple(task.tc_outputs))
+    out = np.empty((len(times), len(lay.names)))
     compiled.outputs_traj(times, Y, p, out)
-    if not np.all(np.isfinite(out)):
+    if not np.isfinite(out).all():
         return PatientResult(pt.pid, pt.arm, None, None, failed=True, message="non-finite read-outs",
                              retried=retried)
-    col = {c: i for i, c in enumerate(names)}
-    tc = out[np.ix_(np.searchsorted(times, task.tc_times), [col[c] for c in task.tc_outputs])]
-    ps = _patient_safety(composed, task, infusions, weight, times, Y, out, col)
-    return out[np.searchsorted(times, task.obs_times)], tc, retried, ps
+    tc = out[tc_rows][:, lay.tc_columns]
+    ps = _patient_safety(lay, task, infusions, weight, times, Y, out)
+    return out[obs_rows], tc, retried, ps
 
 
-def _patient_safety(composed, task: PatientTask, infusions: list, weight: float, times, Y, out, col):
+def _patient_safety(lay: _Layout, task: PatientTask, infusions: list, weight: float, times, Y, out):
     """The patient's safety events (mscsim.safety) from his regimen and the model's lung-occlusion
     signal and anti-donor antibody state, over follow-up to the last endpoint time."""
     lung = (0.0, 0.0)
-    if "lung_occlusion" in col:
-        occ = out[:, col["lung_occlusion"]]
+    if lay.lung is not None:
+        occ = out[:, lay.lung]
         i = int(np.argmax(occ))
         lung = (float(occ[i]), float(times[i]))
-    states = list(composed.ode.states)
-    ab = (times, Y[:, states.index("anti_donor")]) if "anti_donor" in states else None
+    ab = (times, Y[:, lay.anti_donor]) if lay.anti_donor is not None else None
     horizon = float(task.obs_times[-1])
     return patient_safety(infusions, weight, horizon,
                           safety_rng(task.patient.noise_seed), lung_peak=lung, anti_donor=ab)
