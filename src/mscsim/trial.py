@@ -656,10 +656,18 @@ def run_trial(scenario: Scenario, *, workers: int = 1, scheduler: str | None = N
     """Run a virtual trial (see module docstring). ``engine``: "compiled" (default) or "scipy".
     ``uncertainty``: also run it under that many parameter draws and add predictive intervals and
     assurance at ``alpha`` to the summary (``mscsim.uncertainty``)."""
-    plan = plan_trial(scenario, engine=engine, workers=workers, scheduler=scheduler)
-    tasks = plan.tasks()
-    results: list[PatientResult] = map_tasks(run_patient, tasks, workers=workers, scheduler=scheduler,
-                                              desc=f"{scenario.name}", progress=progress)
+    from contextlib import nullcontext
+
+    from mscsim.execution import local_pool
+
+    # one local pool for screening and simulation, forked once after plan_trial loaded the model
+    # (a pool per screening round and another for the patients cost a fork and cold workers each)
+    pool = local_pool(workers) if not scheduler else None
+    with (pool or nullcontext()):
+        plan = plan_trial(scenario, engine=engine, workers=workers, scheduler=scheduler, executor=pool)
+        tasks = plan.tasks()
+        results: list[PatientResult] = map_tasks(run_patient, tasks, workers=workers, scheduler=scheduler,
+                                                  desc=f"{scenario.name}", progress=progress, executor=pool)
     result = assemble(plan, tasks, results)
     if uncertainty:
         from mscsim.uncertainty import attach, predict
@@ -686,40 +694,36 @@ def assemble(plan: TrialPlan, tasks: list[PatientTask], results: list[PatientRes
             pairs[r.arm].append((task, r))
     by_arm = {a: [r for _, r in v] for a, v in pairs.items()}
     obs_index = {float(t): i for i, t in enumerate(plan.obs_times)}
-    rows = []
+    # (name, day, row, stat) of each endpoint, parsed once (not per patient: issue 19)
+    endpoints = [(e.name, e.at_days) for e in sc.endpoints]
+    endpoints = [(name, at, obs_index[at], endpoint_stat(sc.disease, name)) for name, at in endpoints]
+    cols: dict[str, list] = {k: [] for k in ("arm", "patient", "endpoint", "at_days", "value", "baseline",
+                                             "weight_kg", "age")}
     arms_out = []
     values: dict[tuple, np.ndarray] = {}
     for arm in sc.arms:
         res = by_arm[arm.name]
         eps = []
-        for e in sc.endpoints:
-            i = obs_index[e.at_days]
-            v = np.array([r.observed[e.name][i] for r in res], dtype=float)
-            values[(arm.name, e.name, e.at_days)] = v
-            stat = endpoint_stat(sc.disease, e.name)
+        for name, at, i, stat in endpoints:
+            v = np.array([r.observed._column(name)[i] for r in res], dtype=float)
+            values[(arm.name, name, at)] = v
             s = summarize(v, stat)
-            eps.append({"name": e.name, "at_days": e.at_days, "stat": stat, "value": s["value"], "sd": s["sd"],
+            eps.append({"name": name, "at_days": at, "stat": stat, "value": s["value"], "sd": s["sd"],
                         "ci_low": s["ci_low"], "ci_high": s["ci_high"]})
         arms_out.append({"name": arm.name, "n": len(res), "n_planned": arm.n, "screened": plan.screened[arm.name],
                          "screening_ratio": round(plan.screened[arm.name] / max(arm.n, 1), 4),
                          "failures": sum(1 for f in failures if f["arm"] == arm.name), "endpoints": eps})
-        for task, r in (pairs[arm.name] if tables else ()):
-            pt = task.patient
-            for e in sc.endpoints:
-                i = obs_index[e.at_days]
-                col = r.observed[e.name]
-                rows.append({"arm": arm.name, "patient": r.pid, "endpoint": e.name, "at_days": e.at_days,
-                             "value": float(col[i]), "baseline": float(col[0]),
-                             "weight_kg": pt.covariates.get("weight_kg"), "age": pt.covariates.get("age")})
+        if tables and pairs[arm.name]:
+            _patient_rows(cols, arm.name, pairs[arm.name], endpoints)
+    rows = pd.DataFrame(cols) if cols["arm"] else pd.DataFrame([])
     ctrl = control_arm(sc)
     comparisons = []
     for arm in sc.arms:
         if arm.name == ctrl:
             continue
-        for e in sc.endpoints:
-            stat = endpoint_stat(sc.disease, e.name)
-            c = compare(values[(arm.name, e.name, e.at_days)], values[(ctrl, e.name, e.at_days)], stat)
-            comparisons.append({"endpoint": e.name, "at_days": e.at_days, "arm": arm.name, "vs": ctrl,
+        for name, at, _, stat in endpoints:
+            c = compare(values[(arm.name, name, at)], values[(ctrl, name, at)], stat)
+            comparisons.append({"endpoint": name, "at_days": at, "arm": arm.name, "vs": ctrl,
                                 "difference": c["difference"], "ci_low": c["ci_low"], "ci_high": c["ci_high"],
                                 "p_value": c["p_value"]})
     safety = safety_table(plan, pairs)
@@ -746,8 +750,31 @@ def assemble(plan: TrialPlan, tasks: list[PatientTask], results: list[PatientRes
         pop_rows.append({"arm": pt.arm, "patient": pt.pid, "candidate": pt.candidate, **pt.covariates,
                          **({"dose_factor": pt.dose_factor} if "dose" in sc.population.iiv else {}),
                          **{f"param_{k}": v for k, v in pt.params.items()}})
-    return TrialResult(summary, pd.DataFrame(rows), pd.concat(tc_rows, ignore_index=True) if tc_rows else
+    return TrialResult(summary, rows, pd.concat(tc_rows, ignore_index=True) if tc_rows else
                        pd.DataFrame(), pd.DataFrame(pop_rows), failures, plan, safety)
+
+
+def _patient_rows(cols: dict[str, list], arm: str, pairs: list, endpoints: list) -> None:
+    """Append an arm's rows of the patients table (patient by patient, each endpoint) to the columns
+    ``cols``: one NumPy gather per endpoint instead of a dict per row (issue 19)."""
+    ne = len(endpoints)
+    n = len(pairs)
+    obs = [r.observed for _, r in pairs]
+    cols["arm"] += [arm] * (n * ne)
+    cols["patient"] += [r.pid for _, r in pairs for _ in range(ne)]
+    cols["endpoint"] += [name for name, *_ in endpoints] * n
+    cols["at_days"] += [at for _, at, *_ in endpoints] * n
+    value = np.empty((n, ne))
+    baseline = np.empty((n, ne))
+    for k, (name, _, i, _) in enumerate(endpoints):
+        for j, o in enumerate(obs):
+            col = o._column(name)
+            value[j, k], baseline[j, k] = col[i], col[0]
+    cols["value"] += value.ravel().tolist()
+    cols["baseline"] += baseline.ravel().tolist()
+    cov = [t.patient.covariates for t, _ in pairs]
+    cols["weight_kg"] += [c.get("weight_kg") for c in cov for _ in range(ne)]
+    cols["age"] += [c.get("age") for c in cov for _ in range(ne)]
 
 
 def safety_table(plan: TrialPlan, pairs: dict) -> pd.DataFrame:
