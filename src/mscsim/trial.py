@@ -306,6 +306,8 @@ class _StackedRng:
                 args, size = args[:pos], args[pos]
             if size is None or tuple(np.atleast_1d(size)) != (n,):
                 raise _NotRowWise(name)
+            if all(np.ndim(a) == 0 for a in (*args, *kw.values())):  # scalar arguments: no split
+                return np.concatenate([getattr(g, name)(*args, size=T, **kw) for g in rngs])
             return np.concatenate([getattr(g, name)(*[part(a, i) for a in args], size=T,
                                                     **{k: part(v, i) for k, v in kw.items()})
                                    for i, g in enumerate(rngs)])
@@ -679,9 +681,9 @@ def run_trial(scenario: Scenario, *, workers: int = 1, scheduler: str | None = N
 
 def assemble(plan: TrialPlan, tasks: list[PatientTask], results: list[PatientResult], *,
              tables: bool = True) -> TrialResult:
-    """Summary (arms, comparisons, failures) and, with ``tables``, the patient, time-course and
-    population tables of a finished trial (``tables=False``: empty tables, for callers that read only
-    the summary, such as the uncertainty runs' hundreds of trials)."""
+    """Summary (arms, comparisons, failures) and, with ``tables``, the patient, time-course,
+    population and safety tables of a finished trial (``tables=False``: empty tables, for callers
+    that read only the summary, such as the uncertainty runs' hundreds of trials)."""
     sc = plan.scenario
     pairs: dict[str, list[tuple[PatientTask, PatientResult]]] = {a.name: [] for a in sc.arms}
     failures = []
@@ -726,10 +728,11 @@ def assemble(plan: TrialPlan, tasks: list[PatientTask], results: list[PatientRes
             comparisons.append({"endpoint": name, "at_days": at, "arm": arm.name, "vs": ctrl,
                                 "difference": c["difference"], "ci_low": c["ci_low"], "ci_high": c["ci_high"],
                                 "p_value": c["p_value"]})
-    safety = safety_table(plan, pairs)
+    safety_cols = safety_columns(plan, pairs)
+    safety = safety_table(plan, pairs, safety_cols) if tables else pd.DataFrame()
     summary = {"scenario": sc.name, "disease": sc.disease, "subtype": sc.subtype, "seed": sc.seed,
                "version": mscsim.__version__, "arms": arms_out, "comparisons": comparisons,
-               "safety": arm_block(safety, [a.name for a in sc.arms], ctrl),
+               "safety": arm_block(safety_cols, [a.name for a in sc.arms], ctrl),
                "failures": failures, "warnings": plan.warnings}
     if plan.population_fit:
         summary["population_fit"] = plan.population_fit
@@ -777,24 +780,37 @@ def _patient_rows(cols: dict[str, list], arm: str, pairs: list, endpoints: list)
     cols["age"] += [c.get("age") for c in cov for _ in range(ne)]
 
 
-def safety_table(plan: TrialPlan, pairs: dict) -> pd.DataFrame:
-    """One row per simulated patient: probability and 0/1 of each safety event by the end of
-    follow-up (the last endpoint time), and his peak D-dimer. Patients restored from a checkpoint
-    (no safety record) are left out."""
-    rows = []
+#: columns of the per-patient safety table
+SAFETY_COLUMNS = (["arm", "patient"] + [f"risk_{e}" for e in SAFETY_EVENTS] + [f"event_{e}" for e in SAFETY_EVENTS]
+                  + ["d_dimer_peak"])
+
+
+def safety_columns(plan: TrialPlan, pairs: dict) -> dict[str, list]:
+    """The columns of `safety_table` as lists (what `safety.arm_block` needs, without a DataFrame)."""
+    cols: dict[str, list] = {c: [] for c in SAFETY_COLUMNS}
+    risk = [(e, cols[f"risk_{e}"], cols[f"event_{e}"]) for e in SAFETY_EVENTS]
     for arm in plan.scenario.arms:
         for _task, r in pairs[arm.name]:
             if r.safety is None:
                 continue
             i = len(r.observed) - 1
-            rows.append({"arm": arm.name, "patient": r.pid,
-                         **{f"risk_{e}": r.safety[e] for e in SAFETY_EVENTS},
-                         **{f"event_{e}": float(r.observed[e][i]) if e in r.observed else float("nan")
-                            for e in SAFETY_EVENTS},
-                         "d_dimer_peak": r.safety["d_dimer_peak"]})
-    cols = ["arm", "patient"] + [f"risk_{e}" for e in SAFETY_EVENTS] + [f"event_{e}" for e in SAFETY_EVENTS] + \
-        ["d_dimer_peak"]
-    return pd.DataFrame(rows, columns=cols)
+            cols["arm"].append(arm.name)
+            cols["patient"].append(r.pid)
+            for e, rk, ev in risk:
+                rk.append(r.safety[e])
+                ev.append(float(r.observed._column(e)[i]) if e in r.observed else float("nan"))
+            cols["d_dimer_peak"].append(r.safety["d_dimer_peak"])
+    return cols
+
+
+def safety_table(plan: TrialPlan, pairs: dict, columns: dict | None = None) -> pd.DataFrame:
+    """One row per simulated patient: probability and 0/1 of each safety event by the end of
+    follow-up (the last endpoint time), and his peak D-dimer. Patients restored from a checkpoint
+    (no safety record) are left out. ``columns``: `safety_columns` already computed."""
+    cols = safety_columns(plan, pairs) if columns is None else columns
+    if not cols["arm"]:
+        return pd.DataFrame([], columns=SAFETY_COLUMNS)
+    return pd.DataFrame(cols, columns=SAFETY_COLUMNS)
 
 
 def write_trial(result: TrialResult, out, *, csv: bool = False, figures: "TrialFigures | None" = None) -> list:
