@@ -208,11 +208,12 @@ def _layout(ode, tc_outputs: tuple) -> _Layout:
 
 
 @lru_cache(maxsize=256)
-def _output_times(obs: tuple, tc: tuple, extra: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(all output times, rows of the observation times, rows of the time-course times): one
-    patient's output grid, shared by every patient with the same infusion times."""
-    times = np.unique(np.concatenate([np.asarray(obs, dtype=float), np.asarray(tc, dtype=float),
-                                      np.asarray(extra, dtype=float)]))
+def _output_times(obs: bytes, tc: bytes, extra: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(all output times, rows of the observation times, rows of the time-course times) from the
+    float64 bytes of each: one patient's output grid, shared by every patient with the same
+    infusion times (the arrays are not to be written to)."""
+    obs, tc, extra = (np.frombuffer(b, dtype=np.float64) for b in (obs, tc, extra))
+    times = np.unique(np.concatenate([obs, tc, extra]))
     return times, np.searchsorted(times, obs), np.searchsorted(times, tc)
 
 
@@ -227,8 +228,8 @@ def _simulate(task: PatientTask):
     infusions = patient_infusions(task.regimen, pt)
     admins = [a for a, _ in infusions]
     # safety_times resolve each infusion's lung-occlusion peak (dense output: the steps are unchanged)
-    times, obs_rows, tc_rows = _output_times(tuple(task.obs_times), tuple(task.tc_times),
-                                             tuple(safety_times(admins)))
+    times, obs_rows, tc_rows = _output_times(*(np.ascontiguousarray(a, dtype=np.float64).tobytes() for a in
+                                               (task.obs_times, task.tc_times, safety_times(admins))))
     retried = False
     options = SolverOptions(engine=task.engine)
     try:

@@ -300,6 +300,8 @@ class Readouts:
 
     def row(self, i: int) -> dict:
         """Name -> value at row ``i``."""
+        if self._values is not None and self._values.shape[1] == len(self._names) == len(self._pos):
+            return dict(zip(self._names, self._values[i]))
         return {k: self._column(k)[i] for k in self.columns}
 
     def to_frame(self) -> pd.DataFrame:
