@@ -64,6 +64,8 @@ class PatientTask:
     y0: np.ndarray | None = None
     #: integration engine ("compiled" or "scipy", see solve.SolverOptions)
     engine: str = "compiled"
+    #: the patient's parameter vector computed at screening (None: computed in run_patient)
+    p: np.ndarray | None = None
 
 
 @dataclass
@@ -223,7 +225,7 @@ def _simulate(task: PatientTask):
     composed = build_model(task.disease, None, "human", task.subtype)
     compiled = compile_model(composed.ode)
     pt = task.patient
-    p = _patient_vector(composed, pt, task.regimen)
+    p = task.p if task.p is not None else _patient_vector(composed, pt, task.regimen)
     weight = pt.covariates.get("weight_kg", 70.0)
     infusions = patient_infusions(task.regimen, pt)
     admins = [a for a, _ in infusions]
@@ -374,15 +376,24 @@ class TrialPlan:
     engine: str = "compiled"
     #: Table 1 fit per arm and row (population.fit_rows); empty when the scenario gives no Table 1
     population_fit: list[dict] = field(default_factory=list)
+    #: pid -> (parameter vector found at screening, the inputs it was made from: random effects,
+    #: settings, weight, calibrated values), handed to the simulation while those inputs are unchanged
+    vectors: dict[str, tuple] = field(default_factory=dict)
 
     def tasks(self) -> list[PatientTask]:
+        from mscsim import parameters
+
         sc = self.scenario
+        cal = parameters.calibrated(sc.disease) if self.vectors else None
         out = []
         for arm in sc.arms:
             reg = arm.to_regimen()
             for pt in self.patients[arm.name]:
+                v = self.vectors.get(pt.pid)
+                p = v[0] if v is not None and v[1:] == (pt.params, pt.settings, pt.covariates.get("weight_kg"),
+                                                       cal) else None
                 out.append(PatientTask(sc.disease, sc.subtype, pt, reg, self.obs_times, self.tc_times,
-                                       self.tc_outputs, self.baselines.get(pt.pid), self.engine))
+                                       self.tc_outputs, self.baselines.get(pt.pid), self.engine, p))
         return out
 
 
@@ -398,6 +409,7 @@ class _Screened:
     baseline: dict | None = None     # endpoints measured at screening when the candidate is included
     y0: np.ndarray | None = None     # untreated baseline state when included
     dose_factor: float = 1.0
+    p: np.ndarray | None = None      # parameter vector when included
 
 
 @dataclass
@@ -445,19 +457,20 @@ class _Screener:
                 continue
             out = np.empty(len(names))
             compiled.outputs(0.0, y0, p, out)
-            rows.append((res, y0, out))
+            rows.append((res, y0, out, p))
         if not rows:
             return found
-        values = np.stack([np.repeat(out[None, :], len(self.obs_times), axis=0) for _, _, out in rows])
+        values = np.stack([np.repeat(out[None, :], len(self.obs_times), axis=0) for _, _, out, _ in rows])
         # the screening visit has its own noise: the baseline visit (day 0) is measured anew
-        seeds = [res.noise_seed for res, _, _ in rows]
+        seeds = [res.noise_seed for res, *_ in rows]
         observed = observe_stacked(disease_module(self.disease), values, names, pd.Index(self.obs_times),
                                    lambda: [screening_rng(s) for s in seeds])
-        for (res, y0, _), ef in zip(rows, observed):
+        for (res, y0, _, p), ef in zip(rows, observed):
             base = ef.row(0)
             if inclusion_mask(base, res.covariates, self.inclusion):
                 res.baseline = {c: float(v) for c, v in base.items()}
                 res.y0 = y0
+                res.p = p
         return found
 
 
@@ -530,6 +543,7 @@ def plan_trial(scenario: Scenario, progress: bool = False, engine: str = "compil
     inclusion.update(scenario.population.inclusion)
     patients: dict[str, list[VirtualPatient]] = {}
     baselines: dict[str, np.ndarray] = {}
+    vectors: dict[str, tuple] = {}
     screened: dict[str, int] = {}
     warnings: list[str] = []
     population_fit: list[dict] = []
@@ -569,7 +583,7 @@ def plan_trial(scenario: Scenario, progress: bool = False, engine: str = "compil
                                 dose_factor=r.dose_factor)
             pt.baseline = r.baseline
             got.append(pt)
-            states[arm.name].append(r.y0)
+            states[arm.name].append((r.y0, (r.p, dict(r.params), dict(r.settings), r.covariates.get("weight_kg"))))
 
     def check_limit(j: int) -> None:
         arm = scenario.arms[j]
@@ -620,12 +634,15 @@ def plan_trial(scenario: Scenario, progress: bool = False, engine: str = "compil
             got_states = [got_states[i] for i in sel]
             for i, pt in enumerate(got):
                 pt.index = i
-        for pt, y0 in zip(got, got_states):
+        cal = parameters.calibrated(scenario.disease)
+        for pt, (y0, vector) in zip(got, got_states):
             baselines[pt.pid] = y0
+            if vector[0] is not None:
+                vectors[pt.pid] = vector + (cal,)
         patients[arm.name] = got
         screened[arm.name] = next_k[j]
     return TrialPlan(scenario, mod, obs_times, tc_times, tc_outputs, patients, screened, warnings, baselines, engine,
-                     population_fit)
+                     population_fit, vectors)
 
 
 def _effects(composed):
