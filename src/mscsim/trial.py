@@ -811,12 +811,12 @@ def safety_columns(plan: TrialPlan, pairs: dict) -> dict[str, list]:
         for _task, r in pairs[arm.name]:
             if r.safety is None:
                 continue
-            i = len(r.observed) - 1
+            last = r.observed.row(len(r.observed) - 1)
             cols["arm"].append(arm.name)
             cols["patient"].append(r.pid)
             for e, rk, ev in risk:
                 rk.append(r.safety[e])
-                ev.append(float(r.observed._column(e)[i]) if e in r.observed else float("nan"))
+                ev.append(float(last[e]) if e in last else float("nan"))
             cols["d_dimer_peak"].append(r.safety["d_dimer_peak"])
     return cols
 
