@@ -805,19 +805,15 @@ SAFETY_COLUMNS = (["arm", "patient"] + [f"risk_{e}" for e in SAFETY_EVENTS] + [f
 
 def safety_columns(plan: TrialPlan, pairs: dict) -> dict[str, list]:
     """The columns of `safety_table` as lists (what `safety.arm_block` needs, without a DataFrame)."""
-    cols: dict[str, list] = {c: [] for c in SAFETY_COLUMNS}
-    risk = [(e, cols[f"risk_{e}"], cols[f"event_{e}"]) for e in SAFETY_EVENTS]
-    for arm in plan.scenario.arms:
-        for _task, r in pairs[arm.name]:
-            if r.safety is None:
-                continue
-            last = r.observed.row(len(r.observed) - 1)
-            cols["arm"].append(arm.name)
-            cols["patient"].append(r.pid)
-            for e, rk, ev in risk:
-                rk.append(r.safety[e])
-                ev.append(float(last[e]) if e in last else float("nan"))
-            cols["d_dimer_peak"].append(r.safety["d_dimer_peak"])
+    done = [(arm.name, r) for arm in plan.scenario.arms for _task, r in pairs[arm.name] if r.safety is not None]
+    last = [r.observed.row(len(r.observed) - 1) for _, r in done]
+    cols: dict[str, list] = {"arm": [a for a, _ in done], "patient": [r.pid for _, r in done]}
+    nan = float("nan")
+    for e in SAFETY_EVENTS:
+        cols[f"risk_{e}"] = [r.safety[e] for _, r in done]
+    for e in SAFETY_EVENTS:
+        cols[f"event_{e}"] = [float(x[e]) if e in x else nan for x in last]
+    cols["d_dimer_peak"] = [r.safety["d_dimer_peak"] for _, r in done]
     return cols
 
 
