@@ -132,3 +132,132 @@ def test_cli_files_are_the_same_with_one_and_two_workers(tmp_path):
     for n in ("summary.json", "patients.csv", "timecourse.csv", "population.csv"):
         assert (tmp_path / "w1" / n).read_bytes() == (tmp_path / "w2" / n).read_bytes(), n
     assert json.loads((tmp_path / "w2" / "summary.json").read_text())["arms"][0]["n"] == 6
+
+
+def test_readouts_as_one_table_keep_every_value_and_dtype():
+    """`Readouts.table` and pickling move a patient's read-outs as one array; a column that is not
+    float keeps its dtype (no table, pickled column by column)."""
+    import pickle
+
+    index = _time_index((0.0, 30.0, 90.0))
+    cols = {"a": np.array([1.0, 2.0, 3.0]), "b": np.array([0.5, np.nan, -1.0])}
+    r = Readouts(cols, index)
+    assert np.array_equal(r.table(), np.column_stack([cols["a"], cols["b"]]), equal_nan=True)
+    assert np.array_equal(r.table(["b"]), cols["b"][:, None], equal_nan=True)
+    arr = Readouts.from_array(np.column_stack([cols["a"], cols["b"]]), ("a", "b"), index)
+    for x in (r, arr):
+        _same(pickle.loads(pickle.dumps(x)), arr)
+        assert x.row(0) == {"a": 1.0, "b": 0.5} and x.row(2) == {"a": 3.0, "b": -1.0}
+        assert list(x.row(1)) == ["a", "b"] and x.row(1)["a"] == 2.0 and np.isnan(x.row(1)["b"])
+    mixed = Readouts({"a": cols["a"], "n": np.array([1, 2, 3])}, index)
+    assert mixed.table() is None
+    back = pickle.loads(pickle.dumps(mixed))
+    assert back["n"].dtype == mixed["n"].dtype and back.columns == ["a", "n"]
+
+
+def test_safety_columns_join_the_observations_as_a_dict_merge_would():
+    from mscsim.trial import _with_columns
+
+    index = _time_index((0.0, 90.0))
+    obs = Readouts.from_array(np.arange(6.0).reshape(2, 3), ("x", "fever", "y"), index)
+    extra = {"fever": np.array([0.0, 1.0]), "d_dimer": np.array([300.0, 310.0])}
+    want = Readouts({**{c: obs[c] for c in obs.columns}, **extra}, index)
+    _same(_with_columns(obs, extra), want)
+    assert _with_columns(obs, extra).columns == ["x", "fever", "y", "d_dimer"]
+
+
+def test_the_screening_parameter_vector_reaches_the_simulation_only_while_its_inputs_hold():
+    from mscsim.calibrate import overridden
+    from mscsim.trial import _patient_vector
+
+    sc = load_scenario(SCEN)
+    plan = plan_trial(sc)
+    composed = build_model(sc.disease, None, "human", sc.subtype)
+    tasks = plan.tasks()
+    assert all(t.p is not None and np.array_equal(t.p, _patient_vector(composed, t.patient, t.regimen))
+               for t in tasks)
+    tasks[0].patient.params["k_tnf_deg"] = 1.0          # changed after screening (as calibrate does)
+    again = plan.tasks()
+    assert again[0].p is None and all(t.p is not None for t in again[1:])
+    with overridden(sc.disease, {}):                     # other calibrated values: every vector is made anew
+        assert all(t.p is None for t in plan.tasks())
+
+
+def test_arm_block_gives_the_pandas_means_and_counts():
+    """The safety block on NumPy columns equals pandas' NaN-skipping means and sums, to the bit."""
+    import pandas as pd
+
+    from mscsim.safety import EVENTS, arm_block
+
+    rng = np.random.default_rng(3)
+    n = 37
+    table = {"arm": list(rng.choice(["a", "b", "c"], n)), "patient": [f"p{i}" for i in range(n)]}
+    for e in EVENTS:
+        table[f"risk_{e}"] = list(rng.random(n) * 0.3)
+        ev = (rng.random(n) < 0.2).astype(float)
+        ev[rng.random(n) < 0.1] = np.nan
+        table[f"event_{e}"] = list(ev)
+    table["d_dimer_peak"] = list(rng.lognormal(6.0, 0.5, n))
+    got = arm_block(table, ["a", "b", "c", "none"], "b")
+    df = pd.DataFrame(table)
+    assert arm_block(df, ["a", "b", "c", "none"], "b") == got
+    ctrl = df[df["arm"] == "b"]
+    for arm in got["arms"]:
+        sel = df[df["arm"] == arm["name"]]
+        assert arm["n"] == len(sel)
+        if not len(sel):
+            assert arm["d_dimer_peak_mean"] is None
+            continue
+        assert arm["d_dimer_peak_mean"] == float(sel["d_dimer_peak"].mean())
+        assert arm["d_dimer_over_500"] == float((sel["d_dimer_peak"] >= 500.0).mean())
+        for e in EVENTS:
+            got_e = arm["events"][e]
+            assert got_e["risk"] == float(sel[f"risk_{e}"].mean())
+            assert got_e["events"] == int(sel[f"event_{e}"].sum())
+            if arm["name"] != "b":
+                assert got_e["risk_ratio"] == float(sel[f"risk_{e}"].mean()) / float(ctrl[f"risk_{e}"].mean())
+
+
+def test_new_covariates_and_scenario_iiv_draw_from_their_own_streams():
+    """Streams are made only when drawn from (issue 19), so each must still be the documented one:
+    spawn key (arm, k, 3) for covariates beyond weight and age, (arm, k, 4) for IIV names without a
+    table CV, (arm, k) for the classic covariates and tabled IIV."""
+    import math
+
+    from mscsim.population import DEFAULT_COVARIATES, draw_candidate
+    from mscsim.scenario import CovariateSpec
+
+    covs = dict(DEFAULT_COVARIATES) | {"disease_duration_y": CovariateSpec(mean=8.0, sd=3.0, min=0.0, max=60.0)}
+    cov, params, _ = draw_candidate(5, 1, 7, covs, {"potency": 0.2}, {"potency": 1.0})
+    new = np.random.default_rng(np.random.SeedSequence(entropy=5, spawn_key=(1, 7, 3)))
+    x = 8.0 + 3.0 * new.standard_normal()
+    while not 0.0 <= x <= 60.0:
+        x = 8.0 + 3.0 * new.standard_normal()
+    assert cov["disease_duration_y"] == x
+    iiv = np.random.default_rng(np.random.SeedSequence(entropy=5, spawn_key=(1, 7, 4)))
+    assert params["potency"] == 1.0 * math.exp(math.sqrt(math.log(1.0 + 0.2**2)) * iiv.standard_normal())
+    classic = np.random.default_rng(np.random.SeedSequence(entropy=5, spawn_key=(1, 7)))
+    w = 70.0 + 12.0 * classic.standard_normal()
+    while not 40.0 <= w <= 140.0:
+        w = 70.0 + 12.0 * classic.standard_normal()
+    assert cov["weight_kg"] == w
+    alone, _, _ = draw_candidate(5, 1, 7, dict(DEFAULT_COVARIATES), {}, {})
+    assert alone["weight_kg"] == w and "disease_duration_y" not in alone
+
+
+def test_resumed_chunks_and_chunks_run_now_assemble_to_the_same_trial(tmp_path):
+    """Chunks run in this call are assembled from memory, earlier ones from their files: a trial
+    resumed after losing some chunk files equals the uninterrupted one, table for table."""
+    import pandas as pd
+
+    from mscsim.checkpoint import run_trial_resumable
+
+    sc = load_scenario(SCEN)
+    first = run_trial_resumable(sc, tmp_path, fresh=True, progress=False, chunk=4)
+    files = sorted((tmp_path / ".checkpoint").glob("chunk_*.npz"))
+    assert len(files) == 3
+    files[1].unlink()
+    again = run_trial_resumable(sc, tmp_path, progress=False, chunk=4)
+    assert json.dumps(first.summary, sort_keys=True) == json.dumps(again.summary, sort_keys=True)
+    for name in ("patients", "timecourse", "population", "safety"):
+        pd.testing.assert_frame_equal(getattr(first, name), getattr(again, name), check_exact=True)

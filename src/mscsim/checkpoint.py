@@ -48,8 +48,12 @@ def _save_chunk(path: Path, results: list[PatientResult]) -> None:
     tc = np.full((len(results),) + tc_shape, np.nan)
     for i, r in enumerate(results):
         if not r.failed:
-            for j, c in enumerate(cols):
-                ep[i, :, j] = r.observed[c]
+            table = r.observed.table(cols)  # one copy per patient, not one per column (issue 19)
+            if table is None:
+                for j, c in enumerate(cols):
+                    ep[i, :, j] = r.observed[c]
+            else:
+                ep[i] = table
             tc[i] = r.timecourse
     meta = {"pids": [r.pid for r in results], "arms": [r.arm for r in results],
             "failed": [r.failed for r in results], "messages": [r.message for r in results],
@@ -110,6 +114,9 @@ def run_trial_resumable(sc: Scenario, out, *, fresh: bool = False, workers: int 
         tasks = plan.tasks()
         chunks = [tasks[i:i + chunk] for i in range(0, len(tasks), chunk)]
         todo = [i for i in range(len(chunks)) if not (ck / f"chunk_{i:05d}.npz").exists()]
+        # results of the chunks run now are kept as they came back (the saved copy is for --resume;
+        # a chunk file gives back exactly these numbers, so only earlier runs' chunks are read)
+        done: dict[int, list[PatientResult]] = {}
         with _progress(progress) as prog:
             bar = prog.add_task(sc.name, total=len(tasks), completed=sum(len(chunks[i]) for i in range(len(chunks))
                                                                           if i not in todo))
@@ -120,7 +127,8 @@ def run_trial_resumable(sc: Scenario, out, *, fresh: bool = False, workers: int 
                 try:
                     for f in as_completed(futs):
                         i = futs[f]
-                        _save_chunk(ck / f"chunk_{i:05d}.npz", f.result())
+                        done[i] = f.result()
+                        _save_chunk(ck / f"chunk_{i:05d}.npz", done[i])
                         prog.advance(bar, len(chunks[i]))
                 except BaseException:  # an error or Ctrl-C: drop the chunks not started (saved ones stay)
                     pool.shutdown(wait=False, cancel_futures=True)
@@ -134,10 +142,12 @@ def run_trial_resumable(sc: Scenario, out, *, fresh: bool = False, workers: int 
                                     chunk_size=chunk // 2 or 1, progress=False)
                     k = 0
                     for i in ids:
-                        _save_chunk(ck / f"chunk_{i:05d}.npz", res[k:k + len(chunks[i])])
+                        done[i] = res[k:k + len(chunks[i])]
+                        _save_chunk(ck / f"chunk_{i:05d}.npz", done[i])
                         k += len(chunks[i])
                         prog.advance(bar, len(chunks[i]))
-    results = [r for i in range(len(chunks)) for r in _load_chunk(ck / f"chunk_{i:05d}.npz")]
+    results = [r for i in range(len(chunks))
+               for r in (done[i] if i in done else _load_chunk(ck / f"chunk_{i:05d}.npz"))]
     result = assemble(plan, tasks, results)
     result.checkpoint_dir = ck
     return result

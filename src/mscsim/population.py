@@ -116,9 +116,12 @@ def draw_candidate(seed: int, arm_index: int, k: int, covariates: dict[str, Cova
     draw from their own streams, so adding them changes no earlier draw."""
     ss = np.random.SeedSequence(entropy=seed, spawn_key=(arm_index, k))
     rng = np.random.default_rng(ss)
-    rng_new = np.random.default_rng(np.random.SeedSequence(entropy=seed, spawn_key=(arm_index, k, 3)))
-    cov = {name: _draw_covariate(rng_new, spec) for name, spec in sorted(covariates.items())
-           if name not in CLASSIC_COVARIATES}
+    # the other streams are made only when drawn from (making one costs ~20 us; issue 19)
+    new = sorted((name, spec) for name, spec in covariates.items() if name not in CLASSIC_COVARIATES)
+    cov = {}
+    if new:
+        rng_new = np.random.default_rng(np.random.SeedSequence(entropy=seed, spawn_key=(arm_index, k, 3)))
+        cov = {name: _draw_covariate(rng_new, spec) for name, spec in new}
     for name, spec in covariates.items():
         if name in CLASSIC_COVARIATES:
             if name == "weight_kg" and "female" in cov:
@@ -128,7 +131,7 @@ def draw_candidate(seed: int, arm_index: int, k: int, covariates: dict[str, Cova
     params = {}
     tabled = sorted(n for n in iiv if n in reg and reg[n].iiv_cv)
     others = sorted(n for n in iiv if n not in tabled)
-    rng_iiv = np.random.default_rng(np.random.SeedSequence(entropy=seed, spawn_key=(arm_index, k, 4)))
+    rng_iiv = np.random.default_rng(np.random.SeedSequence(entropy=seed, spawn_key=(arm_index, k, 4))) if others else None
     for names, r in ((tabled, rng), (others, rng_iiv)):
         for name in names:
             omega = math.sqrt(math.log(1.0 + iiv[name] ** 2))
@@ -193,10 +196,12 @@ BINARY_TRAITS = {"allo_sensitised": "p_allo_sensitised"}
 
 def draw_traits(seed: int, arm_index: int, k: int, model_params) -> dict[str, float]:
     """Binary traits of candidate ``k`` (own random stream: adding one changes no other draw)."""
-    rng = np.random.default_rng(np.random.SeedSequence(entropy=seed, spawn_key=(arm_index, k, 2)))
+    rng = None  # made only when a trait is drawn
     out = {}
     for name in sorted(BINARY_TRAITS):
         if name in model_params:
+            if rng is None:
+                rng = np.random.default_rng(np.random.SeedSequence(entropy=seed, spawn_key=(arm_index, k, 2)))
             out[name] = float(rng.random() < parameters.value(BINARY_TRAITS[name]))
     return out
 

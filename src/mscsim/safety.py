@@ -50,7 +50,15 @@ _REF_PER_KG = 1e6
 
 
 def _p(name: str) -> float:
-    return parameters.value(name)
+    """A safety parameter's table value (memoised: the table is read once per process, and a trial
+    asks for ~20 values per patient)."""
+    v = _P_CACHE.get(name)
+    if v is None:
+        v = _P_CACHE[name] = parameters.value(name)
+    return v
+
+
+_P_CACHE: dict[str, float] = {}
 
 
 def _tissue_factor(product: str) -> float:
@@ -197,26 +205,42 @@ def _odds_ratio(a: float, b: float) -> float | None:
     return (a / (1 - a)) / (b / (1 - b))
 
 
+def _nanmean(v: np.ndarray) -> float:
+    """Mean of the non-NaN values (pandas' ``Series.mean``: NaN set to 0, summed, divided by the count)."""
+    nan = np.isnan(v)
+    if nan.any():
+        v = np.where(nan, 0.0, v)
+    count = float(len(v) - int(nan.sum()))
+    return float(v.sum() / count) if count > 0 else float("nan")
+
+
 def arm_block(table, arms: list[str], control: str) -> dict:
     """The summary's ``safety`` block from the per-patient table (columns arm, risk_<event>,
-    event_<event>, d_dimer_peak): per arm, events (drawn), risk (mean probability: the
-    expectation, free of the draw's Monte-Carlo noise), and the risk and odds ratios vs control."""
+    event_<event>, d_dimer_peak: a DataFrame or a dict of columns): per arm, events (drawn), risk
+    (mean probability: the expectation, free of the draw's Monte-Carlo noise), and the risk and odds
+    ratios vs control. NumPy on the columns (a trial under uncertainty computes it per draw)."""
     out = {"control_arm": control, "null_model": list(NULL_EVENTS), "arms": []}
-    if table is None or len(table) == 0:
+    if table is None or len(table["arm"] if isinstance(table, dict) else table) == 0:
         return out
-    ctrl = table[table["arm"] == control]
+    arm_of = np.asarray(table["arm"], dtype=object)
+    ctrl = arm_of == control
+    n_ctrl = int(ctrl.sum())
+    risk = {e: np.asarray(table[f"risk_{e}"], dtype=float) for e in EVENTS}
+    drawn = {e: np.asarray(table[f"event_{e}"], dtype=float) for e in EVENTS}
+    dd = np.asarray(table["d_dimer_peak"], dtype=float)
+    rc_of = {e: _nanmean(risk[e][ctrl]) if n_ctrl else None for e in EVENTS}
     for arm in arms:
-        sel = table[table["arm"] == arm]
-        n = len(sel)
+        sel = arm_of == arm
+        n = int(sel.sum())
         events = {}
         for e in EVENTS:
-            r = float(sel[f"risk_{e}"].mean()) if n else None
-            rc = float(ctrl[f"risk_{e}"].mean()) if len(ctrl) else None
-            k = int(sel[f"event_{e}"].sum())
+            r = _nanmean(risk[e][sel]) if n else None
+            rc = rc_of[e]
+            k = int(np.where(np.isnan(drawn[e][sel]), 0.0, drawn[e][sel]).sum())
             events[e] = {"events": k, "observed_risk": k / n if n else None, "risk": r,
                          "risk_ratio": None if arm == control or r is None or rc is None else _ratio(r, rc),
                          "odds_ratio": None if arm == control or r is None or rc is None else _odds_ratio(r, rc)}
         out["arms"].append({"name": arm, "n": n, "events": events,
-                            "d_dimer_peak_mean": float(sel["d_dimer_peak"].mean()) if n else None,
-                            "d_dimer_over_500": float((sel["d_dimer_peak"] >= 500.0).mean()) if n else None})
+                            "d_dimer_peak_mean": _nanmean(dd[sel]) if n else None,
+                            "d_dimer_over_500": float((dd[sel] >= 500.0).mean()) if n else None})
     return out

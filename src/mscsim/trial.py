@@ -64,6 +64,8 @@ class PatientTask:
     y0: np.ndarray | None = None
     #: integration engine ("compiled" or "scipy", see solve.SolverOptions)
     engine: str = "compiled"
+    #: the patient's parameter vector computed at screening (None: computed in run_patient)
+    p: np.ndarray | None = None
 
 
 @dataclass
@@ -142,7 +144,7 @@ def run_patients(tasks: list[PatientTask]) -> list[PatientResult]:
         for i, ef in zip(group, observed):
             pt = tasks[i].patient
             _, tc, retried, ps = sims[i]
-            ef = Readouts({**{c: ef._column(c) for c in ef.columns}, **ps.columns(tasks[i].obs_times)}, ef.index)
+            ef = _with_columns(ef, ps.columns(tasks[i].obs_times))
             safety = {e: ps.risk[e] for e in SAFETY_EVENTS} | {"d_dimer_peak": ps.d_dimer_peak()}
             results[i] = PatientResult(pt.pid, pt.arm, ef, tc, retried=retried, safety=safety)
     return results
@@ -157,18 +159,79 @@ def _groups(tasks: list[PatientTask], idx: list[int]) -> list[list[int]]:
     return list(out.values())
 
 
+def _with_columns(ef: Readouts, extra: dict) -> Readouts:
+    """``ef`` with the columns of ``extra`` added (or replacing those of the same name, in place), as
+    one float table when ``ef`` is one (a worker then sends each patient's observations as one array)."""
+    base = ef.table()
+    if base is None:
+        return Readouts({**{c: ef._column(c) for c in ef.columns}, **extra}, ef.index)
+    names, pos = _merged_names(tuple(ef.columns), tuple(extra))
+    table = np.empty((len(ef), len(names)))
+    table[:, :base.shape[1]] = base
+    for k, v in extra.items():
+        table[:, pos[k]] = v
+    return Readouts.from_array(table, names, ef.index)
+
+
+@lru_cache(maxsize=64)
+def _merged_names(names: tuple, extra: tuple) -> tuple[tuple, dict]:
+    """``names`` then the names of ``extra`` not among them (the order of ``{**a, **b}``), and each
+    name's column; one tuple object per pair, so a chunk of results pickles it once."""
+    merged = names + tuple(k for k in extra if k not in set(names))
+    return merged, {n: i for i, n in enumerate(merged)}
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """Where a trial's patients' numbers sit in a model's arrays (the same for every patient)."""
+
+    names: tuple
+    tc_columns: np.ndarray           # columns of the time-course outputs
+    lung: int | None                 # column of lung_occlusion
+    anti_donor: int | None           # state index of anti_donor
+
+
+#: (id(model), time-course outputs) -> (model, its `_Layout`)
+_LAYOUTS: dict[tuple, tuple] = {}
+
+
+def _layout(ode, tc_outputs: tuple) -> _Layout:
+    """The `_Layout` of a model (computed once per model object and time-course outputs)."""
+    hit = _LAYOUTS.get((id(ode), tc_outputs))
+    if hit is None or hit[0] is not ode:
+        col = {c: i for i, c in enumerate(ode.outputs)}
+        states = list(ode.states)
+        lay = _Layout(tuple(ode.outputs), np.array([col[c] for c in tc_outputs], dtype=np.intp),
+                      col.get("lung_occlusion"), states.index("anti_donor") if "anti_donor" in states else None)
+        if len(_LAYOUTS) > 64:
+            _LAYOUTS.clear()
+        hit = _LAYOUTS[(id(ode), tc_outputs)] = (ode, lay)
+    return hit[1]
+
+
+@lru_cache(maxsize=256)
+def _output_times(obs: bytes, tc: bytes, extra: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(all output times, rows of the observation times, rows of the time-course times) from the
+    float64 bytes of each: one patient's output grid, shared by every patient with the same
+    infusion times (the arrays are not to be written to)."""
+    obs, tc, extra = (np.frombuffer(b, dtype=np.float64) for b in (obs, tc, extra))
+    times = np.unique(np.concatenate([obs, tc, extra]))
+    return times, np.searchsorted(times, obs), np.searchsorted(times, tc)
+
+
 def _simulate(task: PatientTask):
     """(read-outs at the observation times, time-course table, retried, safety events) of one patient,
     or his failed `PatientResult`."""
     composed = build_model(task.disease, None, "human", task.subtype)
     compiled = compile_model(composed.ode)
     pt = task.patient
-    p = _patient_vector(composed, pt, task.regimen)
+    p = task.p if task.p is not None else _patient_vector(composed, pt, task.regimen)
     weight = pt.covariates.get("weight_kg", 70.0)
     infusions = patient_infusions(task.regimen, pt)
     admins = [a for a, _ in infusions]
     # safety_times resolve each infusion's lung-occlusion peak (dense output: the steps are unchanged)
-    times = np.unique(np.concatenate([task.obs_times, task.tc_times, safety_times(admins)]))
+    times, obs_rows, tc_rows = _output_times(*(np.ascontiguousarray(a, dtype=np.float64).tobytes() for a in
+                                               (task.obs_times, task.tc_times, safety_times(admins))))
     retried = False
     options = SolverOptions(engine=task.engine)
     try:
@@ -180,28 +243,26 @@ def _simulate(task: PatientTask):
             Y = integrate(compiled, p, y0, times, admins, options.stricter())
     except (IntegrationError, SteadyStateError, FloatingPointError, ValueError) as exc:
         return PatientResult(pt.pid, pt.arm, None, None, failed=True, message=str(exc)[:300], retried=True)
-    names = composed.ode.outputs
-    out = np.empty((len(times), len(names)))
+    lay = _layout(composed.ode, tuple(task.tc_outputs))
+    out = np.empty((len(times), len(lay.names)))
     compiled.outputs_traj(times, Y, p, out)
-    if not np.all(np.isfinite(out)):
+    if not np.isfinite(out).all():
         return PatientResult(pt.pid, pt.arm, None, None, failed=True, message="non-finite read-outs",
                              retried=retried)
-    col = {c: i for i, c in enumerate(names)}
-    tc = out[np.ix_(np.searchsorted(times, task.tc_times), [col[c] for c in task.tc_outputs])]
-    ps = _patient_safety(composed, task, infusions, weight, times, Y, out, col)
-    return out[np.searchsorted(times, task.obs_times)], tc, retried, ps
+    tc = out[tc_rows][:, lay.tc_columns]
+    ps = _patient_safety(lay, task, infusions, weight, times, Y, out)
+    return out[obs_rows], tc, retried, ps
 
 
-def _patient_safety(composed, task: PatientTask, infusions: list, weight: float, times, Y, out, col):
+def _patient_safety(lay: _Layout, task: PatientTask, infusions: list, weight: float, times, Y, out):
     """The patient's safety events (mscsim.safety) from his regimen and the model's lung-occlusion
     signal and anti-donor antibody state, over follow-up to the last endpoint time."""
     lung = (0.0, 0.0)
-    if "lung_occlusion" in col:
-        occ = out[:, col["lung_occlusion"]]
+    if lay.lung is not None:
+        occ = out[:, lay.lung]
         i = int(np.argmax(occ))
         lung = (float(occ[i]), float(times[i]))
-    states = list(composed.ode.states)
-    ab = (times, Y[:, states.index("anti_donor")]) if "anti_donor" in states else None
+    ab = (times, Y[:, lay.anti_donor]) if lay.anti_donor is not None else None
     horizon = float(task.obs_times[-1])
     return patient_safety(infusions, weight, horizon,
                           safety_rng(task.patient.noise_seed), lung_peak=lung, anti_donor=ab)
@@ -248,6 +309,8 @@ class _StackedRng:
                 args, size = args[:pos], args[pos]
             if size is None or tuple(np.atleast_1d(size)) != (n,):
                 raise _NotRowWise(name)
+            if all(np.ndim(a) == 0 for a in (*args, *kw.values())):  # scalar arguments: no split
+                return np.concatenate([getattr(g, name)(*args, size=T, **kw) for g in rngs])
             return np.concatenate([getattr(g, name)(*[part(a, i) for a in args], size=T,
                                                     **{k: part(v, i) for k, v in kw.items()})
                                    for i, g in enumerate(rngs)])
@@ -313,15 +376,24 @@ class TrialPlan:
     engine: str = "compiled"
     #: Table 1 fit per arm and row (population.fit_rows); empty when the scenario gives no Table 1
     population_fit: list[dict] = field(default_factory=list)
+    #: pid -> (parameter vector found at screening, the inputs it was made from: random effects,
+    #: settings, weight, calibrated values), handed to the simulation while those inputs are unchanged
+    vectors: dict[str, tuple] = field(default_factory=dict)
 
     def tasks(self) -> list[PatientTask]:
+        from mscsim import parameters
+
         sc = self.scenario
+        cal = parameters.calibrated(sc.disease) if self.vectors else None
         out = []
         for arm in sc.arms:
             reg = arm.to_regimen()
             for pt in self.patients[arm.name]:
+                v = self.vectors.get(pt.pid)
+                p = v[0] if v is not None and v[1:] == (pt.params, pt.settings, pt.covariates.get("weight_kg"),
+                                                       cal) else None
                 out.append(PatientTask(sc.disease, sc.subtype, pt, reg, self.obs_times, self.tc_times,
-                                       self.tc_outputs, self.baselines.get(pt.pid), self.engine))
+                                       self.tc_outputs, self.baselines.get(pt.pid), self.engine, p))
         return out
 
 
@@ -337,6 +409,7 @@ class _Screened:
     baseline: dict | None = None     # endpoints measured at screening when the candidate is included
     y0: np.ndarray | None = None     # untreated baseline state when included
     dose_factor: float = 1.0
+    p: np.ndarray | None = None      # parameter vector when included
 
 
 @dataclass
@@ -384,19 +457,20 @@ class _Screener:
                 continue
             out = np.empty(len(names))
             compiled.outputs(0.0, y0, p, out)
-            rows.append((res, y0, out))
+            rows.append((res, y0, out, p))
         if not rows:
             return found
-        values = np.stack([np.repeat(out[None, :], len(self.obs_times), axis=0) for _, _, out in rows])
+        values = np.stack([np.repeat(out[None, :], len(self.obs_times), axis=0) for _, _, out, _ in rows])
         # the screening visit has its own noise: the baseline visit (day 0) is measured anew
-        seeds = [res.noise_seed for res, _, _ in rows]
+        seeds = [res.noise_seed for res, *_ in rows]
         observed = observe_stacked(disease_module(self.disease), values, names, pd.Index(self.obs_times),
                                    lambda: [screening_rng(s) for s in seeds])
-        for (res, y0, _), ef in zip(rows, observed):
+        for (res, y0, _, p), ef in zip(rows, observed):
             base = ef.row(0)
             if inclusion_mask(base, res.covariates, self.inclusion):
                 res.baseline = {c: float(v) for c, v in base.items()}
                 res.y0 = y0
+                res.p = p
         return found
 
 
@@ -469,6 +543,7 @@ def plan_trial(scenario: Scenario, progress: bool = False, engine: str = "compil
     inclusion.update(scenario.population.inclusion)
     patients: dict[str, list[VirtualPatient]] = {}
     baselines: dict[str, np.ndarray] = {}
+    vectors: dict[str, tuple] = {}
     screened: dict[str, int] = {}
     warnings: list[str] = []
     population_fit: list[dict] = []
@@ -508,7 +583,7 @@ def plan_trial(scenario: Scenario, progress: bool = False, engine: str = "compil
                                 dose_factor=r.dose_factor)
             pt.baseline = r.baseline
             got.append(pt)
-            states[arm.name].append(r.y0)
+            states[arm.name].append((r.y0, (r.p, dict(r.params), dict(r.settings), r.covariates.get("weight_kg"))))
 
     def check_limit(j: int) -> None:
         arm = scenario.arms[j]
@@ -559,12 +634,15 @@ def plan_trial(scenario: Scenario, progress: bool = False, engine: str = "compil
             got_states = [got_states[i] for i in sel]
             for i, pt in enumerate(got):
                 pt.index = i
-        for pt, y0 in zip(got, got_states):
+        cal = parameters.calibrated(scenario.disease)
+        for pt, (y0, vector) in zip(got, got_states):
             baselines[pt.pid] = y0
+            if vector[0] is not None:
+                vectors[pt.pid] = vector + (cal,)
         patients[arm.name] = got
         screened[arm.name] = next_k[j]
     return TrialPlan(scenario, mod, obs_times, tc_times, tc_outputs, patients, screened, warnings, baselines, engine,
-                     population_fit)
+                     population_fit, vectors)
 
 
 def _effects(composed):
@@ -598,10 +676,18 @@ def run_trial(scenario: Scenario, *, workers: int = 1, scheduler: str | None = N
     """Run a virtual trial (see module docstring). ``engine``: "compiled" (default) or "scipy".
     ``uncertainty``: also run it under that many parameter draws and add predictive intervals and
     assurance at ``alpha`` to the summary (``mscsim.uncertainty``)."""
-    plan = plan_trial(scenario, engine=engine, workers=workers, scheduler=scheduler)
-    tasks = plan.tasks()
-    results: list[PatientResult] = map_tasks(run_patient, tasks, workers=workers, scheduler=scheduler,
-                                              desc=f"{scenario.name}", progress=progress)
+    from contextlib import nullcontext
+
+    from mscsim.execution import local_pool
+
+    # one local pool for screening and simulation, forked once after plan_trial loaded the model
+    # (a pool per screening round and another for the patients cost a fork and cold workers each)
+    pool = local_pool(workers) if not scheduler else None
+    with (pool or nullcontext()):
+        plan = plan_trial(scenario, engine=engine, workers=workers, scheduler=scheduler, executor=pool)
+        tasks = plan.tasks()
+        results: list[PatientResult] = map_tasks(run_patient, tasks, workers=workers, scheduler=scheduler,
+                                                  desc=f"{scenario.name}", progress=progress, executor=pool)
     result = assemble(plan, tasks, results)
     if uncertainty:
         from mscsim.uncertainty import attach, predict
@@ -613,9 +699,9 @@ def run_trial(scenario: Scenario, *, workers: int = 1, scheduler: str | None = N
 
 def assemble(plan: TrialPlan, tasks: list[PatientTask], results: list[PatientResult], *,
              tables: bool = True) -> TrialResult:
-    """Summary (arms, comparisons, failures) and, with ``tables``, the patient, time-course and
-    population tables of a finished trial (``tables=False``: empty tables, for callers that read only
-    the summary, such as the uncertainty runs' hundreds of trials)."""
+    """Summary (arms, comparisons, failures) and, with ``tables``, the patient, time-course,
+    population and safety tables of a finished trial (``tables=False``: empty tables, for callers
+    that read only the summary, such as the uncertainty runs' hundreds of trials)."""
     sc = plan.scenario
     pairs: dict[str, list[tuple[PatientTask, PatientResult]]] = {a.name: [] for a in sc.arms}
     failures = []
@@ -628,46 +714,43 @@ def assemble(plan: TrialPlan, tasks: list[PatientTask], results: list[PatientRes
             pairs[r.arm].append((task, r))
     by_arm = {a: [r for _, r in v] for a, v in pairs.items()}
     obs_index = {float(t): i for i, t in enumerate(plan.obs_times)}
-    rows = []
+    # (name, day, row, stat) of each endpoint, parsed once (not per patient: issue 19)
+    endpoints = [(e.name, e.at_days) for e in sc.endpoints]
+    endpoints = [(name, at, obs_index[at], endpoint_stat(sc.disease, name)) for name, at in endpoints]
+    cols: dict[str, list] = {k: [] for k in ("arm", "patient", "endpoint", "at_days", "value", "baseline",
+                                             "weight_kg", "age")}
     arms_out = []
     values: dict[tuple, np.ndarray] = {}
     for arm in sc.arms:
         res = by_arm[arm.name]
         eps = []
-        for e in sc.endpoints:
-            i = obs_index[e.at_days]
-            v = np.array([r.observed[e.name][i] for r in res], dtype=float)
-            values[(arm.name, e.name, e.at_days)] = v
-            stat = endpoint_stat(sc.disease, e.name)
+        for name, at, i, stat in endpoints:
+            v = np.array([r.observed._column(name)[i] for r in res], dtype=float)
+            values[(arm.name, name, at)] = v
             s = summarize(v, stat)
-            eps.append({"name": e.name, "at_days": e.at_days, "stat": stat, "value": s["value"], "sd": s["sd"],
+            eps.append({"name": name, "at_days": at, "stat": stat, "value": s["value"], "sd": s["sd"],
                         "ci_low": s["ci_low"], "ci_high": s["ci_high"]})
         arms_out.append({"name": arm.name, "n": len(res), "n_planned": arm.n, "screened": plan.screened[arm.name],
                          "screening_ratio": round(plan.screened[arm.name] / max(arm.n, 1), 4),
                          "failures": sum(1 for f in failures if f["arm"] == arm.name), "endpoints": eps})
-        for task, r in (pairs[arm.name] if tables else ()):
-            pt = task.patient
-            for e in sc.endpoints:
-                i = obs_index[e.at_days]
-                col = r.observed[e.name]
-                rows.append({"arm": arm.name, "patient": r.pid, "endpoint": e.name, "at_days": e.at_days,
-                             "value": float(col[i]), "baseline": float(col[0]),
-                             "weight_kg": pt.covariates.get("weight_kg"), "age": pt.covariates.get("age")})
+        if tables and pairs[arm.name]:
+            _patient_rows(cols, arm.name, pairs[arm.name], endpoints)
+    rows = pd.DataFrame(cols) if cols["arm"] else pd.DataFrame([])
     ctrl = control_arm(sc)
     comparisons = []
     for arm in sc.arms:
         if arm.name == ctrl:
             continue
-        for e in sc.endpoints:
-            stat = endpoint_stat(sc.disease, e.name)
-            c = compare(values[(arm.name, e.name, e.at_days)], values[(ctrl, e.name, e.at_days)], stat)
-            comparisons.append({"endpoint": e.name, "at_days": e.at_days, "arm": arm.name, "vs": ctrl,
+        for name, at, _, stat in endpoints:
+            c = compare(values[(arm.name, name, at)], values[(ctrl, name, at)], stat)
+            comparisons.append({"endpoint": name, "at_days": at, "arm": arm.name, "vs": ctrl,
                                 "difference": c["difference"], "ci_low": c["ci_low"], "ci_high": c["ci_high"],
                                 "p_value": c["p_value"]})
-    safety = safety_table(plan, pairs)
+    safety_cols = safety_columns(plan, pairs)
+    safety = safety_table(plan, pairs, safety_cols) if tables else pd.DataFrame()
     summary = {"scenario": sc.name, "disease": sc.disease, "subtype": sc.subtype, "seed": sc.seed,
                "version": mscsim.__version__, "arms": arms_out, "comparisons": comparisons,
-               "safety": arm_block(safety, [a.name for a in sc.arms], ctrl),
+               "safety": arm_block(safety_cols, [a.name for a in sc.arms], ctrl),
                "failures": failures, "warnings": plan.warnings}
     if plan.population_fit:
         summary["population_fit"] = plan.population_fit
@@ -688,28 +771,60 @@ def assemble(plan: TrialPlan, tasks: list[PatientTask], results: list[PatientRes
         pop_rows.append({"arm": pt.arm, "patient": pt.pid, "candidate": pt.candidate, **pt.covariates,
                          **({"dose_factor": pt.dose_factor} if "dose" in sc.population.iiv else {}),
                          **{f"param_{k}": v for k, v in pt.params.items()}})
-    return TrialResult(summary, pd.DataFrame(rows), pd.concat(tc_rows, ignore_index=True) if tc_rows else
+    return TrialResult(summary, rows, pd.concat(tc_rows, ignore_index=True) if tc_rows else
                        pd.DataFrame(), pd.DataFrame(pop_rows), failures, plan, safety)
 
 
-def safety_table(plan: TrialPlan, pairs: dict) -> pd.DataFrame:
+def _patient_rows(cols: dict[str, list], arm: str, pairs: list, endpoints: list) -> None:
+    """Append an arm's rows of the patients table (patient by patient, each endpoint) to the columns
+    ``cols``: one NumPy gather per endpoint instead of a dict per row (issue 19)."""
+    ne = len(endpoints)
+    n = len(pairs)
+    obs = [r.observed for _, r in pairs]
+    cols["arm"] += [arm] * (n * ne)
+    cols["patient"] += [r.pid for _, r in pairs for _ in range(ne)]
+    cols["endpoint"] += [name for name, *_ in endpoints] * n
+    cols["at_days"] += [at for _, at, *_ in endpoints] * n
+    value = np.empty((n, ne))
+    baseline = np.empty((n, ne))
+    for k, (name, _, i, _) in enumerate(endpoints):
+        for j, o in enumerate(obs):
+            col = o._column(name)
+            value[j, k], baseline[j, k] = col[i], col[0]
+    cols["value"] += value.ravel().tolist()
+    cols["baseline"] += baseline.ravel().tolist()
+    cov = [t.patient.covariates for t, _ in pairs]
+    cols["weight_kg"] += [c.get("weight_kg") for c in cov for _ in range(ne)]
+    cols["age"] += [c.get("age") for c in cov for _ in range(ne)]
+
+
+#: columns of the per-patient safety table
+SAFETY_COLUMNS = (["arm", "patient"] + [f"risk_{e}" for e in SAFETY_EVENTS] + [f"event_{e}" for e in SAFETY_EVENTS]
+                  + ["d_dimer_peak"])
+
+
+def safety_columns(plan: TrialPlan, pairs: dict) -> dict[str, list]:
+    """The columns of `safety_table` as lists (what `safety.arm_block` needs, without a DataFrame)."""
+    done = [(arm.name, r) for arm in plan.scenario.arms for _task, r in pairs[arm.name] if r.safety is not None]
+    last = [r.observed.row(len(r.observed) - 1) for _, r in done]
+    cols: dict[str, list] = {"arm": [a for a, _ in done], "patient": [r.pid for _, r in done]}
+    nan = float("nan")
+    for e in SAFETY_EVENTS:
+        cols[f"risk_{e}"] = [r.safety[e] for _, r in done]
+    for e in SAFETY_EVENTS:
+        cols[f"event_{e}"] = [float(x[e]) if e in x else nan for x in last]
+    cols["d_dimer_peak"] = [r.safety["d_dimer_peak"] for _, r in done]
+    return cols
+
+
+def safety_table(plan: TrialPlan, pairs: dict, columns: dict | None = None) -> pd.DataFrame:
     """One row per simulated patient: probability and 0/1 of each safety event by the end of
     follow-up (the last endpoint time), and his peak D-dimer. Patients restored from a checkpoint
-    (no safety record) are left out."""
-    rows = []
-    for arm in plan.scenario.arms:
-        for _task, r in pairs[arm.name]:
-            if r.safety is None:
-                continue
-            i = len(r.observed) - 1
-            rows.append({"arm": arm.name, "patient": r.pid,
-                         **{f"risk_{e}": r.safety[e] for e in SAFETY_EVENTS},
-                         **{f"event_{e}": float(r.observed[e][i]) if e in r.observed else float("nan")
-                            for e in SAFETY_EVENTS},
-                         "d_dimer_peak": r.safety["d_dimer_peak"]})
-    cols = ["arm", "patient"] + [f"risk_{e}" for e in SAFETY_EVENTS] + [f"event_{e}" for e in SAFETY_EVENTS] + \
-        ["d_dimer_peak"]
-    return pd.DataFrame(rows, columns=cols)
+    (no safety record) are left out. ``columns``: `safety_columns` already computed."""
+    cols = safety_columns(plan, pairs) if columns is None else columns
+    if not cols["arm"]:
+        return pd.DataFrame([], columns=SAFETY_COLUMNS)
+    return pd.DataFrame(cols, columns=SAFETY_COLUMNS)
 
 
 def write_trial(result: TrialResult, out, *, csv: bool = False, figures: "TrialFigures | None" = None) -> list:

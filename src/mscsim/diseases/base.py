@@ -248,11 +248,11 @@ class Readouts:
     (benchmarks/RESULTS.md). Modules index it like a DataFrame (``out["crp"]``, ``out.index``,
     ``len(out)``, ``"x" in out``); `endpoint_frame` builds the DataFrame."""
 
-    __slots__ = ("_cols", "_values", "_pos", "index")
+    __slots__ = ("_cols", "_values", "_pos", "_names", "index")
 
     def __init__(self, cols: dict, index: pd.Index):
         self._cols = {k: np.asarray(v) for k, v in cols.items()}
-        self._values, self._pos = None, None
+        self._values, self._pos, self._names = None, None, None
         self.index = index
 
     @classmethod
@@ -265,8 +265,22 @@ class Readouts:
         a module reads a few)."""
         self = cls.__new__(cls)
         self._cols, self._values, self.index = None, values, index
-        self._pos = _positions(tuple(names))
+        self._names = names if isinstance(names, tuple) else tuple(names)
+        self._pos = _positions(self._names)
         return self
+
+    def table(self, names=None) -> np.ndarray | None:
+        """The read-outs as one float array (times x ``names``, default every column in order), or
+        None when a column is not float64 (one array copy where a caller would read column by column)."""
+        names = self.columns if names is None else list(names)
+        if self._values is not None and self._values.dtype == np.float64:
+            if names == list(self._names) and self._values.shape[1] == len(names):
+                return self._values
+            return self._values[:, [self._pos[n] for n in names]]
+        arrs = [self._column(n) for n in names]
+        if not all(a.dtype == np.float64 and a.shape == (len(self),) for a in arrs):
+            return None
+        return np.column_stack(arrs) if arrs else np.empty((len(self), 0))
 
     def _column(self, name: str) -> np.ndarray:
         return self._cols[name] if self._cols is not None else self._values[:, self._pos[name]]
@@ -286,6 +300,8 @@ class Readouts:
 
     def row(self, i: int) -> dict:
         """Name -> value at row ``i``."""
+        if self._values is not None and self._values.shape[1] == len(self._names) == len(self._pos):
+            return dict(zip(self._names, self._values[i]))
         return {k: self._column(k)[i] for k in self.columns}
 
     def to_frame(self) -> pd.DataFrame:
@@ -294,6 +310,9 @@ class Readouts:
     def __reduce__(self):
         # one 2-D array when every column is float64 (a worker sends thousands of these: one array
         # pickles far faster than ~50 small ones); otherwise the columns as they are (dtypes kept)
+        if (self._values is not None and self._values.dtype == np.float64 and self._values.ndim == 2
+                and self._values.shape[1] == len(self._names) and len(self._pos) == len(self._names)):
+            return (Readouts.from_array, (self._values, self._names, self.index))
         cols = self.columns
         arrs = [self._column(c) for c in cols]
         if arrs and all(a.dtype == np.float64 and a.shape == (len(self),) for a in arrs):
