@@ -347,17 +347,24 @@ def trial_wall(n: int, workers: int, days: int = 365) -> dict:
     if workers == 1:  # where the time goes (serial run only)
         from mscsim.numerics import engine as eng
 
+        depth = {k: 0 for k in spent}
+
         def timed(key, fn):
-            def wrap(*a, **k):
+            def wrap(*a, **k):  # only the outermost call of a key counts (stacked -> one at a time)
                 t = time.perf_counter()
+                depth[key] += 1
                 try:
                     return fn(*a, **k)
                 finally:
-                    spent[key] += time.perf_counter() - t
+                    depth[key] -= 1
+                    if depth[key] == 0:
+                        spent[key] += time.perf_counter() - t
             return wrap
 
-        orig = (trial.endpoint_readouts, trial.integrate, trial.steady_state)
+        orig = (trial.endpoint_readouts, trial.observe_stacked, trial.integrate, trial.steady_state)
+        # observation runs one patient at a time or stacked over a chunk (the RA module); never both
         trial.endpoint_readouts = timed("observe", trial.endpoint_readouts)
+        trial.observe_stacked = timed("observe", trial.observe_stacked)
         trial.integrate = timed("integrate", trial.integrate)
         trial.steady_state = timed("steady", trial.steady_state)
     t = time.perf_counter()
@@ -365,7 +372,7 @@ def trial_wall(n: int, workers: int, days: int = 365) -> dict:
         res = trial.run_trial(sc, workers=workers, progress=False)
     finally:
         if workers == 1:
-            trial.endpoint_readouts, trial.integrate, trial.steady_state = orig
+            trial.endpoint_readouts, trial.observe_stacked, trial.integrate, trial.steady_state = orig
     wall = time.perf_counter() - t
     screened = sum(a["screened"] for a in res.summary["arms"])
     return {"n": n, "workers": workers, "wall_s": wall, "screened": screened, **spent}

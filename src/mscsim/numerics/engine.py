@@ -193,7 +193,7 @@ class EnginePlan:
                              dtype=np.int64)
         probe = m.meta.get("pivot_probe")
         #: states whose static pivot failed on the model's probe, placed in the dense block
-        self.deferred: list[int] = deferred_pivots(compiled, self, probe) if probe else []
+        self.deferred: list[int] = cached_deferred_pivots(compiled, self, probe) if probe else []
         self.lu = lu_plan(compiled.jac_sparsity, last=self.deferred)
         self.jac_pos = jac_positions(self.lu, self.jac_rows, self.jac_cols)
 
@@ -285,6 +285,40 @@ def deferred_pivots(compiled: CompiledModel, plan: "EnginePlan", probe: dict) ->
         if not new:
             break
         last += new
+    return last
+
+
+#: bump when the probe or the pivot test changes, so that cached probe results are not reused
+PROBE_VERSION = 1
+
+
+def cached_deferred_pivots(compiled: CompiledModel, plan: "EnginePlan", probe: dict) -> list[int]:
+    """`deferred_pivots`, kept on disk next to the compiled model (the probe costs ~0.3 s of every
+    start-up otherwise). The key holds everything the probe's result depends on: the compiled
+    model's file (its equations), the default parameter values, the states' atol, the probe and the
+    pivot test, so a cached result always equals a fresh one."""
+    import hashlib
+    import json
+    import os
+
+    h = hashlib.sha256()
+    h.update(str(compiled.path.name).encode())
+    h.update(np.array([prm.value for prm in compiled.model.params.values()], dtype=float).tobytes())
+    h.update(plan.atol.tobytes())
+    h.update(json.dumps(probe, sort_keys=True).encode())
+    h.update(repr((PROBE_C, PIVOT_TOL, TAIL_DENSITY, PROBE_VERSION)).encode())
+    path = compiled.path.with_name(f"{compiled.path.stem}.pivots.{h.hexdigest()[:16]}.json")
+    try:
+        return [int(i) for i in json.loads(path.read_text())]
+    except (OSError, ValueError, TypeError):
+        pass
+    last = deferred_pivots(compiled, plan, probe)
+    try:
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(last))
+        os.replace(tmp, path)
+    except OSError:  # a read-only cache only costs the probe again next time
+        pass
     return last
 
 
