@@ -101,9 +101,14 @@ def build_model(disease: str | None = None, target: str | None = None,
         kin = mod.compose(m, body, layers, species=species, subtype=subtype)
         composed = ComposedModel(m, species, disease, target, kin, disease_module=mod, subtype=subtype)
     m.check()
-    # the engine's pivot probe (numerics.engine.deferred_pivots): a typical dose, 1e6 cells/kg for a
-    # 70 kg adult (7e7 cells) over one minute into every route's input, followed for a year
+    # The engine's pivot probe (numerics.engine.deferred_pivots) [design choice]: the human model's
+    # default parameters and a typical human dose, 1e6 cells/kg for a 70 kg adult (7e7 cells) over
+    # one minute into every route's input at once (it only has to put cells wherever a route can),
+    # followed for a year. One compiled model serves every species, so the probe is the human one
+    # whichever species a process builds first: the engine's plan, and so every result, is the same.
     minute = 1.0 / 1440.0
-    m.meta["pivot_probe"] = {"inputs": {k: 7e7 / minute for k in m.params if k.startswith("in_")},
+    human = m if species == "human" else build_model(disease, target, "human", subtype).ode
+    m.meta["pivot_probe"] = {"params": [prm.value for prm in human.params.values()],
+                             "inputs": {k: 7e7 / minute for k in m.params if k.startswith("in_")},
                              "duration": minute, "days": 365.0}
     return composed

@@ -377,7 +377,8 @@ class TrialPlan:
     #: Table 1 fit per arm and row (population.fit_rows); empty when the scenario gives no Table 1
     population_fit: list[dict] = field(default_factory=list)
     #: pid -> (parameter vector found at screening, the inputs it was made from: random effects,
-    #: settings, weight, calibrated values), handed to the simulation while those inputs are unchanged
+    #: settings, weight, regimen, calibrated values), handed to the simulation while those inputs are
+    #: unchanged
     vectors: dict[str, tuple] = field(default_factory=dict)
 
     def tasks(self) -> list[PatientTask]:
@@ -391,7 +392,7 @@ class TrialPlan:
             for pt in self.patients[arm.name]:
                 v = self.vectors.get(pt.pid)
                 p = v[0] if v is not None and v[1:] == (pt.params, pt.settings, pt.covariates.get("weight_kg"),
-                                                       cal) else None
+                                                       reg, cal) else None
                 out.append(PatientTask(sc.disease, sc.subtype, pt, reg, self.obs_times, self.tc_times,
                                        self.tc_outputs, self.baselines.get(pt.pid), self.engine, p))
         return out
@@ -583,7 +584,8 @@ def plan_trial(scenario: Scenario, progress: bool = False, engine: str = "compil
                                 dose_factor=r.dose_factor)
             pt.baseline = r.baseline
             got.append(pt)
-            states[arm.name].append((r.y0, (r.p, dict(r.params), dict(r.settings), r.covariates.get("weight_kg"))))
+            states[arm.name].append((r.y0, (r.p, dict(r.params), dict(r.settings), r.covariates.get("weight_kg"),
+                                            screeners[j].regimen)))
 
     def check_limit(j: int) -> None:
         arm = scenario.arms[j]
@@ -885,13 +887,14 @@ class TrialFigures:
     the child failed, the figures are drawn here, so an error shows as usual. This process never
     imports matplotlib on this path."""
 
-    def __init__(self, out):
+    def __init__(self, out, created: bool = False):
         import multiprocessing as mp
+        import os
 
         ctx = mp.get_context("fork")
-        self.out, self.result = out, None
+        self.out, self.result, self.created = out, None, created
         self._recv, self._send = ctx.Pipe(duplex=False)
-        self.proc = ctx.Process(target=_figures_child, args=(self._recv, self._send, out), daemon=True)
+        self.proc = ctx.Process(target=_figures_child, args=(self._recv, self._send, out, os.getpid()), daemon=True)
         self.proc.start()
         self._recv.close()
 
@@ -911,6 +914,13 @@ class TrialFigures:
             self.proc.terminate()
         self.proc.join()
         self._send.close()
+        if self.created:  # the output folder made for the figures, left empty by a failed trial
+            from pathlib import Path
+
+            try:
+                Path(self.out).rmdir()
+            except OSError:  # not empty: something was written there
+                pass
 
     def join(self) -> list:
         if self.result is None:
@@ -923,8 +933,9 @@ class TrialFigures:
         return [Path(self.out) / "timecourse.png", Path(self.out) / "responders.png"]
 
 
-def _figures_child(recv, send, out) -> None:
-    """The drawing process: import matplotlib, wait for the trial, draw."""
+def _figures_child(recv, send, out, parent: int) -> None:
+    """The drawing process: import matplotlib, wait for the trial, draw. It leaves when the parent
+    is gone even if the pipe stays open (the parent's worker processes inherit its write end)."""
     import os
 
     code = 1
@@ -932,6 +943,9 @@ def _figures_child(recv, send, out) -> None:
         send.close()  # only the parent writes: its exit ends recv() with EOFError
         import mscsim.plots  # noqa: F401  (matplotlib, while the parent works)
 
+        while not recv.poll(0.5):
+            if os.getppid() != parent:
+                return
         inputs = recv.recv()
         _draw_figures(*inputs, out)
         code = 0
@@ -949,8 +963,9 @@ def start_trial_figures(out) -> TrialFigures | None:
         return None
     from pathlib import Path
 
+    created = not Path(out).exists()
     Path(out).mkdir(parents=True, exist_ok=True)
-    return TrialFigures(out)
+    return TrialFigures(out, created)
 
 
 def power(scenario: Scenario, *, replicates: int = 50, alpha: float = 0.05, workers: int = 1,

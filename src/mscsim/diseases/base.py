@@ -271,7 +271,8 @@ class Readouts:
 
     def table(self, names=None) -> np.ndarray | None:
         """The read-outs as one float array (times x ``names``, default every column in order), or
-        None when a column is not float64 (one array copy where a caller would read column by column)."""
+        None when a column is not float64 (one array copy where a caller would read column by column;
+        with every column in order, the stored array itself: read it, do not write to it)."""
         names = self.columns if names is None else list(names)
         if self._values is not None and self._values.dtype == np.float64:
             if names == list(self._names) and self._values.shape[1] == len(names):

@@ -61,6 +61,9 @@ def _call(typingctx, addr, t, y, p, out):
     return sig, codegen
 
 
+#: CVODE's CRDOWN: the carried Newton rate decays by at most this factor per iteration
+#: (Hindmarsh et al. 2005, doi:10.1145/1089014.1089020; cvode.c)
+_E_CRDOWN = 0.3
 _E_MAX_ORDER = 5
 _E_NEWTON_MAXITER = 4
 _E_MIN_FACTOR = 0.2
@@ -348,7 +351,7 @@ def _e_bdf_segment(rhs, jac, t0, t1, y, p, atol, rtol, max_step, max_steps, lu_d
     c_lu = 1.0   # c of the current LU (reused while |c / c_lu - 1| <= lu_dgmax, when lu_dgmax >= 0)
     reuse = lu_dgmax >= 0.0
     n_steps = 0
-    # Newton contraction rate of the last step solved with the current LU (-1: none yet); with
+    # Newton contraction rate seen with the current LU (-1: none yet; CVODE's crate); with
     # newton_carry it lets the first iteration of the next step pass the convergence test
     rate_lu = -1.0
 
@@ -433,7 +436,8 @@ def _e_bdf_segment(rhs, jac, t0, t1, y, p, atol, rtol, max_step, max_steps, lu_d
                         rate = -1.0
                         if dy_norm_old >= 0.0:
                             rate = dy_norm / dy_norm_old if dy_norm_old > 0.0 else np.inf
-                            rate_lu = rate
+                            # CVODE's estimate: crate = max(CRDOWN crate, rate), CRDOWN = 0.3
+                            rate_lu = rate if rate_lu < 0.0 else max(_E_CRDOWN * rate_lu, rate)
                         if rate >= 0.0 and (rate >= 1.0 or
                                             rate ** (_E_NEWTON_MAXITER - k) / (1.0 - rate) * dy_norm > newton_tol):
                             break

@@ -25,8 +25,9 @@ model's generated right-hand side and Jacobian by address):
   LU of the steady state), so stability never rests on the static order. The kinetic block is a
   conservative compartment system, so ``I - cJ`` is column diagonally dominant there. States
   whose static pivot fails on a probe run of the model (its default parameters, a typical dose,
-  one year: ``deferred_pivots``; the probe depends only on the model, so the plan is the same in
-  every process) are ordered into the dense block instead: on the RA model 8 states (methotrexate,
+  one year: ``deferred_pivots``; the probe depends only on the model, not on the species a
+  process built first or the patients it ran, so the plan is the same in every process) are
+  ordered into the dense block instead: on the RA model 8 states (methotrexate,
   the tolerance set point, synovitis, donor sensitisation, product states, T-cell subsets), which
   took the dense fallback from 70 % of the factorisations to under 1 %. The count of fallbacks
   is in the statistics.
@@ -46,7 +47,7 @@ step; SciPy LSODA costs about one Python round trip per step (~10-25 ms per pati
 libRoadRunner must go through SBML. Against scipy Radau at rtol 1e-10 (atol x 1e-3), over
 8 patients of the RA model (1 IV dose, 1 year, daily + early output grid) and the kinetics model
 (liver injury, 30 days), maximum relative error on states and read-outs (values below 1e-4 of a
-trajectory's peak compared against that floor) is of the same order as LSODA's at the same
+trajectory's peak, or below the state's atol, compared against that floor) is of the same order as LSODA's at the same
 tolerances (see RESULTS.md, "Agreement"; every shipped model is checked against Radau in
 tests/test_engine_every_model.py). Serially it runs 3.7-5.0x (N = 100 to 10,000) as many
 patients per second as LSODA with the same compiled right-hand side, and 2.8-3.3x libRoadRunner
@@ -79,9 +80,10 @@ _STATUS = {
 LU_REUSE = -1.0
 #: threshold-pivoting test of the static pivots: |a_kk| >= PIVOT_TOL * max_i |a_ik|
 PIVOT_TOL = 0.1
-#: Newton's first iteration may pass the convergence test with the contraction rate last seen
-#: with the same LU (CVODE keeps its rate estimate ``crate`` across steps likewise; scipy's BDF
-#: needs two iterations on every step): 1.35 instead of 2.0 right-hand sides per step on the RA model
+#: Newton's first iteration may pass the convergence test with the contraction rate seen with the
+#: same LU (CVODE keeps its rate estimate ``crate`` across steps likewise, decaying by at most
+#: CRDOWN = 0.3 per iteration; scipy's BDF needs two iterations on every step): 1.4 instead of
+#: 2.0 right-hand sides per step on the RA model, at 3.6 instead of 0.4 rejected steps per year
 NEWTON_CARRY = True
 STAT_NAMES = ("steps", "rhs_evals", "jac_evals", "lu_factorizations", "pivot_fallbacks", "rejected_steps",
               "newton_failures", "segments")
@@ -131,14 +133,15 @@ def minimum_degree(pattern: np.ndarray) -> np.ndarray:
 TAIL_DENSITY = 0.9
 
 
-def lu_plan(pattern: np.ndarray, tail_density: float = TAIL_DENSITY, last=()) -> LUPlan:
+def lu_plan(pattern: np.ndarray, tail_density: float = TAIL_DENSITY, last: "list[int] | tuple" = ()) -> LUPlan:
     """Symbolic factorisation of a square sparsity pattern (diagonal added): minimum-degree
     order, fill-in, and the dense trailing block. ``last``: indices placed at the end of the order,
     inside the dense block (pivots that fail the threshold test when static)."""
     n = pattern.shape[0]
     S = pattern.astype(bool) | np.eye(n, dtype=bool)
     last = [int(i) for i in last]
-    rest = np.array([i for i in range(n) if i not in set(last)], dtype=np.int64)
+    deferred = set(last)
+    rest = np.array([i for i in range(n) if i not in deferred], dtype=np.int64)
     perm = np.concatenate([rest[minimum_degree(S[np.ix_(rest, rest)])], np.array(last, dtype=np.int64)])
     A = S[np.ix_(perm, perm)].copy()
     lptr, lidx, uptr, uidx = [0], [], [0], []
@@ -213,7 +216,7 @@ class _Input:
 
 
 #: values of c = h / alpha at which the probe tests the static pivots of I - c J (days; from a
-#: step of seconds to the largest steps of a year-long run)
+#: step of seconds to the largest steps of a year-long run) [design choice]
 PROBE_C = (1e-3, 1e-2, 0.1, 1.0, 10.0, 100.0)
 
 
@@ -255,7 +258,10 @@ def deferred_pivots(compiled: CompiledModel, plan: "EnginePlan", probe: dict) ->
     defer the states that fail, re-plan, until none fails (at most n rounds). Design choice; any
     pivot that still fails for some patient falls back to dense pivoting as before."""
     n = plan.n
-    p = np.array([prm.value for prm in compiled.model.params.values()], dtype=float)
+    p = np.array(probe["params"] if "params" in probe else [prm.value for prm in compiled.model.params.values()],
+                 dtype=float)
+    if p.shape != (len(plan.names),):
+        raise ValueError(f"pivot probe: {p.shape[0]} parameter values for {len(plan.names)} parameters")
     y = plan.init.copy()
     for i, k in plan.from_param:
         y[i] = p[k]
@@ -292,37 +298,46 @@ def deferred_pivots(compiled: CompiledModel, plan: "EnginePlan", probe: dict) ->
     return last
 
 
-#: bump when the probe or the pivot test changes, so that cached probe results are not reused
-PROBE_VERSION = 1
-
-
 def cached_deferred_pivots(compiled: CompiledModel, plan: "EnginePlan", probe: dict) -> list[int]:
     """`deferred_pivots`, kept on disk next to the compiled model (the probe costs ~0.3 s of every
     start-up otherwise). The key holds everything the probe's result depends on: the compiled
-    model's file (its equations), the default parameter values, the states' atol, the probe and the
-    pivot test, so a cached result always equals a fresh one."""
+    model's file (its equations), the probe (parameters, dose, span), the states' atol and initial
+    values, the source of this module and of the kernels (the integrator, the steady state, the
+    pivot test and the probe's own settings), numba's version and the CPU, so a cached result
+    equals a fresh one; a file that does not hold a valid list is recomputed."""
     import hashlib
     import json
     import os
+    from pathlib import Path
+
+    import numba
+
+    from mscsim.numerics.codegen import _cpu_tag
 
     h = hashlib.sha256()
     h.update(str(compiled.path.name).encode())
-    h.update(np.array([prm.value for prm in compiled.model.params.values()], dtype=float).tobytes())
-    h.update(plan.atol.tobytes())
     h.update(json.dumps(probe, sort_keys=True).encode())
-    h.update(repr((PROBE_C, PIVOT_TOL, TAIL_DENSITY, PROBE_VERSION)).encode())
+    for arr in (plan.atol, plan.init, np.array(plan.from_param, dtype=np.int64), plan.free):
+        h.update(np.ascontiguousarray(arr).tobytes())
+    here = Path(__file__).parent
+    for src in ("engine.py", "_bdf_kernels.py"):
+        h.update((here / src).read_bytes())
+    h.update(f"{numba.__version__}|{_cpu_tag()}".encode())
     path = compiled.path.with_name(f"{compiled.path.stem}.pivots.{h.hexdigest()[:16]}.json")
     try:
-        return [int(i) for i in json.loads(path.read_text())]
-    except (OSError, ValueError, TypeError):
+        last = json.loads(path.read_text())
+        if (isinstance(last, list) and all(isinstance(i, int) and 0 <= i < plan.n for i in last)
+                and len(set(last)) == len(last) < plan.n):
+            return last
+    except (OSError, ValueError):
         pass
     last = deferred_pivots(compiled, plan, probe)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
     try:
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
         tmp.write_text(json.dumps(last))
         os.replace(tmp, path)
     except OSError:  # a read-only cache only costs the probe again next time
-        pass
+        tmp.unlink(missing_ok=True)
     return last
 
 
