@@ -956,7 +956,7 @@ def _figures_child(recv, send, out, parent: int) -> None:
 def start_trial_figures(out) -> TrialFigures | None:
     """Fork the process that will draw the trial's figures (None where fork is unavailable: draw
     them in `write_trial`); call it before the trial runs, then `draw(result)` once it has. For runs
-    given more than one worker: the drawing takes a second core."""
+    that may use a second CPU (the CLI checks): the drawing takes it."""
     import multiprocessing as mp
 
     if "fork" not in mp.get_all_start_methods():
