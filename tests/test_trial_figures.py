@@ -97,4 +97,4 @@ def test_a_trial_that_fails_leaves_no_drawing_process(tmp_path, monkeypatch, cap
     assert main(["trial", str(p), "-o", str(tmp_path / "out"), "--no-report", "--workers", "2"]) != 0
     assert "the trial failed" in capsys.readouterr().err
     assert set(mp.active_children()) <= before
-    assert not (tmp_path / "out").exists()    # the folder this run made is not left behind empty
+    assert not (tmp_path / "out" / "timecourse.png").exists()
