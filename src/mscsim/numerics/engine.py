@@ -225,24 +225,19 @@ def first_failing_pivots(lu: LUPlan, mats: np.ndarray, piv_tol: float = PIVOT_TO
     static pivot of ``lu`` that fails the threshold test, or -1 (the elimination ``_e_lu`` does,
     in numpy over all matrices at once)."""
     A = mats[:, lu.perm][:, :, lu.perm].copy()
+    fail = np.full(A.shape[0], -1, dtype=np.int64)
+    alive = np.ones(A.shape[0], dtype=bool)
     with np.errstate(all="ignore"):  # an overflowing elimination fails its pivot test (NaN compares False)
-        return _first_failing(A, lu, piv_tol)
-
-
-def _first_failing(A: np.ndarray, lu: LUPlan, piv_tol: float) -> np.ndarray:
-    S = A.shape[0]
-    fail = np.full(S, -1, dtype=np.int64)
-    alive = np.ones(S, dtype=bool)
-    for k in range(lu.k0):
-        col = np.abs(A[:, k + 1:, k]).max(axis=1, initial=0.0)
-        piv = np.abs(A[:, k, k])
-        bad = alive & ~((piv > 0.0) & np.isfinite(piv) & (piv >= piv_tol * np.maximum(col, piv)))
-        fail[bad] = lu.perm[k]
-        alive &= ~bad
-        if not alive.any():
-            break
-        L = A[:, k + 1:, k] / np.where(alive, A[:, k, k], 1.0)[:, None]
-        A[:, k + 1:, k + 1:] -= L[:, :, None] * A[:, k, None, k + 1:]
+        for k in range(lu.k0):
+            col = np.abs(A[:, k + 1:, k]).max(axis=1, initial=0.0)
+            piv = np.abs(A[:, k, k])
+            bad = alive & ~((piv > 0.0) & np.isfinite(piv) & (piv >= piv_tol * np.maximum(col, piv)))
+            fail[bad] = lu.perm[k]
+            alive &= ~bad
+            if not alive.any():
+                break
+            L = A[:, k + 1:, k] / np.where(alive, A[:, k, k], 1.0)[:, None]
+            A[:, k + 1:, k + 1:] -= L[:, :, None] * A[:, k, None, k + 1:]
     return fail
 
 
@@ -262,22 +257,16 @@ def deferred_pivots(compiled: CompiledModel, plan: "EnginePlan", probe: dict) ->
                  dtype=float)
     if p.shape != (len(plan.names),):
         raise ValueError(f"pivot probe: {p.shape[0]} parameter values for {len(plan.names)} parameters")
-    y = plan.init.copy()
-    for i, k in plan.from_param:
-        y[i] = p[k]
-    if len(plan.free):
-        st = np.zeros(2, dtype=np.int64)
-        y1 = y.copy()
-        if plan.kernels.engine_steady(plan.rhs, plan.jac, plan.jac_rows, plan.jac_cols, y1, plan.free, p,
-                                      plan.atol, 1e-9, st) == 0:
-            y = y1
+    y = _steady(plan, p)
+    if y is None:  # no untreated steady state: the probe starts from the table values
+        y = _guess(plan, p)
     dur = float(probe.get("duration", 1e-3))
     admins = [_Input(0.0, dur, float(rate), name) for name, rate in probe.get("inputs", {}).items()
               if name in plan.input_index]
     t_out = np.concatenate([[0.0], np.geomspace(1e-4, float(probe.get("days", 365.0)), 24)])
     base = lu_plan(compiled.jac_sparsity)
     try:
-        Y = _run(plan, base, jac_positions(base, plan.jac_rows, plan.jac_cols), p, y, t_out, admins)
+        Y = _run(plan, base, p, y, t_out, admins)
     except IntegrationError:
         Y = y[None, :]
     J = np.zeros((len(Y), n, n))
@@ -378,20 +367,20 @@ def integrate(compiled: CompiledModel, p: np.ndarray, y0: np.ndarray, t_out: np.
               lu: LUPlan | None = None) -> np.ndarray:
     """States at ``t_out`` (sorted, >= 0). Raises ``solve.IntegrationError`` on failure."""
     plan = plan_for(compiled)
-    jac_pos = plan.jac_pos if lu is None else jac_positions(lu, plan.jac_rows, plan.jac_cols)
-    return _run(plan, plan.lu if lu is None else lu, jac_pos, p, y0, t_out, admins, rtol, atol_scale, max_step,
-                max_steps, lu_reuse, piv_tol, newton_carry, stats)
+    return _run(plan, plan.lu if lu is None else lu, p, y0, t_out, admins, rtol, atol_scale, max_step, max_steps,
+                lu_reuse, piv_tol, newton_carry, stats)
 
 
-def _run(plan: EnginePlan, lu: LUPlan, jac_pos, p, y0, t_out, admins, rtol=1e-6, atol_scale=1.0, max_step=np.inf,
+def _run(plan: EnginePlan, lu: LUPlan, p, y0, t_out, admins, rtol=1e-6, atol_scale=1.0, max_step=np.inf,
          max_steps=50_000, lu_reuse=LU_REUSE, piv_tol=PIVOT_TOL, newton_carry=NEWTON_CARRY, stats=None) -> np.ndarray:
+    """`integrate` on a plan and an LU plan (the plan's own, or another: the probe, the tests)."""
     t_out = np.ascontiguousarray(t_out, dtype=float)
     if t_out.ndim != 1 or len(t_out) == 0 or np.any(np.diff(t_out) < 0) or t_out[0] < 0:
         raise IntegrationError("output times must be sorted and start at or after 0")
     seg_t, P = segments(admins, p, plan, min(0.0, float(t_out[0])), float(t_out[-1]))
     Y = np.empty((len(t_out), plan.n))
     st = np.zeros(len(STAT_NAMES), dtype=np.int64)
-    ji, jj = jac_pos
+    ji, jj = plan.jac_pos if lu is getattr(plan, "lu", None) else jac_positions(lu, plan.jac_rows, plan.jac_cols)
     y0 = np.ascontiguousarray(y0, dtype=float)
     code = plan.kernels.engine_integrate(plan.rhs, plan.jac, y0, P, seg_t, t_out, plan.atol * atol_scale, float(rtol),
                                          float(max_step), int(max_steps), float(lu_reuse), float(piv_tol),
@@ -431,21 +420,29 @@ def warm_up(compiled: CompiledModel, p: np.ndarray) -> None:
 def baseline_guess(compiled: CompiledModel, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Initial guess of every state (table values; param-initialised states) and the free states."""
     plan = plan_for(compiled)
-    y = plan.init.copy()
-    for i, k in plan.from_param:
-        y[i] = p[k]
-    return y, plan.free
+    return _guess(plan, p), plan.free
 
 
 def steady_state(compiled: CompiledModel, p: np.ndarray, tol: float = 1e-9,
                  stats: np.ndarray | None = None) -> np.ndarray | None:
     """Compiled untreated steady state, or None when it does not converge."""
-    plan = plan_for(compiled)
-    y, free = baseline_guess(compiled, p)
-    if len(free) == 0:
+    return _steady(plan_for(compiled), p, tol, stats)
+
+
+def _guess(plan: EnginePlan, p: np.ndarray) -> np.ndarray:
+    y = plan.init.copy()
+    for i, k in plan.from_param:
+        y[i] = p[k]
+    return y
+
+
+def _steady(plan: EnginePlan, p: np.ndarray, tol: float = 1e-9, stats: np.ndarray | None = None) -> np.ndarray | None:
+    """`steady_state` on a plan (also while the plan is being built: the pivot probe)."""
+    y = _guess(plan, p)
+    if len(plan.free) == 0:
         return y
     st = np.zeros(2, dtype=np.int64)
-    code = plan.kernels.engine_steady(plan.rhs, plan.jac, plan.jac_rows, plan.jac_cols, y, free,
+    code = plan.kernels.engine_steady(plan.rhs, plan.jac, plan.jac_rows, plan.jac_cols, y, plan.free,
                                       np.ascontiguousarray(p, dtype=float), plan.atol, float(tol), st)
     if stats is not None:
         stats += st
