@@ -887,12 +887,12 @@ class TrialFigures:
     the child failed, the figures are drawn here, so an error shows as usual. This process never
     imports matplotlib on this path."""
 
-    def __init__(self, out, created: bool = False):
+    def __init__(self, out):
         import multiprocessing as mp
         import os
 
         ctx = mp.get_context("fork")
-        self.out, self.result, self.created = out, None, created
+        self.out, self.result = out, None
         self._recv, self._send = ctx.Pipe(duplex=False)
         self.proc = ctx.Process(target=_figures_child, args=(self._recv, self._send, out, os.getpid()), daemon=True)
         self.proc.start()
@@ -914,13 +914,6 @@ class TrialFigures:
             self.proc.terminate()
         self.proc.join()
         self._send.close()
-        if self.created:  # the output folder made for the figures, left empty by a failed trial
-            from pathlib import Path
-
-            try:
-                Path(self.out).rmdir()
-            except OSError:  # not empty: something was written there
-                pass
 
     def join(self) -> list:
         if self.result is None:
@@ -963,9 +956,8 @@ def start_trial_figures(out) -> TrialFigures | None:
         return None
     from pathlib import Path
 
-    created = not Path(out).exists()
     Path(out).mkdir(parents=True, exist_ok=True)
-    return TrialFigures(out, created)
+    return TrialFigures(out)
 
 
 def power(scenario: Scenario, *, replicates: int = 50, alpha: float = 0.05, workers: int = 1,
