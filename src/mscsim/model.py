@@ -59,6 +59,16 @@ def disease_module(disease: str):
     return importlib.import_module(f"mscsim.diseases.{disease}")
 
 
+def derived(ode: OdeModel, name, make: Callable):
+    """``make()``, a value computed from the model ``ode``, computed once per model object and kept
+    on it (a composed model is not changed after `build_model`), so that per-patient code can ask
+    for it freely (issue 19)."""
+    store = ode.__dict__.setdefault("_derived", {})
+    if name not in store:
+        store[name] = make()
+    return store[name]
+
+
 @lru_cache(maxsize=32)
 def build_model(disease: str | None = None, target: str | None = None,
                 species: str = "human", subtype: str | None = None) -> ComposedModel:

@@ -19,7 +19,7 @@ from mscsim import parameters
 from mscsim.numerics import compile_model
 from mscsim.dosing import Administration, Regimen
 from mscsim.errors import MscsimError
-from mscsim.model import ComposedModel, build_model
+from mscsim.model import ComposedModel, build_model, derived
 from mscsim.physiology import ORGANS, make_body
 from mscsim.products import product_inputs
 from mscsim.numerics import SolverOptions, integrate
@@ -146,7 +146,9 @@ def parameter_vector(composed: ComposedModel, *, weight_kg: float | None = None,
                      overrides: dict[str, float] | None = None) -> np.ndarray:
     """Values of every model parameter for one patient (table -> physiology -> product -> overrides)."""
     m = composed.ode
-    table, names = _table_values(m)
+    # the table values, read once per model (reading 170 Params per patient cost a fifth of the vector)
+    table, names = derived(m, "table_values", lambda: ({n: prm.value for n, prm in m.params.items()},
+                                                       tuple(m.params)))
     vals = dict(table)
     for n, v in parameters.calibrated(composed.disease).items():
         if n in vals:
@@ -176,23 +178,6 @@ def parameter_vector(composed: ComposedModel, *, weight_kg: float | None = None,
         parameters.check_overrides(overrides, vals)
         vals.update({k: float(v) for k, v in overrides.items()})
     return np.array([vals[n] for n in names])
-
-
-#: id(model) -> (model, its table values, its parameter names); see `_table_values`
-_TABLE_VALUES: dict[int, tuple] = {}
-
-
-def _table_values(m) -> tuple[dict[str, float], tuple[str, ...]]:
-    """The model's own parameter values and names, read once per model object (a trial asks for a
-    parameter vector twice per patient, and reading 170 ``Param`` objects each time cost about a
-    fifth of the vector; issue 19). A composed model is not changed after `build_model`."""
-    hit = _TABLE_VALUES.get(id(m))
-    if hit is None or hit[0] is not m:
-        hit = (m, {n: p.value for n, p in m.params.items()}, tuple(m.params))
-        if len(_TABLE_VALUES) > 64:
-            _TABLE_VALUES.clear()
-        _TABLE_VALUES[id(m)] = hit
-    return hit[1], hit[2]
 
 
 #: the peak lung-occlusion signal (1 = the lung load that killed mice) from which a run warns

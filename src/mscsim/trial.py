@@ -22,7 +22,7 @@ from mscsim.diseases.base import COMMON_ENDPOINTS, Readouts, endpoint_readouts, 
 from mscsim.dosing import Regimen
 from mscsim.errors import MscsimError
 from mscsim.execution import map_tasks
-from mscsim.model import build_model, disease_module
+from mscsim.model import build_model, derived, disease_module
 from mscsim.diseases.base import background_settings, background_started
 from mscsim.population import (MAX_SCREEN_FACTOR, VirtualPatient, apply_covariate_effects, covariate_specs,
                                draw_candidate, draw_dose_factor, draw_traits, fit_rows, iiv_table, inclusion_mask,
@@ -191,22 +191,15 @@ class _Layout:
     anti_donor: int | None           # state index of anti_donor
 
 
-#: (id(model), time-course outputs) -> (model, its `_Layout`)
-_LAYOUTS: dict[tuple, tuple] = {}
-
-
 def _layout(ode, tc_outputs: tuple) -> _Layout:
     """The `_Layout` of a model (computed once per model object and time-course outputs)."""
-    hit = _LAYOUTS.get((id(ode), tc_outputs))
-    if hit is None or hit[0] is not ode:
+    def make() -> _Layout:
         col = {c: i for i, c in enumerate(ode.outputs)}
         states = list(ode.states)
-        lay = _Layout(tuple(ode.outputs), np.array([col[c] for c in tc_outputs], dtype=np.intp),
-                      col.get("lung_occlusion"), states.index("anti_donor") if "anti_donor" in states else None)
-        if len(_LAYOUTS) > 64:
-            _LAYOUTS.clear()
-        hit = _LAYOUTS[(id(ode), tc_outputs)] = (ode, lay)
-    return hit[1]
+        return _Layout(tuple(ode.outputs), np.array([col[c] for c in tc_outputs], dtype=np.intp),
+                       col.get("lung_occlusion"), states.index("anti_donor") if "anti_donor" in states else None)
+
+    return derived(ode, ("layout", tc_outputs), make)
 
 
 @lru_cache(maxsize=256)
