@@ -44,7 +44,7 @@ t = time.perf_counter(), time.process_time()
 if hasattr(codegen, "kernels"):  # kernels shared by every model: compiled once per installation
     codegen.kernels()
 t = tick("engine kernels (once)", t)
-composed = build_model(disease, target)
+composed = build_model(disease, target).symbolic()   # the equations (sympy), as a first run builds them
 m = composed.ode
 t = tick("build_model", t)
 gen = codegen.generate_source

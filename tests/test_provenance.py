@@ -29,7 +29,7 @@ def test_registry_entries_are_sourced():
 
 @pytest.mark.parametrize("disease,target", CASES, ids=[c[0] or "kinetics" for c in CASES])
 def test_every_model_constant_and_equation_has_a_source(disease, target):
-    m = build_model(disease, target).ode
+    m = build_model(disease, target).symbolic().ode
     reg = parameters.registry()
     for p in m.params.values():
         if p.kind == "input" or p.source.startswith("data/physiology.yaml"):

@@ -12,10 +12,10 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def models():
-    out = [("Kinetics with an injured liver", build_model(None, "liver").ode)]
+    out = [("Kinetics with an injured liver", build_model(None, "liver").symbolic().ode)]
     for d in DISEASES:
         if importlib.util.find_spec(f"mscsim.diseases.{d}"):
-            out.append((d, build_model(d).ode))
+            out.append((d, build_model(d).symbolic().ode))
     return out
 
 

@@ -31,12 +31,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import sympy as sp
-
-from mscsim.numerics import OdeModel, hill
+from mscsim.numerics import OdeModel, hill, sympy as sp
 from mscsim.kinetics import KineticsHandles
 from mscsim.kinetics.common import P
-
 SUBSETS = ("Th1", "Th2", "Th17", "Treg")
 COMPARTMENTS = {"s": "blood/lymphoid (systemic)", "t": "target tissue"}
 CYTOKINES = ("tnf", "ifng", "il17", "il6", "il10", "il4", "tgfb")

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import lru_cache, partial
 
-from mscsim.numerics import OdeModel
+from mscsim.numerics import ModelSheet, OdeModel
 from mscsim.errors import unknown
 from mscsim.immune import ImmuneHandles, add_immune
 from mscsim.kinetics import KineticsHandles, add_kinetics
@@ -26,16 +26,26 @@ DISEASES: tuple[str, ...] = ("ra", "t1d", "ms", "sle", "ibd", "liver", "gvhd", "
 
 @dataclass
 class ComposedModel:
-    """The symbolic model plus what the simulator needs to set per-patient values."""
+    """The model of one body plus what the simulator needs to set per-patient values.
 
-    ode: OdeModel
+    From `build_model` ``ode`` is the model's `ModelSheet` (no equations, no kinetic handles:
+    ``kinetics`` is None), which is all running patients needs; `symbolic()` gives the same model
+    with its equations (an `OdeModel`) and kinetic handles, for SBML, PEtab and the equation list."""
+
+    ode: OdeModel | ModelSheet
     species: str
     disease: str | None
     target: str | None
-    kinetics: KineticsHandles
+    kinetics: KineticsHandles | None
     disease_module: object | None = None
     subtype: str | None = None
     extras: dict = field(default_factory=dict)
+
+    def symbolic(self) -> "ComposedModel":
+        """This model with its equations (`symbolic_model`)."""
+        if isinstance(self.ode, OdeModel):
+            return self
+        return symbolic_model(self.disease, None if self.disease else self.target, self.species, self.subtype)
 
 
 @dataclass(frozen=True)
@@ -72,11 +82,35 @@ def derived(ode: OdeModel, name, make: Callable):
 @lru_cache(maxsize=32)
 def build_model(disease: str | None = None, target: str | None = None,
                 species: str = "human", subtype: str | None = None) -> ComposedModel:
-    """Build (and cache) the composed model of one body.
+    """The composed model of one body, as its `ModelSheet` (cached per process).
 
     Without a disease the target tissue is an injured organ whose SDF-1 signal is the
     parameter ``injury`` (0 healthy .. 1 maximal), as ``mscsim simulate --injury liver:0.6``.
+
+    The sheet is read from the compile cache (``numerics.cache_dir()/models``), keyed by the
+    source and data files of mscsim and the version of sympy (everything a model is built from),
+    and written there by building the model once (`symbolic_model`): a trial's start-up then
+    needs neither sympy nor the model's construction (issue 19). Every call gives the sheet, built
+    or read, so every process runs the same tables; ``.symbolic()`` gives the equations.
     """
+    mod, subtype, target = _resolve(disease, target, species, subtype)
+    build = partial(_symbolic_ode, disease, None if disease else target, species, subtype)
+    path = _sheet_path(disease, target, species, subtype)
+    sheet = None
+    if path is not None:
+        try:
+            sheet = ModelSheet.from_json(path.read_text(), build)
+        except (OSError, ValueError, KeyError, TypeError, IndexError):
+            sheet = None
+    if sheet is None:
+        sheet = _symbolic_ode(disease, None if disease else target, species, subtype).sheet(build)
+        if path is not None:
+            _write_atomic(path, sheet.to_json())
+    return ComposedModel(sheet, species, disease, target, None, disease_module=mod, subtype=subtype)
+
+
+def _resolve(disease, target, species, subtype):
+    """Check the arguments of a model: (disease module, subtype, target tissue)."""
     if species not in SPECIES:
         raise unknown("species", species, SPECIES, field="species")
     mod = None
@@ -88,6 +122,65 @@ def build_model(disease: str | None = None, target: str | None = None,
         target = mod.target_for(subtype) if hasattr(mod, "target_for") else mod.TARGET
     if target is not None and target not in target_names():
         raise unknown("target tissue", target, target_names(), field="injury")
+    return mod, subtype, target
+
+
+@lru_cache(maxsize=1)
+def _sources_key() -> str:
+    """A hash of what a model is built from: mscsim's Python sources and data tables (the
+    shipped calibrations excepted: they are applied per patient, not built in) and sympy's
+    version (its printing keys the compiled code). ~15 ms."""
+    import hashlib
+    import importlib.util
+    from pathlib import Path
+
+    root = Path(__file__).parent
+    h = hashlib.sha256()
+    for f in sorted(root.rglob("*")):
+        rel = f.relative_to(root)
+        if (f.suffix in (".py", ".yaml", ".yml") and "__pycache__" not in rel.parts
+                and "calibration" not in rel.parts and f.is_file()):
+            h.update(str(rel).encode() + b"\0" + f.read_bytes() + b"\0")
+    spec = importlib.util.find_spec("sympy")
+    if spec is not None and spec.origin:
+        release = Path(spec.origin).with_name("release.py")
+        h.update(release.read_bytes() if release.is_file() else spec.origin.encode())
+    return h.hexdigest()[:16]
+
+
+def _sheet_path(disease, target, species, subtype):
+    """Where the sheet of a model lives in the compile cache (None where there is no cache)."""
+    from mscsim.numerics import cache_dir
+
+    try:
+        folder = cache_dir() / "models"
+        folder.mkdir(exist_ok=True)
+    except OSError:
+        return None
+    return folder / f"{disease or 'kinetics'}-{target or 'none'}-{subtype or 'none'}-{species}-{_sources_key()}.json"
+
+
+def _write_atomic(path, text: str) -> None:
+    import os
+
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(text)
+        os.replace(tmp, path)
+    except OSError:  # a read-only cache only costs building the model again next time
+        tmp.unlink(missing_ok=True)
+
+
+def _symbolic_ode(disease, target, species, subtype) -> OdeModel:
+    return symbolic_model(disease, target, species, subtype).ode
+
+
+@lru_cache(maxsize=32)
+def symbolic_model(disease: str | None = None, target: str | None = None,
+                   species: str = "human", subtype: str | None = None) -> ComposedModel:
+    """Build (and cache per process) the composed model of one body with its equations (sympy):
+    the `OdeModel` of every layer and the kinetic handles. Arguments as `build_model`."""
+    mod, subtype, target = _resolve(disease, target, species, subtype)
     body: Body = make_body(species, None, target)
     # species changes values, not structure: one compiled model serves human, mouse and rat
     name = f"mscsim-{disease or 'kinetics'}-{target or 'none'}" + (f"-{subtype}" if subtype else "")
@@ -117,7 +210,7 @@ def build_model(disease: str | None = None, target: str | None = None,
     # followed for a year. One compiled model serves every species, so the probe is the human one
     # whichever species a process builds first: the engine's plan, and so every result, is the same.
     minute = 1.0 / 1440.0
-    human = m if species == "human" else build_model(disease, target, "human", subtype).ode
+    human = m if species == "human" else symbolic_model(disease, target, "human", subtype).ode
     m.meta["pivot_probe"] = {"params": [prm.value for prm in human.params.values()],
                              "inputs": {k: 7e7 / minute for k in m.params if k.startswith("in_")},
                              "duration": minute, "days": 365.0}

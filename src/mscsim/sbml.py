@@ -839,6 +839,7 @@ class _Builder:
 def model_to_sbml(composed, p: np.ndarray, y0: np.ndarray, admins: list[Administration], *, body,
                   meta: dict | None = None, check: bool = True) -> SbmlExport:
     """SBML of ``composed`` with parameter vector ``p``, initial state ``y0`` and doses ``admins``."""
+    composed = composed.symbolic()  # the equations (a model from `build_model` is its sheet)
     from mscsim import __version__
 
     meta = dict(meta or {})

@@ -9,14 +9,15 @@ disease-models.md sections 2-7.
 from __future__ import annotations
 
 import numpy as np
-import sympy as sp
+
+from mscsim.numerics import sympy as sp
 
 
 class _Sym:
     """numpy-like namespace over sympy, for symbolic use of the score functions."""
 
-    sqrt = staticmethod(sp.sqrt)
-    log = staticmethod(sp.log)
+    sqrt = staticmethod(lambda x: sp.sqrt(x))   # sympy is imported on first use
+    log = staticmethod(lambda x: sp.log(x))
     maximum = staticmethod(lambda a, b: sp.Max(a, b))
     minimum = staticmethod(lambda a, b: sp.Min(a, b))
 

@@ -36,13 +36,13 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
-import sympy as sp
 
 from mscsim import scores
 from mscsim.diseases.base import Background, Endpoint, lognoise
 from mscsim.immune import ratio_to_healthy
 from mscsim.kinetics import KineticsHandles
 from mscsim.kinetics.common import P
+from mscsim.numerics import sympy as sp
 
 NAME = "ards"
 #: the lung compartment of the kinetics is the target (see module docstring)

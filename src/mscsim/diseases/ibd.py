@@ -36,13 +36,13 @@ the exact formulas of ``mscsim.scores`` (Best 1976 CDAI; Schroeder 1987 Mayo).
 from __future__ import annotations
 
 import numpy as np
-import sympy as sp
 
 from mscsim import scores
 from mscsim.diseases.base import Background, Endpoint, add_placebo, gauss, lognoise
 from mscsim.immune import ratio_to_healthy
 from mscsim.kinetics import KineticsHandles
 from mscsim.kinetics.common import P
+from mscsim.numerics import sympy as sp
 
 NAME = "ibd"
 SUBTYPES = ("crohns_luminal", "crohns_perianal", "uc")

@@ -36,13 +36,13 @@ network's regulatory TGF-beta, which MSCs raise.
 from __future__ import annotations
 
 import numpy as np
-import sympy as sp
 
 from mscsim import scores
 from mscsim.diseases.base import Background, Endpoint, gauss, lognoise
 from mscsim.immune import ratio_to_healthy
 from mscsim.kinetics import KineticsHandles
 from mscsim.kinetics.common import P
+from mscsim.numerics import sympy as sp
 
 NAME = "liver"
 TARGET = "liver"

@@ -62,13 +62,13 @@ progressive-MS trials did not start one, and the subtype defaults change nothing
 from __future__ import annotations
 
 import numpy as np
-import sympy as sp
 
 from mscsim import scores
 from mscsim.diseases.base import Background, Endpoint
 from mscsim.immune import ratio_to_healthy
 from mscsim.kinetics import KineticsHandles
 from mscsim.kinetics.common import P
+from mscsim.numerics import sympy as sp
 
 NAME = "ms"
 TARGET = "cns"

@@ -13,13 +13,13 @@ DAS28-CRP, DAS28-ESR, ACR20/50/70 (Felson), EULAR response.
 from __future__ import annotations
 
 import numpy as np
-import sympy as sp
 
 from mscsim import scores
 from mscsim.diseases.base import Background, Endpoint, add_expectation, add_placebo, gauss, lognoise
 from mscsim.immune import ratio_to_healthy
 from mscsim.kinetics import KineticsHandles
 from mscsim.kinetics.common import P
+from mscsim.numerics import sympy as sp
 
 NAME = "ra"
 TARGET = "joint"

@@ -79,7 +79,6 @@ not), not conditioned on a prior response as in Wang D 2014 (3/24 and 4/24 respo
 from __future__ import annotations
 
 import numpy as np
-import sympy as sp
 from scipy.special import ndtr
 
 from mscsim import scores
@@ -87,6 +86,7 @@ from mscsim.diseases.base import Background, Endpoint, add_placebo, gauss, logno
 from mscsim.immune import ratio_to_healthy
 from mscsim.kinetics import KineticsHandles
 from mscsim.kinetics.common import P
+from mscsim.numerics import sympy as sp
 
 NAME = "sle"
 TARGET = "kidney"

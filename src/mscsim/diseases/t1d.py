@@ -54,13 +54,13 @@ HbA1c < 7 % (Podolakova 2023, doi:10.1038/s41598-023-34037-7; ISPAD remission de
 from __future__ import annotations
 
 import numpy as np
-import sympy as sp
 
 from mscsim import scores
 from mscsim.diseases.base import Background, Endpoint, gauss, lognoise
 from mscsim.immune import ratio_to_healthy
 from mscsim.kinetics import KineticsHandles
 from mscsim.kinetics.common import P
+from mscsim.numerics import sympy as sp
 
 NAME = "t1d"
 TARGET = "pancreas"

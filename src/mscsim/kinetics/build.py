@@ -12,10 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import sympy as sp
-
 from mscsim.dosing import ARTERIES
-from mscsim.numerics import OdeModel
+from mscsim.numerics import OdeModel, sympy as sp
 from mscsim.kinetics.clearance import add_clearance
 from mscsim.kinetics.common import P, phys
 from mscsim.kinetics.dose_limits import add_sensitisation, ibmir_lysis_fraction

@@ -31,9 +31,7 @@ escape most of the lysis.
 
 from __future__ import annotations
 
-import sympy as sp
-
-from mscsim.numerics import OdeModel
+from mscsim.numerics import OdeModel, sympy as sp
 from mscsim.kinetics.common import P
 from mscsim.kinetics.product_state import thawed_input
 

@@ -8,9 +8,7 @@ cell volume per kg relative to the load that killed a mouse (``occlusion_ref``).
 
 from __future__ import annotations
 
-import sympy as sp
-
-from mscsim.numerics import OdeModel
+from mscsim.numerics import OdeModel, sympy as sp
 from mscsim.kinetics.common import P
 
 

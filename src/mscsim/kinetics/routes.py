@@ -17,10 +17,8 @@ infused; a bolus is a one-minute push (``dosing.BOLUS_DAYS``).
 
 from __future__ import annotations
 
-import sympy as sp
-
 from mscsim.dosing import ARTERIES
-from mscsim.numerics import OdeModel
+from mscsim.numerics import OdeModel, sympy as sp
 from mscsim.kinetics.common import P, phys
 from mscsim.kinetics.homing import boosted_arrest
 from mscsim.physiology import Body

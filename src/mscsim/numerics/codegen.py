@@ -32,10 +32,8 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
-import sympy as sp
-from sympy.printing.pycode import PythonCodePrinter
 
-from mscsim.numerics.language import OdeModel, t as T_SYMBOL
+from mscsim.numerics.language import ModelSheet, OdeModel, sp
 
 CODEGEN_VERSION = "11"
 
@@ -68,50 +66,57 @@ def cache_dir() -> Path:
     return base
 
 
-class _Printer(PythonCodePrinter):
-    """Python printer of the generated source (math.* functions, plain floats), which ``llvm_ir`` translates."""
+@lru_cache(maxsize=1)
+def _printer_class():
+    """The printer class (made on first use: sympy is imported only to generate code)."""
+    from sympy.printing.pycode import PythonCodePrinter
 
-    def _print_Float(self, expr):
-        return repr(float(expr))
+    class _Printer(PythonCodePrinter):
+        """Python printer of the generated source (math.* functions, plain floats), which ``llvm_ir`` translates."""
 
-    def _print_Rational(self, expr):
-        return repr(float(expr))
+        def _print_Float(self, expr):
+            return repr(float(expr))
 
-    def _print_Integer(self, expr):
-        return repr(float(expr))
+        def _print_Rational(self, expr):
+            return repr(float(expr))
 
-    def _print_Pow(self, expr, rational=False):
-        base, exp = expr.as_base_exp()
-        if exp == sp.Rational(1, 2):
-            return f"math.sqrt({self._print(base)})"
-        if exp.is_Integer and 1 < abs(int(exp)) <= 4:
-            b = self.parenthesize(base, 100)
-            prod = "*".join([b] * abs(int(exp)))
-            return f"({prod})" if exp > 0 else f"(1.0/({prod}))"
-        if exp == -1:
-            return f"(1.0/{self.parenthesize(base, 100)})"
-        return f"({self.parenthesize(base, 100)}**({self._print(exp)}))"
+        def _print_Integer(self, expr):
+            return repr(float(expr))
 
-    def _fold(self, fn: str, expr) -> str:
-        """``fn(fn(a, b), c)`` for sympy's n-ary Max/Min (two-argument calls numba compiles)."""
-        args = [self._print(a) for a in expr.args]
-        out = args[0]
-        for a in args[1:]:
-            out = f"{fn}({out}, {a})"
-        return out
+        def _print_Pow(self, expr, rational=False):
+            base, exp = expr.as_base_exp()
+            if exp == sp.Rational(1, 2):
+                return f"math.sqrt({self._print(base)})"
+            if exp.is_Integer and 1 < abs(int(exp)) <= 4:
+                b = self.parenthesize(base, 100)
+                prod = "*".join([b] * abs(int(exp)))
+                return f"({prod})" if exp > 0 else f"(1.0/({prod}))"
+            if exp == -1:
+                return f"(1.0/{self.parenthesize(base, 100)})"
+            return f"({self.parenthesize(base, 100)}**({self._print(exp)}))"
 
-    def _print_Max(self, expr):
-        return self._fold("max", expr)
+        def _fold(self, fn: str, expr) -> str:
+            """``fn(fn(a, b), c)`` for sympy's n-ary Max/Min (two-argument calls numba compiles)."""
+            args = [self._print(a) for a in expr.args]
+            out = args[0]
+            for a in args[1:]:
+                out = f"{fn}({out}, {a})"
+            return out
 
-    def _print_Min(self, expr):
-        return self._fold("min", expr)
+        def _print_Max(self, expr):
+            return self._fold("max", expr)
 
-    def _print_Heaviside(self, expr):
-        return f"(1.0 if {self._print(expr.args[0])} > 0 else 0.0)"
+        def _print_Min(self, expr):
+            return self._fold("min", expr)
+
+        def _print_Heaviside(self, expr):
+            return f"(1.0 if {self._print(expr.args[0])} > 0 else 0.0)"
+
+    return _Printer
 
 
 def _code(expr) -> str:
-    return _Printer({"fully_qualified_modules": True}).doprint(expr)
+    return _printer_class()({"fully_qualified_modules": True}).doprint(expr)
 
 
 def jacobian_structure(model: OdeModel):
@@ -305,7 +310,7 @@ class CompiledModel:
     arrays in, results written into the last argument); ``addresses`` are the C functions' addresses
     for the compiled engine."""
 
-    model: OdeModel
+    model: OdeModel | ModelSheet
     module: object
     path: Path
 
@@ -603,7 +608,7 @@ def _import_path(path: Path):
     return mod
 
 
-def _load_from_path(model: OdeModel, path: str) -> CompiledModel:
+def _load_from_path(model: OdeModel | ModelSheet, path: str) -> CompiledModel:
     return CompiledModel(model, _import_path(Path(path)), Path(path))
 
 
@@ -613,7 +618,7 @@ _COMPILED: dict[str, CompiledModel] = {}
 #: machine code is not in the disk cache (the CLI prints a notice; issue 21). Numerics unchanged.
 COMPILE_NOTICE_HOOKS: list = []
 
-def _model_key(model: OdeModel) -> str:
+def _model_key(model: OdeModel | ModelSheet) -> str:
     return f"{model.fingerprint()}_v{CODEGEN_VERSION}"
 
 
@@ -634,17 +639,18 @@ def is_cached(path: Path) -> bool:
             and (_KERNELS_READY or _kernels_marker().exists()))
 
 
-def model_is_compiled(model: OdeModel) -> bool:
+def model_is_compiled(model: OdeModel | ModelSheet) -> bool:
     """Whether ``model`` loads from the disk cache (no compilation on first use)."""
     key = _model_key(model)
     return key in _COMPILED or is_cached(cache_dir() / f"m_{key}.py")
 
 
-_BY_ID: dict[int, tuple[OdeModel, CompiledModel]] = {}
+_BY_ID: dict[int, tuple[OdeModel | ModelSheet, CompiledModel]] = {}
 
 
-def compile_model(model: OdeModel) -> CompiledModel:
-    """Generate and compile (once per machine; cached on disk) and load the functions of ``model``."""
+def compile_model(model: OdeModel | ModelSheet) -> CompiledModel:
+    """Generate and compile (once per machine; cached on disk) and load the functions of ``model``
+    (a `ModelSheet` builds its full model only if the code is not on disk)."""
     hit = _BY_ID.get(id(model))
     if hit is not None and hit[0] is model:
         return hit[1]
@@ -657,7 +663,7 @@ def compile_model(model: OdeModel) -> CompiledModel:
         for hook in COMPILE_NOTICE_HOOKS:
             hook(model, cache_dir())
     if not path.exists():
-        src = generate_source(model)
+        src = generate_source(model.full())
         fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
         with os.fdopen(fd, "w") as fh:
             fh.write(src)

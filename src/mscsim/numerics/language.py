@@ -12,17 +12,33 @@ and nothing more.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import sympy as sp
-
 from mscsim.errors import MscsimError
+
+
+class _LazySympy:
+    """``sympy``, imported on first use (issue 19): a trial or simulation whose model comes from
+    its cached sheet (`ModelSheet`) never needs the equations, and importing sympy costs ~0.4 s
+    of every start-up. ``from mscsim.numerics import sympy as sp`` in the modules that write
+    equations; each attribute is looked up once."""
+
+    def __getattr__(self, name: str):
+        import sympy
+
+        value = getattr(sympy, name)
+        setattr(self, name, value)
+        return value
+
+
+sp = _LazySympy()
 
 
 @dataclass
 class State:
     name: str
-    symbol: sp.Symbol
+    symbol: "sp.Symbol | None"   # None on a `ModelSheet`
     unit: str
     desc: str
     group: str
@@ -37,7 +53,7 @@ class State:
 @dataclass
 class Param:
     name: str
-    symbol: sp.Symbol
+    symbol: "sp.Symbol | None"   # None on a `ModelSheet`
     value: float
     unit: str
     desc: str = ""
@@ -192,6 +208,20 @@ class OdeModel:
                 raise ValueError(f"rate of {t.state} uses undeclared {sorted(unknown)}")
         self.ordered_rules()
 
+    def full(self) -> "OdeModel":
+        """This model (it has its equations; see `ModelSheet.full`)."""
+        return self
+
+    def sheet(self, build: Callable[[], "OdeModel"] | None = None) -> ModelSheet:
+        """This model without its equations (`ModelSheet`); ``build`` makes the full model again."""
+        return ModelSheet(self.name,
+                          {n: State(s.name, None, s.unit, s.desc, s.group, s.init, s.atol, s.init_mode)
+                           for n, s in self.states.items()},
+                          {n: Param(p.name, None, p.value, p.unit, p.desc, p.source, p.kind)
+                           for n, p in self.params.items()},
+                          {n: RuleInfo(r.name, r.unit, r.desc, r.source) for n, r in self.rules.items()},
+                          list(self.outputs), json_copy(self.meta), self.fingerprint(), build)
+
     def fingerprint(self) -> str:
         """A hash of the equations (not the parameter values), to key compiled code."""
         import hashlib
@@ -211,8 +241,92 @@ class OdeModel:
         return h.hexdigest()[:16]
 
 
-#: The symbol for time (days), usable in any expression.
-t = sp.Symbol("t", real=True)
+@dataclass(frozen=True)
+class RuleInfo:
+    """What a `ModelSheet` keeps of a rule: its name, unit, description and source (no expression)."""
+
+    name: str
+    unit: str
+    desc: str
+    source: str
+
+
+@dataclass
+class ModelSheet:
+    """A model without its equations (issue 19): the names, units, values and descriptions of its
+    states, parameters and rules, its outputs, ``meta`` and fingerprint, which is all that running
+    patients needs once the model's machine code is cached (``codegen`` keys it by the
+    fingerprint). Kept as JSON beside the compiled code, so a trial starts without sympy and
+    without building the model (~0.8 s). ``full()`` builds the `OdeModel` (equations) through
+    ``build`` when something needs them: code generation, SBML, the equation list. Reading it
+    gives the same tables, in the same order, as the model it was written from."""
+
+    name: str
+    states: dict[str, State]
+    params: dict[str, Param]
+    rules: dict[str, RuleInfo]
+    outputs: list[str]
+    meta: dict
+    key: str
+    build: Callable[[], "OdeModel"] | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def state_names(self) -> list[str]:
+        return list(self.states)
+
+    @property
+    def param_names(self) -> list[str]:
+        return list(self.params)
+
+    def fingerprint(self) -> str:
+        """The fingerprint of the model this sheet was written from (`OdeModel.fingerprint`)."""
+        return self.key
+
+    def full(self) -> "OdeModel":
+        """The model with its equations."""
+        if self.build is None:
+            raise MscsimError(f"model {self.name!r}: its equations are not at hand (a sheet without a builder)")
+        return self.build()
+
+    def to_json(self) -> str:
+        import json
+
+        return json.dumps({
+            "name": self.name, "key": self.key, "outputs": self.outputs, "meta": self.meta,
+            "states": [[s.name, s.unit, s.desc, s.group, s.init, s.atol, s.init_mode] for s in self.states.values()],
+            "params": [[p.name, p.value, p.unit, p.desc, p.source, p.kind] for p in self.params.values()],
+            "rules": [[r.name, r.unit, r.desc, r.source] for r in self.rules.values()]})
+
+    @classmethod
+    def from_json(cls, text: str, build: Callable[[], "OdeModel"] | None = None) -> "ModelSheet":
+        import json
+
+        d = json.loads(text)
+        return cls(d["name"],
+                   {r[0]: State(r[0], None, r[1], r[2], r[3], float(r[4]), float(r[5]), r[6]) for r in d["states"]},
+                   {r[0]: Param(r[0], None, float(r[1]), *r[2:]) for r in d["params"]},
+                   {r[0]: RuleInfo(*r) for r in d["rules"]},
+                   list(d["outputs"]), d["meta"], d["key"], build)
+
+
+def json_copy(value):
+    """``value`` after a round trip through JSON (what a `ModelSheet` read from disk holds)."""
+    import json
+
+    return json.loads(json.dumps(value))
+
+
+_T: list = []
+
+
+def __getattr__(name: str):
+    """``t``, the symbol for time (days), usable in any expression (made on first use: sympy is
+    imported lazily)."""
+    if name == "t":
+        if not _T:
+            _T.append(sp.Symbol("t", real=True))
+        return _T[0]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def hill(x, k, n=1):

@@ -1,0 +1,97 @@
+"""The model's sheet (issue 19): what running patients needs, read from the compile cache without
+sympy, is the model it was written from, less its equations."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from mscsim import model as M
+from mscsim.model import DISEASES, build_model
+from mscsim.numerics import ModelSheet, OdeModel, compile_model
+
+CASES = [(None, "liver", None)] + [(d, None, None) for d in DISEASES] + [("t1d", None, "new_onset"),
+                                                                         ("ra", None, "refractory")]
+
+
+@pytest.mark.parametrize("disease,target,subtype", CASES, ids=[f"{c[0] or 'kinetics'}-{c[2]}" for c in CASES])
+def test_the_sheet_holds_the_models_tables_in_order(disease, target, subtype):
+    sheet = build_model(disease, target, "human", subtype).ode
+    full = build_model(disease, target, "human", subtype).symbolic().ode
+    assert isinstance(sheet, ModelSheet) and isinstance(full, OdeModel)
+    assert sheet.name == full.name and sheet.fingerprint() == full.fingerprint()
+    assert [(s.name, s.unit, s.desc, s.group, s.init, s.atol, s.init_mode) for s in sheet.states.values()] == \
+           [(s.name, s.unit, s.desc, s.group, s.init, s.atol, s.init_mode) for s in full.states.values()]
+    assert [(p.name, p.value, p.unit, p.desc, p.source, p.kind) for p in sheet.params.values()] == \
+           [(p.name, p.value, p.unit, p.desc, p.source, p.kind) for p in full.params.values()]
+    assert [(r.name, r.unit, r.desc, r.source) for r in sheet.rules.values()] == \
+           [(r.name, r.unit, r.desc, r.source) for r in full.rules.values()]
+    assert sheet.outputs == full.outputs
+    assert sheet.meta == json.loads(json.dumps(full.meta))
+    # one compiled model for both
+    assert compile_model(sheet).path == compile_model(full).path
+
+
+def test_mouse_sheet_has_mouse_values_and_the_human_probe():
+    mouse, human = build_model("ra", species="mouse").ode, build_model("ra").ode
+    full = build_model("ra", species="mouse").symbolic().ode
+    assert [p.value for p in mouse.params.values()] == [p.value for p in full.params.values()]
+    assert mouse.params["BW"].value != human.params["BW"].value
+    assert mouse.meta["pivot_probe"] == human.meta["pivot_probe"]
+
+
+def test_sheet_from_disk_equals_a_fresh_one_and_a_damaged_file_is_rebuilt(tmp_path, monkeypatch):
+    monkeypatch.setenv("MSCSIM_CACHE", str(tmp_path))
+    fresh = M.build_model.__wrapped__("sle", None, "human", None)   # built, then written
+    files = list((tmp_path / "models").glob("sle-*.json"))
+    assert len(files) == 1
+    again = M.build_model.__wrapped__("sle", None, "human", None)   # read
+    assert again.ode == fresh.ode and again.disease_module is fresh.disease_module
+    files[0].write_text('{"name": "sle", "states": [[1, 2]]')     # damaged
+    third = M.build_model.__wrapped__("sle", None, "human", None)
+    assert third.ode == fresh.ode
+    assert ModelSheet.from_json(files[0].read_text()) == ModelSheet.from_json(fresh.ode.to_json())
+
+
+def test_a_sheet_builds_its_equations_only_when_asked():
+    sheet = build_model("ms").ode
+    assert not hasattr(sheet, "terms") and not hasattr(sheet, "derivative")
+    full = sheet.full()
+    assert full is build_model("ms").symbolic().ode and full.terms
+    assert ModelSheet.from_json(sheet.to_json()).build is None
+    with pytest.raises(Exception, match="equations are not at hand"):
+        ModelSheet.from_json(sheet.to_json()).full()
+
+
+def test_parameter_vectors_are_the_same_from_the_sheet_and_the_equations():
+    from mscsim.dosing import Dose, Regimen
+    from mscsim.simulate import parameter_vector
+
+    for species in ("human", "rat"):
+        composed = build_model("ibd", species=species)
+        reg = Regimen((Dose.parse("2e6 cells/kg", "iv", at=0.0),))
+        a = parameter_vector(composed, weight_kg=61.0, regimen=reg)
+        b = parameter_vector(composed.symbolic(), weight_kg=61.0, regimen=reg)
+        assert np.array_equal(a, b)
+
+
+def test_a_trial_imports_no_sympy(tmp_path):
+    """Start-up cost: with the model's sheet and machine code cached, running a trial needs
+    neither sympy nor the model's construction."""
+    build_model("ra")  # the sheet is on disk
+    compile_model(build_model("ra").ode)
+    code = ("import sys\n"
+            "from mscsim.scenario import Scenario\n"
+            "from mscsim.trial import run_trial\n"
+            "sc = Scenario.model_validate({'name': 's', 'disease': 'ra', 'seed': 1, 'arms': ["
+            "{'name': 'msc', 'n': 2, 'regimen': [{'dose': '1e6 cells/kg', 'route': 'iv', 'at': '0 d'}]}],"
+            " 'endpoints': [{'name': 'das28_crp', 'at': '30 d'}]})\n"
+            "res = run_trial(sc, progress=False)\n"
+            "print(len(res.patients), 'sympy' in sys.modules)\n")
+    env = dict(os.environ, MSCSIM_NO_WARM="1")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == "2 False"
