@@ -54,6 +54,18 @@ def test_sheet_from_disk_equals_a_fresh_one_and_a_damaged_file_is_rebuilt(tmp_pa
     third = M.build_model.__wrapped__("sle", None, "human", None)
     assert third.ode == fresh.ode
     assert ModelSheet.from_json(files[0].read_text()) == ModelSheet.from_json(fresh.ode.to_json())
+    # sheets of other source versions: the newest KEEP_SHEETS of this model stay
+    for k in range(6):
+        f = tmp_path / "models" / f"sle-kidney-refractory-human-{k:016x}.json"
+        f.write_text("{}")
+        os.utime(f, ns=(k * 10**9, k * 10**9))
+    other = tmp_path / "models" / "ra-joint-refractory-human-0000000000000000.json"
+    other.write_text("{}")
+    files[0].unlink()
+    M.build_model.__wrapped__("sle", None, "human", None)
+    left = sorted(f.name for f in (tmp_path / "models").glob("sle-*.json"))
+    assert len(left) == M.KEEP_SHEETS and files[0].name in left
+    assert "sle-kidney-refractory-human-0000000000000005.json" in left and other.exists()
 
 
 def test_a_sheet_builds_its_equations_only_when_asked():

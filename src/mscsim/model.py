@@ -106,6 +106,7 @@ def build_model(disease: str | None = None, target: str | None = None,
         sheet = _symbolic_ode(disease, None if disease else target, species, subtype).sheet(build)
         if path is not None:
             _write_atomic(path, sheet.to_json())
+            _prune(path)
     return ComposedModel(sheet, species, disease, target, None, disease_module=mod, subtype=subtype)
 
 
@@ -158,6 +159,21 @@ def _sheet_path(disease, target, species, subtype):
     except OSError:
         return None
     return folder / f"{disease or 'kinetics'}-{target or 'none'}-{subtype or 'none'}-{species}-{_sources_key()}.json"
+
+
+#: sheets kept per model in the cache (one per version of the sources; older ones are removed)
+KEEP_SHEETS = 4
+
+
+def _prune(path) -> None:
+    """Remove all but the `KEEP_SHEETS` newest sheets of ``path``'s model (other source versions)."""
+    stem = path.name[:-len(f"{_sources_key()}.json")]
+    try:
+        old = sorted(path.parent.glob(f"{stem}*.json"), key=lambda f: f.stat().st_mtime_ns, reverse=True)
+        for f in old[KEEP_SHEETS:]:
+            f.unlink(missing_ok=True)
+    except OSError:
+        pass
 
 
 def _write_atomic(path, text: str) -> None:
