@@ -898,8 +898,9 @@ def _planned_layout(scenario: Scenario) -> tuple:
     return list(getattr(disease_module(scenario.disease), "KEY_OUTPUTS", [])) + TIMECOURSE_EXTRA, scenario.name
 
 
-#: tick objects made per axis before the data arrive (an automatic axis shows at most ~10)
-TICKS_MADE_AHEAD = 12
+#: tick objects made per axis before the data arrive: what a year's panel uses (6 on the time axis,
+#: 6-10 on the other); an axis that needs more makes them when drawn
+TICKS_MADE_AHEAD = 10
 
 
 class TrialFigures:
