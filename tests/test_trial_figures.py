@@ -59,6 +59,10 @@ def test_panels_laid_out_ahead_are_the_trials_and_draw_the_same_image(result, tm
     here = _draw_figures(timecourse, summary, quantities, tmp_path / "here")
     for f, g in zip(ahead, here):
         assert f.read_bytes() == g.read_bytes(), f.name
+    # panels planned wrongly (a quantity the time courses lack) are not used: the figure is the same
+    wrong = _timecourse_layout(planned + [("no_such_output", "nothing (mg)")], title)
+    other = _draw_figures(timecourse, summary, quantities, tmp_path / "other", wrong)
+    assert other[0].read_bytes() == here[0].read_bytes()
 
 
 def test_a_failed_drawing_process_falls_back_to_this_one(result, tmp_path, monkeypatch):
