@@ -27,10 +27,14 @@ def result():
     return run_trial(Scenario.model_validate(SCEN), progress=False)
 
 
-def test_forked_figures_are_the_files_drawn_here(result, tmp_path):
+@pytest.mark.parametrize("laid_out_ahead", [False, True])
+def test_forked_figures_are_the_files_drawn_here(result, tmp_path, laid_out_ahead):
+    """Whichever process draws, and whether the time-course panels were built before the results
+    came (from the scenario) or after, the files are the same."""
+    from mscsim.scenario import Scenario
     from mscsim.trial import start_trial_figures, write_trial_figures
 
-    job = start_trial_figures(tmp_path / "forked")
+    job = start_trial_figures(tmp_path / "forked", Scenario.model_validate(SCEN) if laid_out_ahead else None)
     job.draw(result)
     files = job.join()
     assert job.proc.exitcode == 0
@@ -39,6 +43,26 @@ def test_forked_figures_are_the_files_drawn_here(result, tmp_path):
     for f, g in zip(files, here):
         assert f.stat().st_size > 10_000 and f.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert f.read_bytes() == g.read_bytes(), f.name  # same drawing, whichever process draws it
+
+
+def test_panels_laid_out_ahead_are_the_trials_and_draw_the_same_image(result, tmp_path):
+    """The time-course panels built from the scenario before the trial ends are the trial's (so the
+    figure process uses them), and drawing the data into them gives the files drawn from scratch."""
+    from mscsim.plots import timecourse_panels
+    from mscsim.scenario import Scenario
+    from mscsim.trial import _draw_figures, _figure_inputs, _planned_layout, _timecourse_layout
+
+    timecourse, summary, quantities = _figure_inputs(result)
+    planned, title = _planned_layout(Scenario.model_validate(SCEN))
+    assert (planned, title) == (timecourse_panels(timecourse, quantities), summary["scenario"])
+    ahead = _draw_figures(timecourse, summary, quantities, tmp_path / "ahead", _timecourse_layout(planned, title))
+    here = _draw_figures(timecourse, summary, quantities, tmp_path / "here")
+    for f, g in zip(ahead, here):
+        assert f.read_bytes() == g.read_bytes(), f.name
+    # panels planned wrongly (a quantity the time courses lack) are not used: the figure is the same
+    wrong = _timecourse_layout(planned + [("no_such_output", "nothing (mg)")], title)
+    other = _draw_figures(timecourse, summary, quantities, tmp_path / "other", wrong)
+    assert other[0].read_bytes() == here[0].read_bytes()
 
 
 def test_a_failed_drawing_process_falls_back_to_this_one(result, tmp_path, monkeypatch):

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import matplotlib
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+matplotlib.use("Agg")  # as before: pyplot, where another module imports it, draws off-screen
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
 
 ORGAN_COLORS = {
     "lung": "#1f77b4", "liver": "#8c564b", "spleen": "#d62728", "gut": "#ff7f0e", "kidney": "#9467bd",
@@ -28,13 +29,22 @@ def split_label(label: str) -> tuple[str, str]:
     return label, ""
 
 
+def new_figure(figsize: tuple[float, float], dpi: float | None = None) -> Figure:
+    """A figure on its own Agg canvas, without pyplot (issue 19: no pyplot import, no global figure
+    list to close; the figure is freed with its last reference)."""
+    fig = Figure(figsize=figsize, dpi=dpi)
+    FigureCanvasAgg(fig)
+    return fig
+
+
 #: room left above the panels for a figure title (suptitle), so it never overlaps a panel title
 SUPTITLE_RECT = (0, 0, 1, 0.94)
 
 
 def organ_cells_figure(organs: pd.DataFrame, title: str = "", early_hours: float = 48.0):
     """Viable MSCs per organ over time, log scale: first hours (left) and whole run (right)."""
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.8), sharey=True)
+    fig = new_figure((12, 4.8))
+    axes = fig.subplots(1, 2, sharey=True)
     for organ, g in organs.groupby("organ", sort=False):
         y = np.maximum(g["viable_cells"].to_numpy(), 1e-1)
         if g["viable_cells"].max() < 1:
@@ -61,7 +71,8 @@ def organ_cells_figure(organs: pd.DataFrame, title: str = "", early_hours: float
 
 def organ_label_figure(organs: pd.DataFrame, title: str = ""):
     """MSC label (viable + debris) per organ, percent of dose, as imaging would see it."""
-    fig, ax = plt.subplots(figsize=(7.5, 4.8))
+    fig = new_figure((7.5, 4.8))
+    ax = fig.subplots()
     for organ, g in organs.groupby("organ", sort=False):
         if g["label_pct_dose"].max() < 0.5 or organ == "cleared":
             continue
@@ -85,7 +96,8 @@ def comparison_figure(frames: dict[str, pd.DataFrame], quantities: list[tuple[st
     quantities = [(c, lab) for c, lab in quantities if any(c in df for df in frames.values())]
     n = max(len(quantities), 1)
     nrows = int(np.ceil(n / ncols))
-    fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 3.1 * nrows), squeeze=False)
+    fig = new_figure((4.2 * ncols, 3.1 * nrows))
+    axes = fig.subplots(nrows, ncols, squeeze=False)
     styles = ["-", "--", ":", "-."]
     colors = ["#7f7f7f", "#1f77b4", "#d62728", "#2ca02c"]
     for k, (col, ylabel) in enumerate(quantities):
@@ -110,28 +122,50 @@ def comparison_figure(frames: dict[str, pd.DataFrame], quantities: list[tuple[st
 
 def trial_timecourse_figure(tc: pd.DataFrame, quantities: list[tuple[str, str]], title: str = "", ncols: int = 3):
     """Per arm: mean (line) and 5-95 % band over time of each quantity."""
-    quantities = [(q, lab) for q, lab in quantities if q in set(tc["quantity"])]
+    quantities = timecourse_panels(tc, quantities)
+    return fill_timecourse_figure(timecourse_layout(quantities, title, ncols), tc, quantities)
+
+
+def timecourse_panels(tc: pd.DataFrame, quantities: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The panels of `trial_timecourse_figure`: the (quantity, label) pairs that ``tc`` holds."""
+    present = set(tc["quantity"])
+    return [(q, lab) for q, lab in quantities if q in present]
+
+
+def timecourse_layout(quantities: list[tuple[str, str]], title: str = "", ncols: int = 3) -> Figure:
+    """The empty panels of `trial_timecourse_figure` (axes, titles, axis labels, grid, margins): no
+    data needed, so the figure process builds them while the trial runs (issue 19).
+    `fill_timecourse_figure` adds the data."""
     n = max(len(quantities), 1)
     nrows = int(np.ceil(n / ncols))
-    fig, axes = plt.subplots(nrows, ncols, figsize=(4.3 * ncols, 3.2 * nrows), squeeze=False)
-    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    fig = new_figure((4.3 * ncols, 3.2 * nrows))
+    axes = fig.subplots(nrows, ncols, squeeze=False)
     for k, (q, lab) in enumerate(quantities):
         ax = axes[k // ncols][k % ncols]
-        for j, (arm, g) in enumerate(tc[tc["quantity"] == q].groupby("arm", sort=False)):
-            c = colors[j % len(colors)]
-            ax.fill_between(g["time_d"], g["p05"], g["p95"], color=c, alpha=0.18, lw=0)
-            ax.plot(g["time_d"], g["mean"], color=c, lw=1.8, label=arm)
         name, unit = split_label(lab)
         ax.set_title(name, fontsize=10)
         ax.set_ylabel(unit or name, fontsize=9)
         ax.set_xlabel("time (days)", fontsize=9)
         ax.grid(alpha=0.3)
-        if k == 0:
-            ax.legend(fontsize=8)
     for k in range(len(quantities), nrows * ncols):
         axes[k // ncols][k % ncols].axis("off")
     fig.suptitle(title or "mean and 5-95 % band per arm")
     fixed_margins(fig, nrows, ncols, left=0.8, right=0.2, bottom=0.55, top=0.75, wgap=0.85, hgap=0.8)
+    return fig
+
+
+def fill_timecourse_figure(fig: Figure, tc: pd.DataFrame, quantities: list[tuple[str, str]]) -> Figure:
+    """Draw each arm's mean and 5-95 % band into the panels of ``timecourse_layout(quantities)``."""
+    colors = matplotlib.rcParams["axes.prop_cycle"].by_key()["color"]
+    axes = fig.axes
+    for k, (q, _) in enumerate(quantities):
+        ax = axes[k]
+        for j, (arm, g) in enumerate(tc[tc["quantity"] == q].groupby("arm", sort=False)):
+            c = colors[j % len(colors)]
+            ax.fill_between(g["time_d"], g["p05"], g["p95"], color=c, alpha=0.18, lw=0)
+            ax.plot(g["time_d"], g["mean"], color=c, lw=1.8, label=arm)
+        if k == 0:
+            ax.legend(fontsize=8)
     return fig
 
 
@@ -154,7 +188,8 @@ def responder_figure(summary: dict, title: str = ""):
         for e in arm["endpoints"]:
             if e["stat"] == "proportion" and e["value"] is not None:
                 rows.append((f"{e['name']} @ {e['at_days']:g} d", arm["name"], e["value"], e["ci_low"], e["ci_high"]))
-    fig, ax = plt.subplots(figsize=(max(6.0, 1.1 * len(rows) + 2), 4.2))
+    fig = new_figure((max(6.0, 1.1 * len(rows) + 2), 4.2))
+    ax = fig.subplots()
     if not rows:
         ax.text(0.5, 0.5, "no proportion endpoints", ha="center", va="center")
         ax.axis("off")

@@ -132,7 +132,7 @@ def trial_cmd(
     # where this process may use more than one CPU (or runs workers), the figures are drawn in a
     # second process, forked now so that it imports matplotlib while the trial runs and draws while
     # the tables are written (~1 s of a small trial's wall time); on one CPU they are drawn here
-    figures = start_trial_figures(out) if (workers > 1 or _cpus() > 1) and not scheduler else None
+    figures = start_trial_figures(out, sc) if (workers > 1 or _cpus() > 1) and not scheduler else None
     try:
         result = run_trial_resumable(sc, out, fresh=not resume, workers=workers, scheduler=scheduler)
         if uncertainty:
