@@ -128,15 +128,17 @@ def _resolve(disease, target, species, subtype):
 
 @lru_cache(maxsize=1)
 def _sources_key() -> str:
-    """A hash of what a model is built from: mscsim's Python sources and data tables (the
+    """A hash of what a model is built from: mscsim's version, Python sources and data tables (the
     shipped calibrations excepted: they are applied per patient, not built in) and sympy's
     version (its printing keys the compiled code). ~15 ms."""
     import hashlib
     import importlib.util
     from pathlib import Path
 
+    import mscsim
+
     root = Path(__file__).parent
-    h = hashlib.sha256()
+    h = hashlib.sha256(mscsim.__version__.encode())
     for f in sorted(root.rglob("*")):
         rel = f.relative_to(root)
         if (f.suffix in (".py", ".yaml", ".yml") and "__pycache__" not in rel.parts
