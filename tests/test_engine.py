@@ -133,6 +133,63 @@ def test_sparse_lu_solves_like_dense(piv_tol):
         assert min(kts) < lu.k0                              # the dense fallback was exercised
 
 
+@pytest.mark.parametrize("piv_tol", [0.1, 1.0])
+def test_compressed_factorisation_gives_the_same_bits_as_the_work_array(piv_tol):
+    """`_e_factor_v` (compressed values, update list) performs `_e_factor`'s operations in the same
+    order: the same pivots and the same bits in L, U, the inverse diagonal and the dense block; where
+    a static pivot fails it hands over (-2) to the work-array routine with its dense fallback."""
+    from numba import njit
+
+    from mscsim.numerics import _bdf_kernels as K
+
+    composed, c, p, y0, admins = setup("ra", regimen=Regimen((Dose.parse("1e6 cells/kg", "iv"),)))
+    n = len(y0)
+    rng = np.random.default_rng(11)
+    plan = engine.plan_for(c)
+    lu, (ji, jj), jq = plan.lu, plan.jac_pos, plan.jac_q
+    nl, nu, m = lu.lptr[lu.k0], lu.uptr[lu.k0], n - lu.k0
+    assert sorted(lu.vmap[lu.inpat.astype(bool)]) == list(range(lu.nnz))  # every pattern entry once
+
+    fa, fv = K._e_factor, K._e_factor_v
+
+    @njit
+    def factor_both(jv, ji, jj, jq, cc, n, k0, lptr, lidx, uptr, uidx, pi, pj, inpat, upd, piv_tol):
+        W = np.zeros((n, n))
+        piv_a, piv_b = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
+        lval, uval = np.empty(lidx.shape[0]), np.empty(uidx.shape[0])
+        dinv_a, dinv_b = np.empty(n), np.empty(n)
+        T_a, T_b = np.empty((n, n)), np.empty((n, n))
+        V = np.empty(pi.shape[0])
+        st = np.zeros(8, dtype=np.int64)
+        ka = fa(jv, ji, jj, cc, n, k0, lptr, lidx, uptr, uidx, pi, pj, inpat, W, piv_a, lval, uval, dinv_a, T_a,
+                piv_tol, st)
+        kb = fv(jv, jq, cc, n, k0, lptr, uptr, upd, V, piv_b, dinv_b, T_b, np.empty(n), piv_tol, st)
+        return ka, kb, piv_a, piv_b, lval, uval, V, dinv_a, dinv_b, T_a, T_b
+
+    def both(jv, cc, piv_tol):
+        return factor_both(jv, ji, jj, jq, cc, n, lu.k0, lu.lptr, lu.lidx, lu.uptr, lu.uidx, lu.pi, lu.pj, lu.inpat,
+                           lu.upd, piv_tol)
+
+    compared = fallbacks = 0
+    for scale in (0.0, 1e5, 1e7):
+        y = y0 + np.abs(rng.normal(0, 1, n)) * scale * np.array([s.group == "kinetics"
+                                                                 for s in composed.ode.states.values()])
+        jv = np.empty(c.module.N_JAC)
+        c.jac_values(0.5, y, p, jv)
+        for cc in (1e-4, 0.1, 3.0, 100.0, 1e4):
+            ka, kb, piv_a, piv_b, lval, uval, V, dinv_a, dinv_b, T_a, T_b = both(jv, cc, piv_tol)
+            if kb == -2:
+                assert ka < lu.k0   # a failing static pivot: the work array's dense fallback
+                fallbacks += 1
+                continue
+            assert ka == kb == lu.k0
+            assert np.array_equal(piv_a, piv_b) and np.array_equal(dinv_a, dinv_b)
+            assert np.array_equal(lval[:nl], V[:nl]) and np.array_equal(uval[:nu], V[nl:nl + nu])
+            assert np.array_equal(T_a[:m, :m], T_b[:m, :m])
+            compared += 1
+    assert compared > 0 and (fallbacks > 0) == (piv_tol == 1.0)
+
+
 def test_the_same_lu_with_no_static_pivots_is_a_dense_lu_with_partial_pivoting():
     """The steady state's dense solves use the engine's one LU routine with k0 = 0: on matrices
     that need row exchanges (zero and tiny diagonals) it solves like numpy's LAPACK getrf/getrs."""
