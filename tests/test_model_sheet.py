@@ -107,3 +107,24 @@ def test_a_trial_imports_no_sympy(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip().splitlines()[-1] == "2 False"
+
+
+def test_start_up_pauses_the_collector_then_freezes_and_resumes_it():
+    import gc
+
+    from mscsim.execution import start_up
+
+    assert gc.isenabled()
+    before = gc.get_freeze_count()
+    try:
+        with start_up():
+            assert not gc.isenabled()
+            made = [[i] for i in range(1000)]   # objects of the start-up
+        assert gc.isenabled() and gc.get_freeze_count() >= before + 1000
+        with pytest.raises(ValueError):   # an error in the start-up leaves the collector on too
+            with start_up():
+                raise ValueError("bad scenario")
+        assert gc.isenabled()
+    finally:
+        gc.unfreeze()
+    del made

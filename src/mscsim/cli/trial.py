@@ -104,21 +104,14 @@ def trial_cmd(
                                     help="also run N parameter draws: predictive intervals and assurance (at --alpha)"),
 ):
     """Run a virtual clinical trial: every arm, every endpoint, comparisons; or its power."""
-    from mscsim.cli.common import out_dir
+    from mscsim.execution import start_up
+
+    with start_up():
+        sc, out, figures = _start_trial(scenario, out, seed, scheduler, workers, power)
     from mscsim.io import write_table
-    from mscsim.scenario import resolve_scenario
     from mscsim.trial import power as trial_power
-    from mscsim.trial import start_trial_figures, write_trial
+    from mscsim.trial import write_trial
 
-    from mscsim.cli.common import check_scheduler
-
-    check_scheduler(scheduler)
-    sc = resolve_scenario(scenario)
-    if seed is not None:
-        sc = sc.model_copy(update={"seed": seed})
-    out = out_dir(out or Path("mscsim-out/trial") / _slug(sc.name))
-    for line in regimen_warnings(sc):
-        err_console.print(f"[yellow]warning:[/yellow] {line}")
     if power:
         table = trial_power(sc, replicates=replicates, alpha=alpha, workers=workers, scheduler=scheduler)
         files = write_table(table, out / "power")
@@ -129,10 +122,6 @@ def trial_cmd(
         return
     from mscsim.checkpoint import clear_checkpoint, run_trial_resumable
 
-    # where this process may use more than one CPU (or runs workers), the figures are drawn in a
-    # second process, forked now so that it imports matplotlib while the trial runs and draws while
-    # the tables are written (~1 s of a small trial's wall time); on one CPU they are drawn here
-    figures = start_trial_figures(out, sc) if (workers > 1 or _cpus() > 1) and not scheduler else None
     try:
         result = run_trial_resumable(sc, out, fresh=not resume, workers=workers, scheduler=scheduler)
         if uncertainty:
@@ -167,6 +156,38 @@ def trial_cmd(
                                title=f"{uncertainty} parameter draws: 95% predictive intervals and assurance (p < {alpha})"))
     console.print(f"output: [bold]{out}[/bold] ({len(files)} files: summary.json, patients.parquet/.csv, "
                   "timecourse.parquet/.csv, figures)")
+
+
+def _start_trial(scenario: str, out, seed, scheduler, workers: int, power: bool):
+    """(scenario, output folder, figure process or None): the trial command's start-up, run in
+    `execution.start_up` (imports, the scenario, the figure process, the compiled model)."""
+    from mscsim.cli.common import check_scheduler, out_dir
+    from mscsim.scenario import resolve_scenario
+    from mscsim.trial import start_trial_figures
+
+    check_scheduler(scheduler)
+    sc = resolve_scenario(scenario)
+    if seed is not None:
+        sc = sc.model_copy(update={"seed": seed})
+    out = out_dir(out or Path("mscsim-out/trial") / _slug(sc.name))
+    for line in regimen_warnings(sc):
+        err_console.print(f"[yellow]warning:[/yellow] {line}")
+    if power:
+        return sc, out, None
+    # where this process may use more than one CPU (or runs workers), the figures are drawn in a
+    # second process, forked now so that it imports matplotlib while the trial runs and draws while
+    # the tables are written (~1 s of a small trial's wall time); on one CPU they are drawn here
+    figures = start_trial_figures(out, sc) if (workers > 1 or _cpus() > 1) and not scheduler else None
+    try:  # the model and the engine's kernels (loaded once; the trial finds them loaded)
+        from mscsim.model import build_model
+        from mscsim.numerics import compile_model
+
+        compile_model(build_model(sc.disease, None, "human", sc.subtype).ode)
+    except BaseException:
+        if figures is not None:
+            figures.cancel()
+        raise
+    return sc, out, figures
 
 
 def _cpus() -> int:
