@@ -6,9 +6,16 @@ Each verb lives in its own module of this package and registers itself on :data:
 
 from __future__ import annotations
 
+import os
 import sys
 
-import typer
+# The command line runs patients in worker processes, never one computation on several threads:
+# OpenBLAS's thread pools (numpy's and scipy's, made when they are imported) would only spin, taking
+# ~0.2 s of CPU from a trial's start-up and workers (issue 19) [design choice]. Set before numpy is
+# imported; a value the user set is kept. Library use (import mscsim) is not affected.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import typer  # noqa: E402
 
 app = typer.Typer(
     name="mscsim",
