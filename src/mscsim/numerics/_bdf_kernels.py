@@ -126,30 +126,41 @@ def _e_lu(W, n, k0, lptr, lidx, uptr, uidx, inpat, piv, piv_tol, urow):
             if li != 0.0:
                 for r in range(nu):
                     W[i, uidx[u0 + r]] -= li * urow[r]
-    for k in range(kt, n):
+    if not _e_dense_tail(W, kt, n - kt, piv, kt):
+        return -1
+    return kt
+
+
+@njit(cache=True, nogil=True)
+def _e_dense_tail(A, a0, m, piv, poff):
+    """In-place LU with partial pivoting of the m x m block of ``A`` at (a0, a0): the dense block of
+    `_e_lu` and `_e_factor_v` (row swaps only within the block's columns; ``piv[poff + k]`` = poff +
+    the row swapped with row k). False if the block is singular."""
+    for k in range(m):
+        kk = a0 + k
         p = k
-        amax = abs(W[k, k])
-        for i in range(k + 1, n):
-            a = abs(W[i, k])
+        amax = abs(A[kk, kk])
+        for i in range(k + 1, m):
+            a = abs(A[a0 + i, kk])
             if a > amax:
                 amax = a
                 p = i
-        piv[k] = p
+        piv[poff + k] = poff + p
         if not (amax > 0.0 and amax < np.inf):
-            return -1
+            return False
         if p != k:
-            for j in range(kt, n):
-                tmp = W[k, j]
-                W[k, j] = W[p, j]
-                W[p, j] = tmp
-        inv = 1.0 / W[k, k]
-        for i in range(k + 1, n):
-            li = W[i, k] * inv
-            W[i, k] = li
+            for j in range(a0, a0 + m):
+                tmp = A[kk, j]
+                A[kk, j] = A[a0 + p, j]
+                A[a0 + p, j] = tmp
+        inv = 1.0 / A[kk, kk]
+        for i in range(a0 + k + 1, a0 + m):
+            li = A[i, kk] * inv
+            A[i, kk] = li
             if li != 0.0:
-                for j in range(k + 1, n):
-                    W[i, j] -= li * W[k, j]
-    return kt
+                for j in range(kk + 1, a0 + m):
+                    A[i, j] -= li * A[kk, j]
+    return True
 
 
 @njit(cache=True, nogil=True)
@@ -277,29 +288,8 @@ def _e_factor_v(jv, jq, c, n, k0, lptr, uptr, upd, V, piv, dinv, T, urow, piv_to
     for a in range(m):
         for b in range(m):
             T[a, b] = V[tb + a * m + b]
-    for k in range(m):
-        p = k
-        amax = abs(T[k, k])
-        for i in range(k + 1, m):
-            a = abs(T[i, k])
-            if a > amax:
-                amax = a
-                p = i
-        piv[k0 + k] = k0 + p
-        if not (amax > 0.0 and amax < np.inf):
-            return -1
-        if p != k:
-            for j in range(m):
-                tmp = T[k, j]
-                T[k, j] = T[p, j]
-                T[p, j] = tmp
-        inv = 1.0 / T[k, k]
-        for i in range(k + 1, m):
-            li = T[i, k] * inv
-            T[i, k] = li
-            if li != 0.0:
-                for j in range(k + 1, m):
-                    T[i, j] -= li * T[k, j]
+    if not _e_dense_tail(T, 0, m, piv, k0):
+        return -1
     for a in range(m):
         dinv[k0 + a] = 1.0 / T[a, a]
     return k0

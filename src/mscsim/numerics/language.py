@@ -35,6 +35,18 @@ class _LazySympy:
 sp = _LazySympy()
 
 
+class _Names:
+    """The state and parameter names, in model order (an `OdeModel` and its `ModelSheet` alike)."""
+
+    @property
+    def state_names(self) -> list[str]:
+        return list(self.states)
+
+    @property
+    def param_names(self) -> list[str]:
+        return list(self.params)
+
+
 @dataclass
 class State:
     name: str
@@ -85,7 +97,7 @@ class Term:
 
 
 @dataclass
-class OdeModel:
+class OdeModel(_Names):
     """The composed ODE system of one simulated body (see module docstring)."""
 
     name: str
@@ -161,14 +173,6 @@ class OdeModel:
             if name in table:
                 return table[name].symbol
         raise MscsimError(f"unknown model quantity {name!r}")
-
-    @property
-    def state_names(self) -> list[str]:
-        return list(self.states)
-
-    @property
-    def param_names(self) -> list[str]:
-        return list(self.params)
 
     def derivative(self, name: str) -> sp.Expr:
         """d(state)/dt as the sum of its terms (rules left symbolic)."""
@@ -252,7 +256,7 @@ class RuleInfo:
 
 
 @dataclass
-class ModelSheet:
+class ModelSheet(_Names):
     """A model without its equations (issue 19): the names, units, values and descriptions of its
     states, parameters and rules, its outputs, ``meta`` and fingerprint, which is all that running
     patients needs once the model's machine code is cached (``codegen`` keys it by the
@@ -269,14 +273,6 @@ class ModelSheet:
     meta: dict
     key: str
     build: Callable[[], "OdeModel"] | None = field(default=None, repr=False, compare=False)
-
-    @property
-    def state_names(self) -> list[str]:
-        return list(self.states)
-
-    @property
-    def param_names(self) -> list[str]:
-        return list(self.params)
 
     def fingerprint(self) -> str:
         """The fingerprint of the model this sheet was written from (`OdeModel.fingerprint`)."""
