@@ -85,6 +85,69 @@ def test_tight_tolerance_and_max_step_options_work():
     assert relerr(capped, ref) < 1e-3
 
 
+def _factor(lu, jq, jv, cc, piv_tol):
+    """The engine's LU of I - cc J (`_bdf_kernels._e_factor`): (kt, piv, V, dinv, T)."""
+    from mscsim.numerics import _bdf_kernels as K
+
+    n = len(lu.perm)
+    V = np.empty(lu.nnz)
+    piv, dinv, T = np.zeros(n, dtype=np.int64), np.empty(n), np.empty((n, n))
+    kt = K._e_factor(jv, jq, cc, n, lu.k0, lu.lptr, lu.lidx, lu.uptr, lu.uidx, lu.upd, V, piv, dinv, T, np.empty(n),
+                     piv_tol, np.zeros(8, dtype=np.int64))
+    return kt, piv, V, dinv, T
+
+
+def _factor_solve(lu, jq, jv, cc, piv_tol, b):
+    from mscsim.numerics import _bdf_kernels as K
+
+    n = len(lu.perm)
+    kt, piv, V, dinv, T = _factor(lu, jq, jv, cc, piv_tol)
+    nl = lu.lptr[lu.k0]
+    x = np.empty(n)
+    K._e_solve(n, kt, lu.perm, lu.lptr, lu.lidx, lu.uptr, lu.uidx, piv, V[:nl], V[nl:nl + lu.uptr[lu.k0]], dinv, T,
+               b, x, np.empty(n))
+    return kt, x
+
+
+def _work_array_lu(lu, W, piv_tol):
+    """The reference: the engine's LU as it ran until the fourth 2026-12-07 session, on a dense work
+    array ``W`` (I - cJ, permuted), element by element in the same order (numpy does each multiply
+    and subtract apart, as the kernels do): (kt, piv, W factorised)."""
+    n, k0 = len(lu.perm), lu.k0
+    piv = np.zeros(n, dtype=np.int64)
+    kt = k0
+    for k in range(k0):
+        piv[k] = k
+        apiv = abs(W[k, k])
+        amax = max([apiv] + [abs(W[i, k]) for i in lu.lidx[lu.lptr[k]:lu.lptr[k + 1]]])
+        if not (0.0 < apiv < np.inf and apiv >= piv_tol * amax):
+            kt = k
+            W[k:, k:][lu.inpat[k:, k:] == 0] = 0.0
+            break
+        inv = 1.0 / W[k, k]
+        cols = lu.uidx[lu.uptr[k]:lu.uptr[k + 1]]
+        urow = W[k, cols].copy()
+        for i in lu.lidx[lu.lptr[k]:lu.lptr[k + 1]]:
+            li = W[i, k] * inv
+            W[i, k] = li
+            if li != 0.0:
+                for r, j in enumerate(cols):
+                    W[i, j] = W[i, j] - li * urow[r]
+    for k in range(kt, n):
+        p = k + int(np.argmax(np.abs(W[k:, k])))   # the first largest, as the kernel's strict >
+        piv[k] = p
+        if p != k:
+            W[[k, p], kt:] = W[[p, k], kt:]
+        inv = 1.0 / W[k, k]
+        for i in range(k + 1, n):
+            li = W[i, k] * inv
+            W[i, k] = li
+            if li != 0.0:
+                for j in range(k + 1, n):
+                    W[i, j] = W[i, j] - li * W[k, j]
+    return kt, piv, W
+
+
 @pytest.mark.parametrize("piv_tol", [0.1, 1.0])
 def test_sparse_lu_solves_like_dense(piv_tol):
     """I - cJ solved by the static-pivot sparse LU (piv_tol 1 forces the dense-block fallback
@@ -102,28 +165,11 @@ def test_sparse_lu_solves_like_dense(piv_tol):
     jv = np.empty(c.module.N_JAC)
     c.jac_values(0.5, y, p, jv)
     plan = engine.plan_for(c)
-    lu, (ji, jj) = plan.lu, plan.jac_pos
-    fac, sol = K._e_factor, K._e_solve
-
-    @njit
-    def factor_solve(jv, ji, jj, cc, b, k0, perm, lptr, lidx, uptr, uidx, pi, pj, inpat, piv_tol):
-        n = b.shape[0]
-        W = np.zeros((n, n))
-        piv = np.zeros(n, dtype=np.int64)
-        lval, uval = np.empty(lidx.shape[0]), np.empty(uidx.shape[0])
-        dinv, T = np.empty(n), np.empty((n, n))
-        st = np.zeros(8, dtype=np.int64)
-        kt = fac(jv, ji, jj, cc, n, k0, lptr, lidx, uptr, uidx, pi, pj, inpat, W, piv, lval, uval, dinv, T, piv_tol,
-                 st)
-        x, tmp = np.empty(n), np.empty(n)
-        sol(n, kt, perm, lptr, lidx, uptr, uidx, piv, lval, uval, dinv, T, b, x, tmp)
-        return kt, x
-
+    lu = plan.lu
     kts = []
     for cc in (1e-4, 0.1, 3.0, 100.0, 1e4):
         b = rng.normal(size=n)
-        kt, x = factor_solve(jv, ji, jj, cc, b, lu.k0, lu.perm, lu.lptr, lu.lidx, lu.uptr, lu.uidx, lu.pi, lu.pj,
-                             lu.inpat, piv_tol)
+        kt, x = _factor_solve(lu, plan.jac_q, jv, cc, piv_tol, b)
         M = np.eye(n) - cc * J
         xd = np.linalg.solve(M, b)
         assert np.max(np.abs(x - xd)) <= 1e-8 * np.max(np.abs(xd)), cc
@@ -133,61 +179,50 @@ def test_sparse_lu_solves_like_dense(piv_tol):
         assert min(kts) < lu.k0                              # the dense fallback was exercised
 
 
-@pytest.mark.parametrize("piv_tol", [0.1, 1.0])
-def test_compressed_factorisation_gives_the_same_bits_as_the_work_array(piv_tol):
-    """`_e_factor_v` (compressed values, update list) performs `_e_factor`'s operations in the same
-    order: the same pivots and the same bits in L, U, the inverse diagonal and the dense block; where
-    a static pivot fails it hands over (-2) to the work-array routine with its dense fallback."""
-    from numba import njit
-
-    from mscsim.numerics import _bdf_kernels as K
-
+@pytest.mark.parametrize("piv_tol,tail", [(0.1, engine.TAIL_DENSITY), (1.0, engine.TAIL_DENSITY), (1.0, 0.0),
+                                           (0.1, 2.0)], ids=["plan", "fallbacks", "all-dense", "no-dense-block"])
+def test_compressed_factorisation_gives_the_same_bits_as_the_work_array(piv_tol, tail):
+    """`_e_factor` (compressed values, update list) performs the operations of the work-array LU it
+    replaced (`_work_array_lu`) in the same order: the same pivots and the same bits in L, U, the
+    inverse diagonal and the dense block, also where a static pivot fails (piv_tol 1), with every
+    pivot dense (tail density 0: k0 = 0) and with no dense block (k0 = n)."""
     composed, c, p, y0, admins = setup("ra", regimen=Regimen((Dose.parse("1e6 cells/kg", "iv"),)))
     n = len(y0)
     rng = np.random.default_rng(11)
     plan = engine.plan_for(c)
-    lu, (ji, jj), jq = plan.lu, plan.jac_pos, plan.jac_q
-    nl, nu, m = lu.lptr[lu.k0], lu.uptr[lu.k0], n - lu.k0
+    lu = plan.lu if tail == engine.TAIL_DENSITY else engine.lu_plan(c.jac_sparsity, tail_density=tail)
+    if tail == 0.0:
+        assert lu.k0 == 0
+    if tail == 2.0:
+        assert lu.k0 == n
+    jq = engine.jac_values_index(lu, plan.jac_rows, plan.jac_cols)
+    ji, jj = engine.jac_positions(lu, plan.jac_rows, plan.jac_cols)
+    nl, nu, k0 = lu.lptr[lu.k0], lu.uptr[lu.k0], lu.k0
     assert sorted(lu.vmap[lu.inpat.astype(bool)]) == list(range(lu.nnz))  # every pattern entry once
-
-    fa, fv = K._e_factor, K._e_factor_v
-
-    @njit
-    def factor_both(jv, ji, jj, jq, cc, n, k0, lptr, lidx, uptr, uidx, pi, pj, inpat, upd, piv_tol):
-        W = np.zeros((n, n))
-        piv_a, piv_b = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
-        lval, uval = np.empty(lidx.shape[0]), np.empty(uidx.shape[0])
-        dinv_a, dinv_b = np.empty(n), np.empty(n)
-        T_a, T_b = np.empty((n, n)), np.empty((n, n))
-        V = np.empty(pi.shape[0])
-        st = np.zeros(8, dtype=np.int64)
-        ka = fa(jv, ji, jj, cc, n, k0, lptr, lidx, uptr, uidx, pi, pj, inpat, W, piv_a, lval, uval, dinv_a, T_a,
-                piv_tol, st)
-        kb = fv(jv, jq, cc, n, k0, lptr, uptr, upd, V, piv_b, dinv_b, T_b, np.empty(n), piv_tol, st)
-        return ka, kb, piv_a, piv_b, lval, uval, V, dinv_a, dinv_b, T_a, T_b
-
-    def both(jv, cc, piv_tol):
-        return factor_both(jv, ji, jj, jq, cc, n, lu.k0, lu.lptr, lu.lidx, lu.uptr, lu.uidx, lu.pi, lu.pj, lu.inpat,
-                           lu.upd, piv_tol)
-
-    compared = fallbacks = 0
+    fallbacks = 0
     for scale in (0.0, 1e5, 1e7):
         y = y0 + np.abs(rng.normal(0, 1, n)) * scale * np.array([s.group == "kinetics"
                                                                  for s in composed.ode.states.values()])
         jv = np.empty(c.module.N_JAC)
         c.jac_values(0.5, y, p, jv)
         for cc in (1e-4, 0.1, 3.0, 100.0, 1e4):
-            ka, kb, piv_a, piv_b, lval, uval, V, dinv_a, dinv_b, T_a, T_b = both(jv, cc, piv_tol)
-            if kb == -2:
-                assert ka < lu.k0   # a failing static pivot: the work array's dense fallback
-                fallbacks += 1
-                continue
-            assert ka == kb == lu.k0
-            assert np.array_equal(piv_a, piv_b) and np.array_equal(dinv_a, dinv_b)
-            assert np.array_equal(lval[:nl], V[:nl]) and np.array_equal(uval[:nu], V[nl:nl + nu])
-            assert np.array_equal(T_a[:m, :m], T_b[:m, :m])
-            compared += 1
-    assert compared > 0 and (fallbacks > 0) == (piv_tol == 1.0)
+            kt, piv, V, dinv, T = _factor(lu, jq, jv, cc, piv_tol)
+            W = np.zeros((n, n))
+            W[ji, jj] = -cc * jv
+            W[np.arange(n), np.arange(n)] += 1.0
+            kr, pr, Wr = _work_array_lu(lu, W, piv_tol)
+            assert kt == kr and np.array_equal(piv, pr)
+            fallbacks += kt < k0
+            for k in range(kt):   # static L, U and inverse diagonal, bit for bit
+                q = slice(lu.lptr[k], lu.lptr[k + 1])
+                r = slice(lu.uptr[k], lu.uptr[k + 1])
+                assert np.array_equal(V[q], Wr[lu.lidx[q], k]) and np.array_equal(V[nl:][r], Wr[k, lu.uidx[r]])
+                assert dinv[k] == 1.0 / Wr[k, k]
+            m = n - kt
+            assert np.array_equal(T[:m, :m], Wr[kt:, kt:])
+            assert np.array_equal(dinv[kt:], 1.0 / np.diag(Wr)[kt:])
+    if piv_tol == 1.0 and k0 > 0:
+        assert fallbacks > 0   # the fallback from a failing static pivot was exercised
 
 
 def test_the_same_lu_with_no_static_pivots_is_a_dense_lu_with_partial_pivoting():

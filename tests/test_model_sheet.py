@@ -5,6 +5,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -17,21 +18,32 @@ CASES = [(None, "liver", None)] + [(d, None, None) for d in DISEASES] + [("t1d",
                                                                          ("ra", None, "refractory")]
 
 
+def _rows(sheet):
+    """Every table of a sheet as (value, type) rows, in order."""
+    tagged = lambda *xs: tuple((x, type(x)) for x in xs)  # noqa: E731
+    return ([tagged(s.name, s.unit, s.desc, s.group, s.init, s.atol, s.init_mode) for s in sheet.states.values()],
+            [tagged(p.name, p.value, p.unit, p.desc, p.source, p.kind) for p in sheet.params.values()],
+            [tagged(r.name, r.unit, r.desc, r.source) for r in sheet.rules.values()],
+            list(sheet.outputs), sheet.name, sheet.fingerprint())
+
+
 @pytest.mark.parametrize("disease,target,subtype", CASES, ids=[f"{c[0] or 'kinetics'}-{c[2]}" for c in CASES])
 def test_the_sheet_holds_the_models_tables_in_order(disease, target, subtype):
-    sheet = build_model(disease, target, "human", subtype).ode
+    """What a process reads back from disk (JSON) is the symbolic model's tables, in order and with
+    their types, whatever is in the cache; build_model gives that sheet and compiles to the same code."""
     full = build_model(disease, target, "human", subtype).symbolic().ode
-    assert isinstance(sheet, ModelSheet) and isinstance(full, OdeModel)
-    assert sheet.name == full.name and sheet.fingerprint() == full.fingerprint()
-    assert [(s.name, s.unit, s.desc, s.group, s.init, s.atol, s.init_mode) for s in sheet.states.values()] == \
-           [(s.name, s.unit, s.desc, s.group, s.init, s.atol, s.init_mode) for s in full.states.values()]
-    assert [(p.name, p.value, p.unit, p.desc, p.source, p.kind) for p in sheet.params.values()] == \
-           [(p.name, p.value, p.unit, p.desc, p.source, p.kind) for p in full.params.values()]
-    assert [(r.name, r.unit, r.desc, r.source) for r in sheet.rules.values()] == \
-           [(r.name, r.unit, r.desc, r.source) for r in full.rules.values()]
-    assert sheet.outputs == full.outputs
-    assert sheet.meta == json.loads(json.dumps(full.meta))
-    # one compiled model for both
+    assert isinstance(full, OdeModel)
+    want = ([tuple((x, type(x)) for x in (s.name, s.unit, s.desc, s.group, float(s.init), float(s.atol), s.init_mode))
+             for s in full.states.values()],
+            [tuple((x, type(x)) for x in (p.name, float(p.value), p.unit, p.desc, p.source, p.kind))
+             for p in full.params.values()],
+            [tuple((x, type(x)) for x in (r.name, r.unit, r.desc, r.source)) for r in full.rules.values()],
+            list(full.outputs), full.name, full.fingerprint())
+    read_back = ModelSheet.from_json(full.sheet().to_json())
+    assert _rows(read_back) == want
+    assert read_back.meta == json.loads(json.dumps(full.meta))
+    sheet = build_model(disease, target, "human", subtype).ode
+    assert isinstance(sheet, ModelSheet) and _rows(sheet) == want and sheet.meta == read_back.meta
     assert compile_model(sheet).path == compile_model(full).path
 
 
@@ -54,18 +66,24 @@ def test_sheet_from_disk_equals_a_fresh_one_and_a_damaged_file_is_rebuilt(tmp_pa
     third = M.build_model.__wrapped__("sle", None, "human", None)
     assert third.ode == fresh.ode
     assert ModelSheet.from_json(files[0].read_text()) == ModelSheet.from_json(fresh.ode.to_json())
-    # sheets of other source versions: the newest KEEP_SHEETS of this model stay
-    for k in range(6):
-        f = tmp_path / "models" / f"sle-kidney-refractory-human-{k:016x}.json"
+    # sheets of other source versions: those unused for SHEET_MAX_AGE_DAYS go when a new one is written
+    now = time.time()
+    ages = {"fresh": 1.0, "stale": M.SHEET_MAX_AGE_DAYS + 1.0}
+    for tag, age_days in ages.items():
+        f = tmp_path / "models" / f"sle-kidney-refractory-human-{tag}.json"
         f.write_text("{}")
-        os.utime(f, ns=(k * 10**9, k * 10**9))
-    other = tmp_path / "models" / "ra-joint-refractory-human-0000000000000000.json"
+        os.utime(f, (now - age_days * 86400, now - age_days * 86400))
+    other = tmp_path / "models" / "ra-joint-refractory-human-stale.json"
     other.write_text("{}")
+    os.utime(other, (now - 100 * 86400, now - 100 * 86400))
     files[0].unlink()
     M.build_model.__wrapped__("sle", None, "human", None)
-    left = sorted(f.name for f in (tmp_path / "models").glob("sle-*.json"))
-    assert len(left) == M.KEEP_SHEETS and files[0].name in left
-    assert "sle-kidney-refractory-human-0000000000000005.json" in left and other.exists()
+    left = sorted(f.name for f in (tmp_path / "models").glob("*.json"))
+    assert left == sorted([files[0].name, "sle-kidney-refractory-human-fresh.json", other.name])
+    # reading a sheet marks it used
+    os.utime(files[0], (now - 10 * 86400, now - 10 * 86400))
+    M.build_model.__wrapped__("sle", None, "human", None)
+    assert files[0].stat().st_mtime > now - 60
 
 
 def test_a_sheet_builds_its_equations_only_when_asked():

@@ -87,11 +87,12 @@ def build_model(disease: str | None = None, target: str | None = None,
     Without a disease the target tissue is an injured organ whose SDF-1 signal is the
     parameter ``injury`` (0 healthy .. 1 maximal), as ``mscsim simulate --injury liver:0.6``.
 
-    The sheet is read from the compile cache (``numerics.cache_dir()/models``), keyed by the
-    source and data files of mscsim and the version of sympy (everything a model is built from),
-    and written there by building the model once (`symbolic_model`): a trial's start-up then
-    needs neither sympy nor the model's construction (issue 19). Every call gives the sheet, built
-    or read, so every process runs the same tables; ``.symbolic()`` gives the equations.
+    The sheet is read from the compile cache (``numerics.cache_dir()/models``), keyed by
+    mscsim's version, its ``.py`` and ``.yaml`` files (the shipped calibrations excepted: they are
+    applied per patient) and sympy's release (`_sources_key`), and written there by building the
+    model once (`symbolic_model`): a trial's start-up then needs neither sympy nor the model's
+    construction (issue 19). Every call gives the sheet as read from JSON, built or not, so every
+    process runs the same tables; ``.symbolic()`` gives the equations.
     """
     mod, subtype, target = _resolve(disease, target, species, subtype)
     build = partial(_symbolic_ode, disease, None if disease else target, species, subtype)
@@ -100,12 +101,14 @@ def build_model(disease: str | None = None, target: str | None = None,
     if path is not None:
         try:
             sheet = ModelSheet.from_json(path.read_text(), build)
+            _touch(path)
         except (OSError, ValueError, KeyError, TypeError, IndexError):
             sheet = None
-    if sheet is None:
-        sheet = _symbolic_ode(disease, None if disease else target, species, subtype).sheet(build)
+    if sheet is None:  # built, then read back as every later process will read it
+        text = _symbolic_ode(disease, None if disease else target, species, subtype).sheet(build).to_json()
+        sheet = ModelSheet.from_json(text, build)
         if path is not None:
-            _write_atomic(path, sheet.to_json())
+            _write_atomic(path, text)
             _prune(path)
     return ComposedModel(sheet, species, disease, target, None, disease_module=mod, subtype=subtype)
 
@@ -163,30 +166,52 @@ def _sheet_path(disease, target, species, subtype):
     return folder / f"{disease or 'kinetics'}-{target or 'none'}-{subtype or 'none'}-{species}-{_sources_key()}.json"
 
 
-#: sheets kept per model in the cache (one per version of the sources; older ones are removed)
-KEEP_SHEETS = 4
+#: a sheet not read for this long is removed when another version of its model is written (days)
+SHEET_MAX_AGE_DAYS = 30
+
+
+def _touch(path) -> None:
+    """Mark a sheet as used (its modification time), so that `_prune` keeps the ones in use."""
+    import os
+
+    try:
+        os.utime(path)
+    except OSError:  # a read-only cache keeps every sheet
+        pass
 
 
 def _prune(path) -> None:
-    """Remove all but the `KEEP_SHEETS` newest sheets of ``path``'s model (other source versions)."""
+    """Remove the sheets of ``path``'s model (other source versions) not used for
+    `SHEET_MAX_AGE_DAYS`: several checkouts may share one cache, each with its own version."""
+    import time
+
     stem = path.name[:-len(f"{_sources_key()}.json")]
+    old = time.time() - SHEET_MAX_AGE_DAYS * 86400.0
     try:
-        old = sorted(path.parent.glob(f"{stem}*.json"), key=lambda f: f.stat().st_mtime_ns, reverse=True)
-        for f in old[KEEP_SHEETS:]:
-            f.unlink(missing_ok=True)
+        for f in path.parent.glob(f"{stem}*.json"):
+            if f != path and f.stat().st_mtime < old:
+                f.unlink(missing_ok=True)
     except OSError:
         pass
 
 
 def _write_atomic(path, text: str) -> None:
     import os
+    import tempfile
 
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     try:
-        tmp.write_text(text)
-        os.replace(tmp, path)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
     except OSError:  # a read-only cache only costs building the model again next time
-        tmp.unlink(missing_ok=True)
+        return
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except OSError:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
 
 
 def _symbolic_ode(disease, target, species, subtype) -> OdeModel:

@@ -964,6 +964,7 @@ def _figures_child(recv, send, out, parent: int, layout: tuple | None = None) ->
     try:
         send.close()  # only the parent writes: its exit ends recv() with EOFError
         gc.freeze()  # the parent's objects: never scanned by this process's collections, nor copied
+        gc.enable()  # forked during the command's start-up, when the parent's collector is paused
         import mscsim.plots  # noqa: F401  (matplotlib, while the parent works)
 
         prebuilt = _timecourse_layout(*layout) if layout is not None else None

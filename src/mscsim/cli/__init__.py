@@ -9,13 +9,7 @@ from __future__ import annotations
 import os
 import sys
 
-# The command line runs patients in worker processes, never one computation on several threads:
-# OpenBLAS's thread pools (numpy's and scipy's, made when they are imported) would only spin, taking
-# ~0.2 s of CPU from a trial's start-up and workers (issue 19) [design choice]. Set before numpy is
-# imported; a value the user set is kept. Library use (import mscsim) is not affected.
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-
-import typer  # noqa: E402
+import typer
 
 app = typer.Typer(
     name="mscsim",
@@ -153,6 +147,12 @@ def command():
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``mscsim`` script: user and usage errors give one line and exit 2."""
+    # The command line runs patients in worker processes, never one computation on several
+    # threads: OpenBLAS's thread pools (numpy's and scipy's, made when numpy is imported) would
+    # only spin, taking ~0.2 s of CPU from a trial's start-up and workers (issue 19) [design
+    # choice]. Set here, before numpy is imported when this is the ``mscsim`` program; a value the
+    # user set is kept. It holds for this process and the processes it starts.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     from mscsim.numerics import codegen
 
     if compile_notice not in codegen.COMPILE_NOTICE_HOOKS:

@@ -179,10 +179,16 @@ def _start_trial(scenario: str, out, seed, scheduler, workers: int, power: bool)
     # the tables are written (~1 s of a small trial's wall time); on one CPU they are drawn here
     figures = start_trial_figures(out, sc) if (workers > 1 or _cpus() > 1) and not scheduler else None
     try:  # the model and the engine's kernels (loaded once; the trial finds them loaded)
-        from mscsim.model import build_model
-        from mscsim.numerics import compile_model
+        import gc
 
-        compile_model(build_model(sc.disease, None, "human", sc.subtype).ode)
+        from mscsim.model import build_model
+        from mscsim.numerics import compile_model, model_is_compiled
+
+        ode = build_model(sc.disease, None, "human", sc.subtype).ode
+        cold = not model_is_compiled(ode)
+        compile_model(ode)
+        if cold:  # building and compiling left ~100,000 objects of garbage: not to be frozen
+            gc.collect()
     except BaseException:
         if figures is not None:
             figures.cancel()

@@ -17,11 +17,11 @@ The biology layers use only the names exported here.
 from mscsim.numerics.language import ModelSheet, OdeModel, Param, Rule, State, Term, hill
 from mscsim.numerics.language import sp as sympy
 from mscsim.numerics.options import ENGINES, Infusion, IntegrationError, SolverOptions
-from mscsim.numerics.codegen import CompiledModel, cache_dir, compile_model
+from mscsim.numerics.codegen import CompiledModel, cache_dir, compile_model, model_is_compiled
 from mscsim.numerics.engine import warm_up
 from mscsim.numerics.solve import integrate, integrate_scipy
 from mscsim.numerics.steady import SteadyStateError, steady_state, steady_state_scipy
 
-__all__ = ["sympy", "ModelSheet", "OdeModel", "Param", "Rule", "State", "Term", "hill", "ENGINES", "Infusion", "IntegrationError",
-           "SolverOptions", "CompiledModel", "cache_dir", "compile_model", "warm_up", "integrate",
-           "integrate_scipy", "SteadyStateError", "steady_state", "steady_state_scipy"]
+__all__ = ["sympy", "ModelSheet", "OdeModel", "Param", "Rule", "State", "Term", "hill", "ENGINES", "Infusion",
+           "IntegrationError", "SolverOptions", "CompiledModel", "cache_dir", "compile_model", "model_is_compiled",
+           "warm_up", "integrate", "integrate_scipy", "SteadyStateError", "steady_state", "steady_state_scipy"]

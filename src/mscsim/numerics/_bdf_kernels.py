@@ -11,13 +11,13 @@ the algorithm and its measured accuracy are documented there.
 Contents:
 - ``_call``: calls a generated function ``f(t, y, p, out)`` (C signature
   ``void(double, double*, double*, double*)``) at an address, on C-contiguous float64 vectors.
-- ``_e_lu``/``_e_gather``/``_e_solve``: the one LU factorisation and solve. Pivots k < k0 follow
-  a static order computed once from the Jacobian's sparsity (minimum degree, symbolic fill-in),
-  on a dense work array restricted to the symbolic pattern, while each passes the
-  threshold-pivoting test |a_kk| >= piv_tol max_i |a_ik|; from the first pivot that fails (or
-  from k0) the trailing block is factorised densely with partial pivoting (the LAPACK getrf
-  algorithm). With k0 = 0 it is a plain dense LU with partial pivoting, which the steady state
-  uses.
+- ``_e_factor``/``_e_dense_tail``/``_e_solve``: the one LU factorisation and solve. Pivots
+  k < k0 follow a static order computed once from the Jacobian's sparsity (minimum degree,
+  symbolic fill-in), on the compressed values of the symbolic pattern with a precomputed list of
+  update targets, while each passes the threshold-pivoting test |a_kk| >= piv_tol max_i |a_ik|;
+  from the first pivot that fails (or from k0) the trailing block is factorised densely with
+  partial pivoting (``_e_dense_tail``, the LAPACK getrf algorithm), which alone is the steady
+  state's dense LU.
 - ``_e_bdf_segment``: scipy's variable-order (1-5) variable-step BDF/NDF (Shampine & Reichelt
   1997, the algorithm of ``scipy.integrate.BDF``) with modified Newton, Jacobian reuse (a new
   Jacobian only when Newton fails to converge) and LU reuse until the step size changes, with
@@ -86,56 +86,16 @@ _E_ST_SEGMENTS = 7
 # the entry points are compiled (or loaded from numba's cache) when this module is imported
 _V, _M, _I = "float64[::1]", "float64[:, ::1]", "int64[::1]"
 _SIG_INTEGRATE = (f"int64(intp, intp, {_V}, {_M}, {_V}, {_V}, {_V}, float64, float64, int64, float64, float64, "
-                  f"int64, int64, {', '.join([_I] * 11)}, uint8[:, ::1], {_M}, {_I})")
+                  f"int64, int64, {', '.join([_I] * 7)}, {_M}, {_I})")
 _SIG_STEADY = f"int64(intp, intp, {_I}, {_I}, {_V}, {_I}, {_V}, {_V}, float64, {_I})"
 
 
 @njit(cache=True, nogil=True)
-def _e_lu(W, n, k0, lptr, lidx, uptr, uidx, inpat, piv, piv_tol, urow):
-    """In-place LU of the permuted matrix in ``W``. Pivots k < k0 are static, on the symbolic
-    pattern, while each passes the threshold test |a_kk| >= piv_tol max_i |a_ik|; from the first
-    pivot that fails (or from k0), the trailing block is factorised densely with partial pivoting
-    (row swaps in ``piv``; only the block's own columns are swapped, so the static part of L keeps
-    its pattern). Returns where the dense block starts, or -1 if the matrix is singular."""
-    kt = k0
-    for k in range(k0):
-        piv[k] = k
-        pv = W[k, k]
-        apiv = abs(pv)
-        amax = apiv
-        for q in range(lptr[k], lptr[k + 1]):
-            a = abs(W[lidx[q], k])
-            if a > amax:
-                amax = a
-        if not (apiv > 0.0 and apiv < np.inf and apiv >= piv_tol * amax):
-            kt = k
-            for i in range(k, n):  # entries outside the symbolic pattern are structural zeros
-                for j in range(k, n):
-                    if inpat[i, j] == 0:
-                        W[i, j] = 0.0
-            break
-        inv = 1.0 / pv
-        u0 = uptr[k]
-        nu = uptr[k + 1] - u0
-        for r in range(nu):
-            urow[r] = W[k, uidx[u0 + r]]
-        for q in range(lptr[k], lptr[k + 1]):
-            i = lidx[q]
-            li = W[i, k] * inv
-            W[i, k] = li
-            if li != 0.0:
-                for r in range(nu):
-                    W[i, uidx[u0 + r]] -= li * urow[r]
-    if not _e_dense_tail(W, kt, n - kt, piv, kt):
-        return -1
-    return kt
-
-
-@njit(cache=True, nogil=True)
 def _e_dense_tail(A, a0, m, piv, poff):
-    """In-place LU with partial pivoting of the m x m block of ``A`` at (a0, a0): the dense block of
-    `_e_lu` and `_e_factor_v` (row swaps only within the block's columns; ``piv[poff + k]`` = poff +
-    the row swapped with row k). False if the block is singular."""
+    """In-place LU with partial pivoting of the m x m block of ``A`` at (a0, a0) (the LAPACK getrf
+    algorithm): the dense block of `_e_factor` and the steady state's dense solves (row swaps only
+    within the block's columns; ``piv[poff + k]`` = poff + the row swapped with row k). False if
+    the block is singular."""
     for k in range(m):
         kk = a0 + k
         p = k
@@ -161,22 +121,6 @@ def _e_dense_tail(A, a0, m, piv, poff):
                 for j in range(kk + 1, a0 + m):
                     A[i, j] -= li * A[kk, j]
     return True
-
-
-@njit(cache=True, nogil=True)
-def _e_gather(W, n, k0, lptr, lidx, uptr, uidx, lval, uval, dinv, T):
-    """Copy the factors out of the work array into contiguous storage for the solves."""
-    for k in range(k0):
-        for q in range(lptr[k], lptr[k + 1]):
-            lval[q] = W[lidx[q], k]
-        for r in range(uptr[k], uptr[k + 1]):
-            uval[r] = W[k, uidx[r]]
-        dinv[k] = 1.0 / W[k, k]
-    m = n - k0
-    for a in range(m):
-        for b in range(m):
-            T[a, b] = W[k0 + a, k0 + b]
-        dinv[k0 + a] = 1.0 / W[k0 + a, k0 + a]
 
 
 @njit(cache=True, nogil=True)
@@ -215,38 +159,21 @@ def _e_solve(n, k0, perm, lptr, lidx, uptr, uidx, piv, lval, uval, dinv, T, b, x
 
 
 @njit(cache=True, nogil=True)
-def _e_factor(jv, ji, jj, c, n, k0, lptr, lidx, uptr, uidx, pi, pj, inpat, W, piv, lval, uval, dinv, T, piv_tol,
-              stats):
-    """Factorise I - c J (J's non-zeros ``jv`` at permuted positions (ji, jj); see _e_lu). Returns the
-    start of the dense block, -1 if singular."""
+def _e_factor(jv, jq, c, n, k0, lptr, lidx, uptr, uidx, upd, V, piv, dinv, T, urow, piv_tol, stats):
+    """The one LU factorisation of I - c J (permuted by the static order; J's non-zeros ``jv``
+    scattered to ``V[jq]``), on the compressed values ``V`` of the symbolic pattern laid out by
+    ``engine.lu_plan``: the static columns of L in ``lptr`` order, the static rows of U in ``uptr``
+    order, the static diagonal, then the trailing block row by row. Pivots k < k0 are static while
+    each passes the threshold test |a_kk| >= piv_tol max_i |a_ik|; each static step applies its
+    updates l_ik u_kj to the targets listed in ``upd`` (for each L entry q of column k, each U entry
+    r of row k). From the first pivot that fails (or from k0) the trailing block is copied to ``T``
+    (zero off the pattern) and factorised densely with partial pivoting (`_e_dense_tail`).
+    Afterwards L's values are ``V[:lptr[k0]]``, U's ``V[lptr[k0]:lptr[k0] + uptr[k0]]``, the
+    dense block's factors in ``T``. Returns where the dense block starts, or -1 if singular.
+    (Until the fourth 2026-12-07 session the same elimination ran on a dense n x n work array
+    scattered into and gathered from: the same operations in the same order, so the same bits, in
+    about twice the time; tests/test_engine.py keeps that algorithm as the reference.)"""
     stats[_E_ST_LU] += 1
-    for q in range(pi.shape[0]):
-        W[pi[q], pj[q]] = 0.0
-    for q in range(jv.shape[0]):
-        W[ji[q], jj[q]] = -c * jv[q]
-    for k in range(n):
-        W[k, k] += 1.0
-    kt = _e_lu(W, n, k0, lptr, lidx, uptr, uidx, inpat, piv, piv_tol, T[0])  # T[0]: scratch row
-    if kt < 0:
-        return -1
-    if kt < k0:
-        stats[_E_ST_DENSE_LU] += 1
-    _e_gather(W, n, kt, lptr, lidx, uptr, uidx, lval, uval, dinv, T)
-    return kt
-
-
-@njit(cache=True, nogil=True)
-def _e_factor_v(jv, jq, c, n, k0, lptr, uptr, upd, V, piv, dinv, T, urow, piv_tol, stats):
-    """`_e_factor` on the compressed values ``V`` of the pattern (laid out by ``engine.lu_plan``:
-    the static columns of L in ``lptr`` order, the static rows of U in ``uptr`` order, the static
-    diagonal, then the trailing dense block row by row), the Jacobian's non-zeros scattered to
-    ``V[jq]`` and every update of the static elimination read from the list ``upd`` (target of
-    ``l_ik u_kj`` for each L entry q of column k and U entry r of row k, in that order), instead
-    of a dense n x n work array scattered into and gathered from. The same operations in the same
-    order as `_e_factor`, so the same bits; ~2x faster (benchmarks/RESULTS.md). Afterwards L's
-    values are ``V[:lptr[k0]]``, U's ``V[lptr[k0]:lptr[k0] + uptr[k0]]``, the trailing block's
-    factors in ``T``. Returns k0, -1 if singular, or -2 if a static pivot fails its threshold
-    test: then `_e_factor` (dense fallback) must factorise this matrix instead."""
     nl = lptr[k0]
     dg = nl + uptr[k0]
     tb = dg + k0
@@ -259,6 +186,7 @@ def _e_factor_v(jv, jq, c, n, k0, lptr, uptr, upd, V, piv, dinv, T, urow, piv_to
         V[dg + k] += 1.0
     for a in range(m):
         V[tb + a * m + a] += 1.0
+    kt = k0
     u = 0
     for k in range(k0):
         piv[k] = k
@@ -270,7 +198,8 @@ def _e_factor_v(jv, jq, c, n, k0, lptr, uptr, upd, V, piv, dinv, T, urow, piv_to
             if a > amax:
                 amax = a
         if not (apiv > 0.0 and apiv < np.inf and apiv >= piv_tol * amax):
-            return -2
+            kt = k
+            break
         inv = 1.0 / pv
         u0 = nl + uptr[k]
         nu = uptr[k + 1] - uptr[k]
@@ -284,15 +213,26 @@ def _e_factor_v(jv, jq, c, n, k0, lptr, uptr, upd, V, piv, dinv, T, urow, piv_to
                     V[upd[u + r]] -= li * urow[r]
             u += nu
         dinv[k] = 1.0 / pv
-    stats[_E_ST_LU] += 1
+    mt = n - kt
+    if kt < k0:  # a static pivot failed: the rest of the matrix, as it stands, into the dense block
+        stats[_E_ST_DENSE_LU] += 1
+        for a in range(mt):
+            for b in range(mt):
+                T[a, b] = 0.0
+        for j in range(kt, k0):
+            for q in range(lptr[j], lptr[j + 1]):
+                T[lidx[q] - kt, j - kt] = V[q]
+            for r in range(uptr[j], uptr[j + 1]):
+                T[j - kt, uidx[r] - kt] = V[nl + r]
+            T[j - kt, j - kt] = V[dg + j]
     for a in range(m):
         for b in range(m):
-            T[a, b] = V[tb + a * m + b]
-    if not _e_dense_tail(T, 0, m, piv, k0):
+            T[k0 - kt + a, k0 - kt + b] = V[tb + a * m + b]
+    if not _e_dense_tail(T, 0, mt, piv, kt):
         return -1
-    for a in range(m):
-        dinv[k0 + a] = 1.0 / T[a, a]
-    return k0
+    for a in range(mt):
+        dinv[kt + a] = 1.0 / T[a, a]
+    return kt
 
 
 @njit(cache=True, nogil=True)
@@ -370,7 +310,7 @@ def _e_initial_step(rhs, t0, y0, f0, p, t_bound, max_step, atol, rtol, y1, f1, s
 
 @njit(cache=True, nogil=True)
 def _e_bdf_segment(rhs, jac, t0, t1, y, p, atol, rtol, max_step, max_steps, lu_dgmax, piv_tol, newton_carry, t_out,
-                   Y, i_out, k0, perm, lptr, lidx, uptr, uidx, pi, pj, ji, jj, jq, upd, inpat, stats):
+                   Y, i_out, k0, perm, lptr, lidx, uptr, uidx, jq, upd, stats):
     """Integrate y' = rhs(t, y, p) from t0 to t1 (y updated in place); fill Y[k] for the
     output times t0 < t_out[k] <= t1 starting at index ``i_out``. Returns (status, i_out):
     status 0 ok, 1 step size too small, 2 too many steps, 3 linear algebra failure."""
@@ -389,11 +329,10 @@ def _e_bdf_segment(rhs, jac, t0, t1, y, p, atol, rtol, max_step, max_steps, lu_d
     newton_tol = max(10.0 * _E_EPS / rtol, min(0.03, math.sqrt(rtol)))
 
     D = np.zeros((nmax + 3, n))
-    W = np.zeros((n, n))
-    jv = np.empty(ji.shape[0])
+    jv = np.empty(jq.shape[0])
     kt = k0
-    # compressed values of the pattern (`_e_factor_v`); L's and U's factors are views into it
-    V = np.empty(pi.shape[0])
+    # compressed values of the pattern (`_e_factor`); L's and U's factors are views into it
+    V = np.empty(lptr[k0] + uptr[k0] + k0 + (n - k0) * (n - k0))
     lval = V[:lptr[k0]]
     uval = V[lptr[k0]:lptr[k0] + uptr[k0]]
     urow = np.empty(n)
@@ -486,10 +425,8 @@ def _e_bdf_segment(rhs, jac, t0, t1, y, p, atol, rtol, max_step, max_steps, lu_d
                     lu_mode = 0
                 if lu_mode == 0:
                     c_lu = c
-                    kt = _e_factor_v(jv, jq, c, n, k0, lptr, uptr, upd, V, piv, dinv, T, urow, piv_tol, stats)
-                    if kt == -2:  # a static pivot failed: the dense fallback, on the n x n work array
-                        kt = _e_factor(jv, ji, jj, c, n, k0, lptr, lidx, uptr, uidx, pi, pj, inpat, W, piv,
-                                       lval, uval, dinv, T, piv_tol, stats)
+                    kt = _e_factor(jv, jq, c, n, k0, lptr, lidx, uptr, uidx, upd, V, piv, dinv, T, urow, piv_tol,
+                                   stats)
                     lu_mode = 1 if kt >= 0 else 0
                     rate_lu = -1.0
                 if lu_mode != 0:
@@ -631,10 +568,10 @@ def _e_bdf_segment(rhs, jac, t0, t1, y, p, atol, rtol, max_step, max_steps, lu_d
 
 @njit(_SIG_INTEGRATE, cache=True, nogil=True)
 def engine_integrate(rhs, jac, y0, P_seg, seg_t, t_out, atol, rtol, max_step, max_steps, lu_dgmax, piv_tol,
-                     newton_carry, k0, perm, lptr, lidx, uptr, uidx, pi, pj, ji, jj, jq, upd, inpat, Y, stats):
+                     newton_carry, k0, perm, lptr, lidx, uptr, uidx, jq, upd, Y, stats):
     """One patient through all dosing segments of the model whose generated right-hand side and
-    Jacobian are at the addresses ``rhs`` and ``jac`` (Jacobian non-zeros at permuted positions
-    (ji, jj), and at ``jq`` in the compressed values of `_e_factor_v`, whose update list is ``upd``).
+    Jacobian are at the addresses ``rhs`` and ``jac`` (the Jacobian's non-zeros go to ``jq`` in the
+    compressed values of `_e_factor`, whose update list is ``upd``).
     ``P_seg[s]`` is the parameter vector on
     [seg_t[s], seg_t[s+1]] (inputs set to that segment's infusion rates). Fills ``Y`` (one row per
     output time) and ``stats``. Returns 0 on success, else an error code (see mscsim.engine)."""
@@ -652,8 +589,8 @@ def engine_integrate(rhs, jac, y0, P_seg, seg_t, t_out, atol, rtol, max_step, ma
         if b > a:
             stats[_E_ST_SEGMENTS] += 1
             status, i_out = _e_bdf_segment(rhs, jac, a, b, y, P_seg[s], atol, rtol, max_step, max_steps, lu_dgmax,
-                                           piv_tol, newton_carry, t_out, Y, i_out, k0, perm, lptr, lidx, uptr, uidx, pi, pj, ji,
-                                           jj, jq, upd, inpat, stats)
+                                           piv_tol, newton_carry, t_out, Y, i_out, k0, perm, lptr, lidx, uptr, uidx, jq,
+                                           upd, stats)
             if status != 0:
                 return status
             for i in range(n):
@@ -706,13 +643,15 @@ def _e_free_jac(jac, jrow, jcol, fpos, y, p, jv, A, shift):
 
 @njit(cache=True, nogil=True)
 def _e_dense_lu_solve(A, b, x, ws):
-    """x = A^-1 b by ``_e_lu`` with no static pivots (dense LU with partial pivoting; A overwritten
-    by its factors); False if A is singular. ``ws``: workspace of ``_e_dense_ws``."""
-    nf, ident, noi, nou, nof, inpat, piv, dinv, T, tmp = ws
-    if _e_lu(A, nf, 0, noi, noi, noi, noi, inpat, piv, 1.0, tmp) < 0:
+    """x = A^-1 b by the engine's dense block routine (`_e_dense_tail`: LU with partial pivoting;
+    A overwritten by its factors) and `_e_solve`; False if A is singular. ``ws``: workspace of
+    ``_e_dense_ws``."""
+    nf, ident, noi, nof, piv, dinv, tmp = ws
+    if not _e_dense_tail(A, 0, nf, piv, 0):
         return False
-    _e_gather(A, nf, 0, noi, noi, noi, noi, nof, nof, dinv, T)
-    _e_solve(nf, 0, ident, noi, noi, noi, noi, piv, nof, nof, dinv, T, b, x, tmp)
+    for a in range(nf):
+        dinv[a] = 1.0 / A[a, a]
+    _e_solve(nf, 0, ident, noi, noi, noi, noi, piv, nof, nof, dinv, A, b, x, tmp)
     return True
 
 
@@ -720,8 +659,7 @@ def _e_dense_lu_solve(A, b, x, ws):
 def _e_dense_ws(nf):
     """Workspace of ``_e_dense_lu_solve`` for nf x nf systems."""
     noi = np.zeros(1, dtype=np.int64)
-    return (nf, np.arange(nf), noi, noi, np.zeros(1), np.zeros((0, 0), dtype=np.uint8), np.zeros(nf, dtype=np.int64),
-            np.empty(nf), np.empty((nf, nf)), np.empty(nf))
+    return nf, np.arange(nf), noi, np.zeros(1), np.zeros(nf, dtype=np.int64), np.empty(nf), np.empty(nf)
 
 
 @njit(cache=True, nogil=True)

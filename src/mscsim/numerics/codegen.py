@@ -663,7 +663,13 @@ def compile_model(model: OdeModel | ModelSheet) -> CompiledModel:
         for hook in COMPILE_NOTICE_HOOKS:
             hook(model, cache_dir())
     if not path.exists():
-        src = generate_source(model.full())
+        full = model.full()
+        if full.fingerprint() != model.fingerprint():
+            from mscsim.errors import MscsimError
+
+            raise MscsimError(f"model {model.name!r}: its sheet does not match its equations (a stale sheet "
+                              f"in {cache_dir() / 'models'}; delete that folder)")
+        src = generate_source(full)
         fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
         with os.fdopen(fd, "w") as fh:
             fh.write(src)

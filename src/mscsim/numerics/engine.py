@@ -21,12 +21,12 @@ model's generated right-hand side and Jacobian by address):
   working only on the ~1,000 pattern entries (about 1,700 multiply-adds per factorisation for
   the RA model, against ~96,000 for a dense LU). Each pivot must pass the threshold-pivoting test
   ``|a_kk| >= 0.1 max_i |a_ik|``; from the first one that fails, the rest of that factorisation
-  is done densely with partial pivoting (the same routine; with no static pivots it is the dense
-  LU of the steady state), so stability never rests on the static order. The integrator's
-  factorisations work on the pattern's values in one compressed array with a precomputed list of
-  update targets (``_e_factor_v``: 3.5 instead of 6.7 us on the RA model, the same operations in
-  the same order, so the same bits); the dense n x n work array is used only when a static pivot
-  fails. The predictor, ``psi`` and the rescaling of the difference array on a step-size change run
+  is done densely with partial pivoting (the dense block routine is also the steady state's dense
+  LU), so stability never rests on the static order. The factorisation works on the pattern's
+  values in one compressed array with a precomputed list of update targets (``_e_factor``: 3.5
+  us on the RA model; until the fourth 2026-12-07 session the same operations, in the same order
+  and so with the same bits, ran on a dense n x n work array in 6.7 us). The predictor, ``psi``
+  and the rescaling of the difference array on a step-size change run
   with the states innermost (vectorised, sums in scipy's order: the same bits). The kinetic block is a
   conservative compartment system, so ``I - cJ`` is column diagonally dominant there. States
   whose static pivot fails on a probe run of the model (its default parameters, a typical dose,
@@ -108,7 +108,7 @@ class LUPlan:
     k0: int            # pivots k >= k0 form a dense trailing block, factorised with partial pivoting
     inpat: np.ndarray  # uint8 n x n: 1 on the symbolic pattern (fill and dense block included)
     flops: int         # multiply-adds per numeric factorisation
-    #: n x n: index of each pattern position in the compressed values of ``_e_factor_v`` (static L by
+    #: n x n: index of each pattern position in the compressed values of ``_e_factor`` (static L by
     #: column, static U by row, static diagonal, trailing block by row), -1 off the pattern
     vmap: np.ndarray
     #: target index (in the compressed values) of each update l_ik u_kj of the static elimination,
@@ -189,6 +189,8 @@ def lu_plan(pattern: np.ndarray, tail_density: float = TAIL_DENSITY, last: "list
         raise AssertionError("lu_plan: the compressed layout does not cover the pattern once")
     upd = [vmap[lidx[q], uidx[r]] for k in range(k0) for q in range(lptr[k], lptr[k + 1])
            for r in range(uptr[k], uptr[k + 1])]
+    if any(v < 0 for v in upd):
+        raise AssertionError("lu_plan: an update outside the symbolic pattern")
     i64 = lambda x: np.ascontiguousarray(x, dtype=np.int64)  # noqa: E731
     return LUPlan(i64(perm), i64(lptr), i64(lidx), i64(uptr), i64(uidx), i64(pi), i64(pj), int(k0),
                   np.ascontiguousarray(A, dtype=np.uint8), flops, vmap, i64(upd))
@@ -199,6 +201,14 @@ def jac_positions(lu: LUPlan, rows: np.ndarray, cols: np.ndarray) -> tuple[np.nd
     iperm = np.empty_like(lu.perm)
     iperm[lu.perm] = np.arange(len(lu.perm))
     return np.ascontiguousarray(iperm[rows]), np.ascontiguousarray(iperm[cols])
+
+
+def jac_values_index(lu: LUPlan, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """Where each Jacobian non-zero (rows[k], cols[k]) sits in the compressed values of ``lu``."""
+    q = lu.vmap[jac_positions(lu, rows, cols)]
+    if (q < 0).any():
+        raise AssertionError("a Jacobian non-zero outside the LU pattern")
+    return np.ascontiguousarray(q)
 
 
 class EnginePlan:
@@ -225,7 +235,7 @@ class EnginePlan:
         self.deferred: list[int] = cached_deferred_pivots(compiled, self, probe) if probe else []
         self.lu = lu_plan(compiled.jac_sparsity, last=self.deferred)
         self.jac_pos = jac_positions(self.lu, self.jac_rows, self.jac_cols)
-        self.jac_q = np.ascontiguousarray(self.lu.vmap[self.jac_pos])
+        self.jac_q = jac_values_index(self.lu, self.jac_rows, self.jac_cols)
 
 
 @dataclass(frozen=True)
@@ -403,17 +413,12 @@ def _run(plan: EnginePlan, lu: LUPlan, p, y0, t_out, admins, rtol=1e-6, atol_sca
     seg_t, P = segments(admins, p, plan, min(0.0, float(t_out[0])), float(t_out[-1]))
     Y = np.empty((len(t_out), plan.n))
     st = np.zeros(len(STAT_NAMES), dtype=np.int64)
-    if lu is getattr(plan, "lu", None):
-        (ji, jj), jq = plan.jac_pos, plan.jac_q
-    else:
-        ji, jj = jac_positions(lu, plan.jac_rows, plan.jac_cols)
-        jq = np.ascontiguousarray(lu.vmap[ji, jj])
+    jq = plan.jac_q if lu is getattr(plan, "lu", None) else jac_values_index(lu, plan.jac_rows, plan.jac_cols)
     y0 = np.ascontiguousarray(y0, dtype=float)
     code = plan.kernels.engine_integrate(plan.rhs, plan.jac, y0, P, seg_t, t_out, plan.atol * atol_scale, float(rtol),
                                          float(max_step), int(max_steps), float(lu_reuse), float(piv_tol),
                                          int(newton_carry), lu.k0,
-                                         lu.perm, lu.lptr, lu.lidx, lu.uptr, lu.uidx, lu.pi, lu.pj, ji, jj, jq, lu.upd,
-                                         lu.inpat, Y, st)
+                                         lu.perm, lu.lptr, lu.lidx, lu.uptr, lu.uidx, jq, lu.upd, Y, st)
     if stats is not None:
         stats += st
     if code != 0:
