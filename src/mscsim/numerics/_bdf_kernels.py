@@ -91,11 +91,11 @@ _SIG_STEADY = f"int64(intp, intp, {_I}, {_I}, {_V}, {_I}, {_V}, {_V}, float64, {
 
 
 @njit(cache=True, nogil=True)
-def _e_dense_tail(A, a0, m, piv, poff):
+def _e_dense_tail(A, a0, m, piv, poff, dinv):
     """In-place LU with partial pivoting of the m x m block of ``A`` at (a0, a0) (the LAPACK getrf
     algorithm): the dense block of `_e_factor` and the steady state's dense solves (row swaps only
-    within the block's columns; ``piv[poff + k]`` = poff + the row swapped with row k). False if
-    the block is singular."""
+    within the block's columns; ``piv[poff + k]`` = poff + the row swapped with row k; ``dinv[poff + k]``
+    = 1 / U's k-th diagonal). False if the block is singular."""
     for k in range(m):
         kk = a0 + k
         p = k
@@ -114,6 +114,7 @@ def _e_dense_tail(A, a0, m, piv, poff):
                 A[kk, j] = A[a0 + p, j]
                 A[a0 + p, j] = tmp
         inv = 1.0 / A[kk, kk]
+        dinv[poff + k] = inv
         for i in range(a0 + k + 1, a0 + m):
             li = A[i, kk] * inv
             A[i, kk] = li
@@ -212,7 +213,7 @@ def _e_factor(jv, jq, c, n, k0, lptr, lidx, uptr, uidx, upd, V, piv, dinv, T, ur
                 for r in range(nu):
                     V[upd[u + r]] -= li * urow[r]
             u += nu
-        dinv[k] = 1.0 / pv
+        dinv[k] = inv
     mt = n - kt
     if kt < k0:  # a static pivot failed: the rest of the matrix, as it stands, into the dense block
         stats[_E_ST_DENSE_LU] += 1
@@ -228,10 +229,8 @@ def _e_factor(jv, jq, c, n, k0, lptr, lidx, uptr, uidx, upd, V, piv, dinv, T, ur
     for a in range(m):
         for b in range(m):
             T[k0 - kt + a, k0 - kt + b] = V[tb + a * m + b]
-    if not _e_dense_tail(T, 0, mt, piv, kt):
+    if not _e_dense_tail(T, 0, mt, piv, kt, dinv):
         return -1
-    for a in range(mt):
-        dinv[kt + a] = 1.0 / T[a, a]
     return kt
 
 
@@ -647,10 +646,8 @@ def _e_dense_lu_solve(A, b, x, ws):
     A overwritten by its factors) and `_e_solve`; False if A is singular. ``ws``: workspace of
     ``_e_dense_ws``."""
     nf, ident, noi, nof, piv, dinv, tmp = ws
-    if not _e_dense_tail(A, 0, nf, piv, 0):
+    if not _e_dense_tail(A, 0, nf, piv, 0, dinv):
         return False
-    for a in range(nf):
-        dinv[a] = 1.0 / A[a, a]
     _e_solve(nf, 0, ident, noi, noi, noi, noi, piv, nof, nof, dinv, A, b, x, tmp)
     return True
 

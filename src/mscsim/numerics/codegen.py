@@ -58,6 +58,22 @@ _RESERVED = {"t", "y", "p", "dy", "jv", "out", "math", "np", "carray", "cfunc", 
              "y_ptr", "p_ptr", "out_ptr"}
 
 
+def write_cache_file(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` in the cache atomically (a temporary file renamed onto it), so a
+    process reading the cache, or writing the same file at the same time, never sees half a file."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
 def cache_dir() -> Path:
     """Where generated model code and numba's cache live (env ``MSCSIM_CACHE`` overrides)."""
     env = os.environ.get("MSCSIM_CACHE")
@@ -590,10 +606,7 @@ def _native_functions(path: Path, module) -> tuple[int, int, int]:
             fns = [cfunc(module.SIG, cache=True, error_model="numpy")(getattr(module, f)) for f in _FUNCTIONS]
             module._numba_cfuncs = fns  # keep them alive
             return tuple(f.address for f in fns)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(obj)
-        os.replace(tmp, obj_path)
+        write_cache_file(obj_path, obj)
     return tuple(_load_object(obj, [prefix + f for f in _FUNCTIONS]))
 
 
@@ -669,11 +682,7 @@ def compile_model(model: OdeModel | ModelSheet) -> CompiledModel:
 
             raise MscsimError(f"model {model.name!r}: its sheet does not match its equations (a stale sheet "
                               f"in {cache_dir() / 'models'}; delete that folder)")
-        src = generate_source(full)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-        with os.fdopen(fd, "w") as fh:
-            fh.write(src)
-        os.replace(tmp, path)
+        write_cache_file(path, generate_source(full).encode())
     compiled = CompiledModel(model, _import_path(path), path)
     _COMPILED[key] = compiled
     _BY_ID[id(model)] = (model, compiled)

@@ -234,7 +234,6 @@ class EnginePlan:
         #: states whose static pivot failed on the model's probe, placed in the dense block
         self.deferred: list[int] = cached_deferred_pivots(compiled, self, probe) if probe else []
         self.lu = lu_plan(compiled.jac_sparsity, last=self.deferred)
-        self.jac_pos = jac_positions(self.lu, self.jac_rows, self.jac_cols)
         self.jac_q = jac_values_index(self.lu, self.jac_rows, self.jac_cols)
 
 
@@ -255,7 +254,7 @@ PROBE_C = (1e-3, 1e-2, 0.1, 1.0, 10.0, 100.0)
 
 def first_failing_pivots(lu: LUPlan, mats: np.ndarray, piv_tol: float = PIVOT_TOL) -> np.ndarray:
     """For each matrix of ``mats`` (S x n x n, original order), the original index of the first
-    static pivot of ``lu`` that fails the threshold test, or -1 (the elimination ``_e_lu`` does,
+    static pivot of ``lu`` that fails the threshold test, or -1 (the elimination ``_e_factor`` does,
     in numpy over all matrices at once)."""
     A = mats[:, lu.perm][:, :, lu.perm].copy()
     fail = np.full(A.shape[0], -1, dtype=np.int64)
@@ -329,12 +328,11 @@ def cached_deferred_pivots(compiled: CompiledModel, plan: "EnginePlan", probe: d
     equals a fresh one; a file that does not hold a valid list is recomputed."""
     import hashlib
     import json
-    import os
     from pathlib import Path
 
     import numba
 
-    from mscsim.numerics.codegen import _cpu_tag
+    from mscsim.numerics.codegen import _cpu_tag, write_cache_file
 
     h = hashlib.sha256()
     h.update(str(compiled.path.name).encode())
@@ -354,12 +352,10 @@ def cached_deferred_pivots(compiled: CompiledModel, plan: "EnginePlan", probe: d
     except (OSError, ValueError):
         pass
     last = deferred_pivots(compiled, plan, probe)
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
     try:
-        tmp.write_text(json.dumps(last))
-        os.replace(tmp, path)
+        write_cache_file(path, json.dumps(last).encode())
     except OSError:  # a read-only cache only costs the probe again next time
-        tmp.unlink(missing_ok=True)
+        pass
     return last
 
 
