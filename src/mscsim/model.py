@@ -105,7 +105,7 @@ def build_model(disease: str | None = None, target: str | None = None,
         except (OSError, ValueError, KeyError, TypeError, IndexError):
             sheet = None
     if sheet is None:  # built, then read back as every later process will read it
-        text = _symbolic_ode(disease, None if disease else target, species, subtype).sheet(build).to_json()
+        text = build().sheet(build).to_json()
         sheet = ModelSheet.from_json(text, build)
         if path is not None:
             _write_atomic(path, text)
@@ -196,22 +196,13 @@ def _prune(path) -> None:
 
 
 def _write_atomic(path, text: str) -> None:
-    import os
-    import tempfile
+    from mscsim.io import atomic_path
 
     try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+        with atomic_path(path) as tmp:
+            tmp.write_text(text)
     except OSError:  # a read-only cache only costs building the model again next time
-        return
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except OSError:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+        pass
 
 
 def _symbolic_ode(disease, target, species, subtype) -> OdeModel:

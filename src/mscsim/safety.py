@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -49,16 +50,11 @@ PEAK_OFFSETS = np.array([1.0, 5.0, 15.0, 60.0, 240.0]) / 1440.0
 _REF_PER_KG = 1e6
 
 
+@lru_cache(maxsize=None)
 def _p(name: str) -> float:
     """A safety parameter's table value (memoised: the table is read once per process, and a trial
     asks for ~20 values per patient)."""
-    v = _P_CACHE.get(name)
-    if v is None:
-        v = _P_CACHE[name] = parameters.value(name)
-    return v
-
-
-_P_CACHE: dict[str, float] = {}
+    return parameters.value(name)
 
 
 def _tissue_factor(product: str) -> float:
@@ -206,12 +202,9 @@ def _odds_ratio(a: float, b: float) -> float | None:
 
 
 def _nanmean(v: np.ndarray) -> float:
-    """Mean of the non-NaN values (pandas' ``Series.mean``: NaN set to 0, summed, divided by the count)."""
-    nan = np.isnan(v)
-    if nan.any():
-        v = np.where(nan, 0.0, v)
-    count = float(len(v) - int(nan.sum()))
-    return float(v.sum() / count) if count > 0 else float("nan")
+    """Mean of the non-NaN values, NaN if there is none (pandas' ``Series.mean``; numpy's
+    ``nanmean`` without its warning on an all-NaN slice)."""
+    return float(np.nanmean(v)) if (~np.isnan(v)).any() else float("nan")
 
 
 def arm_block(table, arms: list[str], control: str) -> dict:

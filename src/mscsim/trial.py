@@ -801,13 +801,12 @@ SAFETY_COLUMNS = (["arm", "patient"] + [f"risk_{e}" for e in SAFETY_EVENTS] + [f
 def safety_columns(plan: TrialPlan, pairs: dict) -> dict[str, list]:
     """The columns of `safety_table` as lists (what `safety.arm_block` needs, without a DataFrame)."""
     done = [(arm.name, r) for arm in plan.scenario.arms for _task, r in pairs[arm.name] if r.safety is not None]
-    last = [r.observed.row(len(r.observed) - 1) for _, r in done]
     cols: dict[str, list] = {"arm": [a for a, _ in done], "patient": [r.pid for _, r in done]}
     nan = float("nan")
     for e in SAFETY_EVENTS:
         cols[f"risk_{e}"] = [r.safety[e] for _, r in done]
-    for e in SAFETY_EVENTS:
-        cols[f"event_{e}"] = [float(x[e]) if e in x else nan for x in last]
+    for e in SAFETY_EVENTS:  # at the last observation time
+        cols[f"event_{e}"] = [float(r.observed._column(e)[-1]) if e in r.observed else nan for _, r in done]
     cols["d_dimer_peak"] = [r.safety["d_dimer_peak"] for _, r in done]
     return cols
 
