@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -83,17 +84,18 @@ def test_a_failed_drawing_process_falls_back_to_this_one(result, tmp_path, monke
     assert all(f.exists() and f.stat().st_size > 10_000 for f in files)
 
 
-@pytest.mark.parametrize("workers", ["2", "1"])
-def test_trial_process_imports_no_matplotlib_nor_scipy_stats(tmp_path, workers):
+@pytest.mark.parametrize("workers,report", [("2", "--no-report"), ("1", "--no-report"), ("2", "--report")])
+def test_trial_process_imports_no_matplotlib_nor_scipy_stats(tmp_path, workers, report):
     """Start-up cost: the process that runs a trial leaves matplotlib to the figure process (with
-    workers, or one worker where it may use a second CPU), and the statistics need neither
-    scipy.stats nor statsmodels."""
+    workers, or one worker where it may use a second CPU), also when it writes the report (its
+    organ colours come from mscsim.palette), and the statistics need neither scipy.stats nor
+    statsmodels."""
     if workers == "1" and len(os.sched_getaffinity(0)) < 2:
         pytest.skip("one CPU: the figures are drawn in the trial process")
     p = tmp_path / "s.yaml"
     p.write_text(yaml.safe_dump(SCEN))
     code = ("import sys; from mscsim.cli import main; "
-            f"rc = main(['trial', {str(p)!r}, '-o', {str(tmp_path / 'out')!r}, '--no-report', '--workers', "
+            f"rc = main(['trial', {str(p)!r}, '-o', {str(tmp_path / 'out')!r}, {report!r}, '--workers', "
             f"{workers!r}]); "
             "print(rc, sorted(m for m in ('matplotlib', 'scipy.stats', 'statsmodels') if m in sys.modules))")
     env = dict(os.environ, MSCSIM_NO_WARM="1")
@@ -102,6 +104,56 @@ def test_trial_process_imports_no_matplotlib_nor_scipy_stats(tmp_path, workers):
     assert out.stdout.strip().splitlines()[-1] == "0 []"
     assert (tmp_path / "out" / "timecourse.png").exists() and (tmp_path / "out" / "responders.png").exists()
     assert json.loads((tmp_path / "out" / "summary.json").read_text())["arms"][0]["n"] == 2
+    assert (tmp_path / "out" / "report.html").exists() == (report == "--report")
+
+
+def _masked(html: str) -> str:
+    """A report without its minute of generation."""
+    return re.sub(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC", "<generated>", html)
+
+
+@pytest.mark.parametrize("endpoints", ["score and responders", "score only"])
+def test_report_built_while_the_figures_are_drawn_is_the_report_of_the_finished_folder(tmp_path, endpoints):
+    """The trial command builds report.html from the tables and the summary in memory while the
+    figure process draws: the page is the one built afterwards from the finished folder, which
+    links to the PNG files the folder holds (no responders.png without a proportion endpoint)."""
+    from mscsim.cli import main
+    from mscsim.report import build_report
+    from mscsim.scenario import Scenario
+
+    scen = dict(SCEN, endpoints=SCEN["endpoints"][:1] if endpoints == "score only" else SCEN["endpoints"])
+    p = tmp_path / "s.yaml"
+    p.write_text(yaml.safe_dump(scen))
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "mine.png").write_bytes(b"\x89PNG\r\n\x1a\n")  # a file of the user's in the folder: listed as before
+    assert main(["trial", str(p), "-o", str(out), "--workers", "2"]) == 0
+    assert (out / "responders.png").exists() == (endpoints != "score only")
+    after = build_report(out, scenario=Scenario.model_validate(scen))
+    assert _masked((out / "report.html").read_text()) == _masked(after)
+    assert ("responders.png" in after) == (endpoints != "score only") and "mine.png" in after
+
+
+def test_report_that_fails_while_drawing_is_built_from_the_finished_folder(tmp_path, monkeypatch):
+    """Whatever goes wrong while the figures are drawn, the report is built as before from the
+    finished folder (where an error would show)."""
+    import mscsim.report
+    from mscsim.cli import main
+
+    build, calls = mscsim.report.build_report, []
+
+    def fails_ahead(folder, *args, **kwargs):
+        calls.append(kwargs.get("summary") is not None)
+        if kwargs.get("summary") is not None:
+            raise RuntimeError("not now")
+        return build(folder, *args, **kwargs)
+
+    monkeypatch.setattr(mscsim.report, "build_report", fails_ahead)
+    p = tmp_path / "s.yaml"
+    p.write_text(yaml.safe_dump(SCEN))
+    assert main(["trial", str(p), "-o", str(tmp_path / "out"), "--workers", "2"]) == 0
+    assert calls == [True, False]
+    assert "<html" in (tmp_path / "out" / "report.html").read_text()[:2000].lower()
 
 
 def test_a_trial_that_fails_leaves_no_drawing_process(tmp_path, monkeypatch, capsys):

@@ -10,11 +10,7 @@ import pandas as pd  # noqa: E402
 from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-ORGAN_COLORS = {
-    "lung": "#1f77b4", "liver": "#8c564b", "spleen": "#d62728", "gut": "#ff7f0e", "kidney": "#9467bd",
-    "heart": "#e377c2", "brain": "#7f7f7f", "marrow": "#bcbd22", "muscle": "#17becf", "skin": "#aec7e8",
-    "adipose": "#ffbb78", "rest": "#c5b0d5", "blood": "#000000",
-}
+from mscsim.palette import ORGAN_COLORS  # noqa: E402
 
 
 def _color(organ: str) -> str:

@@ -821,11 +821,14 @@ def safety_table(plan: TrialPlan, pairs: dict, columns: dict | None = None) -> p
     return pd.DataFrame(cols, columns=SAFETY_COLUMNS)
 
 
-def write_trial(result: TrialResult, out, *, csv: bool = False, figures: "TrialFigures | None" = None) -> list:
+def write_trial(result: TrialResult, out, *, csv: bool = False, figures: "TrialFigures | None" = None,
+                while_drawing=None) -> list:
     """Write summary.json, patients.parquet, timecourse.parquet, population.parquet, figures (atomically).
 
     ``csv``: also a CSV copy of each table. ``figures``: a `start_trial_figures` job already drawing
     the figures in another process (waited for before summary.json); None draws them here.
+    ``while_drawing``: called with no argument once the tables are written, before the figures
+    are waited for (the trial command builds the report meanwhile; issue 19).
     summary.json is written last: its presence means the folder is complete."""
     from pathlib import Path
 
@@ -837,6 +840,8 @@ def write_trial(result: TrialResult, out, *, csv: bool = False, figures: "TrialF
     files += write_table(result.patients, out / "patients", csv=csv)
     files += write_table(result.timecourse, out / "timecourse", csv=csv)
     files += write_table(result.population, out / "population", csv=csv)
+    if while_drawing is not None:
+        while_drawing()
     files += figures.join() if figures is not None else write_trial_figures(result, out)
     if result.summary.get("population_fit"):
         files += write_table(pd.DataFrame(result.summary["population_fit"]), out / "population_fit", csv=True)

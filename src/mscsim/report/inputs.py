@@ -60,8 +60,11 @@ def _read_parquet(path: Path, required: bool = False) -> pd.DataFrame | None:
                           field="report") from None
 
 
-def load_inputs(folder, scenario=None, settings: dict | None = None, *, regimen=None) -> ReportInput:
-    """Read an output folder (simulate or trial); raise :class:`MscsimError` on a wrong folder."""
+def load_inputs(folder, scenario=None, settings: dict | None = None, *, regimen=None, summary: dict | None = None,
+                figures: list | None = None) -> ReportInput:
+    """Read an output folder (simulate or trial); raise :class:`MscsimError` on a wrong folder.
+    ``summary``, ``figures``: the run's summary (as summary.json will hold it) and PNG files, given
+    where they are not in the folder yet."""
     folder = Path(folder)
     if not folder.exists():
         raise MscsimError(f"no folder at {folder}", field="report")
@@ -69,16 +72,12 @@ def load_inputs(folder, scenario=None, settings: dict | None = None, *, regimen=
         raise MscsimError(f"{folder} is not a folder: give the output folder of `mscsim simulate` "
                           "or `mscsim trial`", field="report")
     sfile = folder / "summary.json"
-    if not sfile.is_file():
-        raise MscsimError(f"{folder} has no summary.json: give the output folder of `mscsim simulate` "
-                          "or `mscsim trial` (a finished run)", field="report")
-    try:
-        summary = json.loads(sfile.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise MscsimError(f"{sfile} is not valid JSON", field="report") from None
+    if summary is None:
+        summary = _read_summary(sfile, folder)
     if not isinstance(summary, dict):
         raise MscsimError(f"{sfile} is not a mscsim summary (expected a JSON object)", field="report")
-    figures = sorted(p for p in folder.glob("*.png") if p.is_file())
+    figures = sorted(Path(p) for p in figures) if figures is not None else sorted(
+        p for p in folder.glob("*.png") if p.is_file())
     if "arms" in summary:
         inp = ReportInput(folder, "trial", summary, settings=dict(settings or {}), figures=figures)
         _load_trial(inp, scenario)
@@ -90,6 +89,16 @@ def load_inputs(folder, scenario=None, settings: dict | None = None, *, regimen=
         raise MscsimError(f"{sfile} is neither a `mscsim simulate` nor a `mscsim trial` summary",
                           field="report")
     return inp
+
+
+def _read_summary(sfile: Path, folder: Path):
+    if not sfile.is_file():
+        raise MscsimError(f"{folder} has no summary.json: give the output folder of `mscsim simulate` "
+                          "or `mscsim trial` (a finished run)", field="report")
+    try:
+        return json.loads(sfile.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise MscsimError(f"{sfile} is not valid JSON", field="report") from None
 
 
 # ---------------------------------------------------------------------------------------------

@@ -471,7 +471,7 @@ def _arm_list(inp: ReportInput) -> list[dict]:
 
 def build(inp: ReportInput) -> tuple[str, dict, list[str]]:
     """(sections HTML, data blob, section ids) for one report."""
-    from mscsim.plots import ORGAN_COLORS
+    from mscsim.palette import ORGAN_COLORS
 
     mod = None
     if inp.disease:
