@@ -23,6 +23,9 @@ What is measured (all in one run, so the engines are compared under the same mac
 - each (engine, mode, N) runs in a fresh process, so peak memory (``ru_maxrss``; pools: parent +
   2 x largest worker) belongs to that measurement; a run whose projected time exceeds ``--budget``
   is skipped and its projection printed;
+- the compiled engine against libRoadRunner in paired rounds (serial, N = 1,000, ``--paired``
+  rounds): both engines back to back in alternating order, so the machine's drift between
+  measurements falls on both; the ratio of each round and their median;
 - cost against simulated days (90, 365, 730), agreement with scipy Radau (rtol 1e-10, atol x 1e-3)
   on the RA model and the kinetics model, the compiled engine's work per patient, the untreated
   baseline (compiled Newton vs MINPACK), and the wall time of a whole 1,000-patient virtual trial
@@ -392,6 +395,8 @@ def main(argv=None) -> int:
     ap.add_argument("--n", type=int, nargs="*", help="patient counts (default 100 1000 10000)")
     ap.add_argument("--budget", type=float, default=240.0, help="skip a measurement projected to take longer (s)")
     ap.add_argument("--no-trial", action="store_true", help="skip the whole-trial timing")
+    ap.add_argument("--paired", type=int, default=6, metavar="ROUNDS",
+                    help="rounds of the paired compiled-vs-RoadRunner measurement (0: none; default 6)")
     ap.add_argument("--out", default=str(HERE / "RESULTS.md"))
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -428,7 +433,8 @@ def main(argv=None) -> int:
     tmp = Path(tempfile.mkdtemp(prefix="mscsim_bench_"))
     data = str(tmp / "patients.npz")
     t = time.perf_counter()
-    draw_patients(max(ns), Path(data))
+    n_pair = 200 if args.quick else 1000  # patients of the paired rounds
+    draw_patients(max(ns + ([n_pair] if args.paired else [])), Path(data))
     t_draw = time.perf_counter() - t
     t = time.perf_counter()
     sbml_text = export_sbml("ra", regimen=regimen(), days=365, check=False).sbml
@@ -439,7 +445,7 @@ def main(argv=None) -> int:
     say(f"- model: RA (kinetics + immune + RA), {len(composed.ode.states)} states, {len(composed.ode.params)} "
         f"parameters; 1e6 cells/kg IV at day 0; {len(out_times(365))} output times over 365 d; rtol {RTOL:g}, "
         "per-state atol")
-    say(f"- {max(ns)} patients drawn with their untreated baselines in {t_draw:.1f} s; SBML export "
+    say(f"- {max(ns + ([n_pair] if args.paired else []))} patients drawn with their untreated baselines in {t_draw:.1f} s; SBML export "
         f"{len(sbml_text) / 1e3:.0f} kB in {t_sbml:.1f} s")
     say()
 
@@ -491,6 +497,34 @@ def main(argv=None) -> int:
             say(f"{label}, work per patient-year (mean): " + ", ".join(
                 f"{k} {c[k]:g}" for k in ("steps", "rhs_evals", "jac_evals", "lu_factorizations", "pivot_fallbacks",
                                           "rejected_steps", "segments")))
+            say()
+
+    # paired, interleaved: the engine-vs-RoadRunner ratio without the machine's drift between measurements
+    if args.paired:
+        say(f"## Compiled engine vs libRoadRunner, paired rounds (serial, N = {n_pair})")
+        say()
+        say("Each round measures both engines back to back, each in a fresh process on the same patients, in "
+            "alternating order (compiled first, then RoadRunner first, ...), so a change in the machine's speed "
+            "between measurements minutes apart, which moved single ratios above by up to a third in earlier "
+            "runs, falls on both engines alike. Ratio = compiled pat/s / RoadRunner pat/s within the round.")
+        say()
+        rows, ratios = [], []
+        for k in range(args.paired):
+            order = ("compiled", "roadrunner") if k % 2 == 0 else ("roadrunner", "compiled")
+            got = {}
+            for name in order:
+                got[name] = run_child({"name": name, "mode": "serial", "n": n_pair, "days": 365.0, "data": data,
+                                       "sbml": sbml}, timeout=args.budget * 3 + 120)
+            if got["compiled"] and got["roadrunner"]:
+                ratios.append(got["compiled"]["pat_s"] / got["roadrunner"]["pat_s"])
+                rows.append([k + 1, " then ".join(order), f"{got['compiled']['pat_s']:.1f}",
+                             f"{got['roadrunner']['pat_s']:.1f}", f"{ratios[-1]:.2f}"])
+                print(f"  paired round {k + 1}: {ratios[-1]:.2f}x", flush=True)
+        say(fmt_table(["round", "order", "compiled pat/s", "roadrunner pat/s", "ratio"], rows))
+        say()
+        if ratios:
+            say(f"Median ratio over {len(ratios)} rounds: {float(np.median(ratios)):.2f}x (range "
+                f"{min(ratios):.2f}-{max(ratios):.2f}x).")
             say()
 
     # scaling with N
