@@ -113,14 +113,23 @@ def _masked(html: str) -> str:
 
 
 @pytest.mark.parametrize("endpoints", ["score and responders", "score only"])
-def test_report_built_while_the_figures_are_drawn_is_the_report_of_the_finished_folder(tmp_path, endpoints):
+def test_report_built_while_the_figures_are_drawn_is_the_report_of_the_finished_folder(tmp_path, endpoints,
+                                                                                      monkeypatch):
     """The trial command builds report.html from the tables and the summary in memory while the
     figure process draws: the page is the one built afterwards from the finished folder, which
     links to the PNG files the folder holds (no responders.png without a proportion endpoint)."""
+    import mscsim.report
     from mscsim.cli import main
     from mscsim.report import build_report
     from mscsim.scenario import Scenario
 
+    calls = []
+
+    def spy(folder, *args, **kwargs):  # which way the trial command built its report
+        calls.append("ahead" if kwargs.get("summary") is not None else "from the folder")
+        return build_report(folder, *args, **kwargs)
+
+    monkeypatch.setattr(mscsim.report, "build_report", spy)
     scen = dict(SCEN, endpoints=SCEN["endpoints"][:1] if endpoints == "score only" else SCEN["endpoints"])
     p = tmp_path / "s.yaml"
     p.write_text(yaml.safe_dump(scen))
@@ -128,6 +137,7 @@ def test_report_built_while_the_figures_are_drawn_is_the_report_of_the_finished_
     out.mkdir()
     (out / "mine.png").write_bytes(b"\x89PNG\r\n\x1a\n")  # a file of the user's in the folder: listed as before
     assert main(["trial", str(p), "-o", str(out), "--workers", "2"]) == 0
+    assert calls == ["ahead"]  # built while the figures were drawn, and that copy written
     assert (out / "responders.png").exists() == (endpoints != "score only")
     after = build_report(out, scenario=Scenario.model_validate(scen))
     assert _masked((out / "report.html").read_text()) == _masked(after)
@@ -154,6 +164,24 @@ def test_report_that_fails_while_drawing_is_built_from_the_finished_folder(tmp_p
     assert main(["trial", str(p), "-o", str(tmp_path / "out"), "--workers", "2"]) == 0
     assert calls == [True, False]
     assert "<html" in (tmp_path / "out" / "report.html").read_text()[:2000].lower()
+
+
+def test_a_report_that_cannot_be_built_fails_the_command_as_before(tmp_path, monkeypatch, capsys):
+    """An error in the report shows once the folder is complete (summary.json written), as before
+    the report was built while the figures are drawn: the command fails with the message."""
+    import mscsim.report
+    from mscsim.cli import main
+    from mscsim.errors import MscsimError
+
+    def broken(*args, **kwargs):
+        raise MscsimError("the report cannot be built", field="report")
+
+    monkeypatch.setattr(mscsim.report, "build_report", broken)
+    p = tmp_path / "s.yaml"
+    p.write_text(yaml.safe_dump(SCEN))
+    assert main(["trial", str(p), "-o", str(tmp_path / "out"), "--workers", "2"]) != 0
+    assert "the report cannot be built" in capsys.readouterr().err
+    assert (tmp_path / "out" / "summary.json").exists() and not (tmp_path / "out" / "report.html").exists()
 
 
 def test_a_trial_that_fails_leaves_no_drawing_process(tmp_path, monkeypatch, capsys):

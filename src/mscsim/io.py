@@ -38,9 +38,14 @@ def _umask() -> int:
     return mask
 
 
+def json_text(obj) -> str:
+    """``obj`` as written to a JSON file (strict: no NaN or infinity)."""
+    return json.dumps(obj, indent=2, sort_keys=False, allow_nan=False) + "\n"
+
+
 def write_json(obj, path) -> Path:
     with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(obj, indent=2, sort_keys=False, allow_nan=False) + "\n")
+        tmp.write_text(json_text(obj))
     return Path(path)
 
 

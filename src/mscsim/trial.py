@@ -827,8 +827,8 @@ def write_trial(result: TrialResult, out, *, csv: bool = False, figures: "TrialF
 
     ``csv``: also a CSV copy of each table. ``figures``: a `start_trial_figures` job already drawing
     the figures in another process (waited for before summary.json); None draws them here.
-    ``while_drawing``: called with no argument once the tables are written, before the figures
-    are waited for (the trial command builds the report meanwhile; issue 19).
+    ``while_drawing``: with ``figures``, called with no argument once the tables are written and
+    before the figures are waited for (the trial command builds the report meanwhile; issue 19).
     summary.json is written last: its presence means the folder is complete."""
     from pathlib import Path
 
@@ -840,7 +840,7 @@ def write_trial(result: TrialResult, out, *, csv: bool = False, figures: "TrialF
     files += write_table(result.patients, out / "patients", csv=csv)
     files += write_table(result.timecourse, out / "timecourse", csv=csv)
     files += write_table(result.population, out / "population", csv=csv)
-    if while_drawing is not None:
+    if while_drawing is not None and figures is not None:
         while_drawing()
     files += figures.join() if figures is not None else write_trial_figures(result, out)
     if result.summary.get("population_fit"):
@@ -850,6 +850,10 @@ def write_trial(result: TrialResult, out, *, csv: bool = False, figures: "TrialF
                                            for f in result.failures]), out / "failures", csv=True)
     files.append(write_json(result.summary, out / "summary.json"))  # last: its presence means complete
     return files
+
+
+#: the PNG figures of a trial folder, in the order they are drawn
+TRIAL_FIGURES = ("timecourse.png", "responders.png")
 
 
 def write_trial_figures(result: TrialResult, out) -> list:
@@ -879,8 +883,9 @@ def _draw_figures(timecourse: pd.DataFrame, summary: dict, quantities: list, out
     else:
         fig = timecourse_layout(panels, title)
     # the figures are laid out with fixed margins: saved as laid out, not measured and drawn again
-    return [save_figure(fill_timecourse_figure(fig, timecourse, panels), out / "timecourse.png", tight=False),
-            save_figure(responder_figure(summary, title=title), out / "responders.png", tight=False)]
+    tc_png, resp_png = TRIAL_FIGURES
+    return [save_figure(fill_timecourse_figure(fig, timecourse, panels), out / tc_png, tight=False),
+            save_figure(responder_figure(summary, title=title), out / resp_png, tight=False)]
 
 
 def _timecourse_layout(quantities: list, title: str) -> tuple:
@@ -954,7 +959,7 @@ class TrialFigures:
             return write_trial_figures(self.result, self.out)
         from pathlib import Path
 
-        return [Path(self.out) / "timecourse.png", Path(self.out) / "responders.png"]
+        return [Path(self.out) / name for name in TRIAL_FIGURES]
 
 
 def _figures_child(recv, send, out, parent: int, layout: tuple | None = None) -> None:

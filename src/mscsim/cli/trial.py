@@ -144,7 +144,12 @@ def trial_cmd(
         figures.draw(result)
     built: list[str] = []  # the report, when it could be built while the figures were drawn
     ahead = (lambda: _report_while_drawing(result, out, sc, built)) if report and figures is not None else None
-    files = write_trial(result, out, csv=True, figures=figures, while_drawing=ahead)
+    try:
+        files = write_trial(result, out, csv=True, figures=figures, while_drawing=ahead)
+    except BaseException:  # an error or Ctrl-C while writing: the figure process stops too
+        if figures is not None:
+            figures.cancel()
+        raise
     files = drop_empty_responders(result.summary, out, files)
     if report:
         try:
@@ -173,10 +178,12 @@ def _report_while_drawing(result, out: Path, sc, built: list) -> None:
     import json
 
     try:
+        from mscsim.io import json_text
         from mscsim.report import build_report
+        from mscsim.trial import TRIAL_FIGURES
 
-        summary = json.loads(json.dumps(result.summary, allow_nan=False))  # as written to summary.json
-        pngs = {p for p in out.glob("*.png") if p.is_file()} | {out / "timecourse.png", out / "responders.png"}
+        summary = json.loads(json_text(result.summary))  # as summary.json will hold it
+        pngs = {p for p in out.glob("*.png") if p.is_file()} | {out / name for name in TRIAL_FIGURES}
         if not _has_proportion(summary):  # drop_empty_responders will remove it
             pngs.discard(out / "responders.png")
         built.append(build_report(out, scenario=sc, summary=summary, figures=sorted(pngs)))

@@ -72,10 +72,12 @@ def load_inputs(folder, scenario=None, settings: dict | None = None, *, regimen=
         raise MscsimError(f"{folder} is not a folder: give the output folder of `mscsim simulate` "
                           "or `mscsim trial`", field="report")
     sfile = folder / "summary.json"
-    if summary is None:
+    given = summary is not None
+    if not given:
         summary = _read_summary(sfile, folder)
+    where = "the summary given" if given else str(sfile)
     if not isinstance(summary, dict):
-        raise MscsimError(f"{sfile} is not a mscsim summary (expected a JSON object)", field="report")
+        raise MscsimError(f"{where} is not a mscsim summary (expected a JSON object)", field="report")
     figures = sorted(Path(p) for p in figures) if figures is not None else sorted(
         p for p in folder.glob("*.png") if p.is_file())
     if "arms" in summary:
@@ -86,7 +88,7 @@ def load_inputs(folder, scenario=None, settings: dict | None = None, *, regimen=
                           regimen=regimen)
         _load_simulate(inp)
     else:
-        raise MscsimError(f"{sfile} is neither a `mscsim simulate` nor a `mscsim trial` summary",
+        raise MscsimError(f"{where} is neither a `mscsim simulate` nor a `mscsim trial` summary",
                           field="report")
     return inp
 
