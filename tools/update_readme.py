@@ -41,7 +41,8 @@ def validation_section(path: Path) -> str:
 def bench_section(path: Path) -> str:
     text = path.read_text()
     keep = []
-    for title in ("## Patients per second", "## A whole 1000-patient", "## Issue 19 targets"):
+    for title in ("## Patients per second", "## Compiled engine vs libRoadRunner, paired", "## A whole 1000-patient",
+                  "## Issue 19 targets"):
         i = text.find(title)
         if i < 0:
             continue

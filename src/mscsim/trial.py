@@ -977,8 +977,6 @@ def _figures_child(recv, send, out, parent: int, layout: tuple | None = None) ->
         import mscsim.plots  # noqa: F401  (matplotlib, while the parent works)
 
         prebuilt = _timecourse_layout(*layout) if layout is not None else None
-        if prebuilt is not None:
-            _warm_renderer(prebuilt[1])
         while not recv.poll(0.5):
             if os.getppid() != parent:
                 return
@@ -987,18 +985,6 @@ def _figures_child(recv, send, out, parent: int, layout: tuple | None = None) ->
         code = 0
     finally:
         os._exit(code)
-
-
-def _warm_renderer(fig) -> None:
-    """Render the empty time-course panels once, to memory and at the PNG's resolution, while the
-    trial runs: the fonts, glyphs and the layouts of the titles and labels are then cached when the
-    data arrive (0.04-0.13 s less drawing on the critical path, RA). Rendering leaves the figure as
-    it was: the PNGs are byte-identical (tests/test_trial_figures.py)."""
-    import io
-
-    from mscsim.io import FIGURE_DPI
-
-    fig.canvas.print_figure(io.BytesIO(), dpi=FIGURE_DPI, format="raw")
 
 
 def start_trial_figures(out, scenario: Scenario | None = None) -> TrialFigures | None:

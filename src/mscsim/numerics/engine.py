@@ -54,10 +54,12 @@ libRoadRunner must go through SBML. Against scipy Radau at rtol 1e-10 (atol x 1e
 (liver injury, 30 days), maximum relative error on states and read-outs (values below 1e-4 of a
 trajectory's peak, or below the state's atol, compared against that floor) is of the same order as LSODA's at the same
 tolerances (see RESULTS.md, "Agreement"; every shipped model is checked against Radau in
-tests/test_engine_every_model.py). Serially it runs 5.3-6.1x (N = 100 to 10,000) as many
-patients per second as LSODA with the same compiled right-hand side, and 3.5-4.9x libRoadRunner
-on the exported SBML (RESULTS.md, 2026-12-07 16:10 and 17:02 runs; 1.4-1.9x ``compiled-v1``
-there, the engine with scipy's Newton rule and no pivot probe). What bounds it: on the RA model about 430 steps per patient-year, most of
+tests/test_engine_every_model.py). Serially it runs 4.1-6.1x (N = 100 to 10,000) as many
+patients per second as LSODA with the same compiled right-hand side, and 2.9-4.9x libRoadRunner
+on the exported SBML in single measurements (RESULTS.md, 2026-12-07 16:10, 17:02 and 18:22
+runs; 1.2-1.9x ``compiled-v1`` there, the engine with scipy's Newton rule and no pivot probe);
+measured back to back in alternating order, the median over 6 rounds of 1,000 patients is 3.87x
+libRoadRunner (3.40-4.17x; 18:22 run, "paired rounds"). What bounds it: on the RA model about 430 steps per patient-year, most of
 them in the first hours after an infusion, where rtol 1e-6 on the cell counts' fast lung arrest
 sets the step; per step 1.4 right-hand sides (0.3 us each), 1.4 sparse solves (1.1 us each)
 and one LU in seven steps (3.5 us).
