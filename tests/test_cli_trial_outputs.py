@@ -31,6 +31,29 @@ def test_trial_writes_csv_and_no_empty_responder_figure(tmp_path, capsys, monkey
     assert "e-1" not in text and "e-0" not in text  # no 2.78e-17 style noise
 
 
+def test_a_rerun_without_a_proportion_endpoint_leaves_no_responder_figure_before_the_summary(tmp_path, monkeypatch):
+    """The responder figure of an earlier run into the same folder is removed with this run's
+    files, before summary.json marks the folder complete (nothing changes in it afterwards)."""
+    import mscsim.io
+
+    out = tmp_path / "out"
+    assert main(["trial", str(_scenario(tmp_path, [{"name": "acr20", "at": "4 wk"}])), "-o", str(out),
+                 "--no-report"]) == 0
+    assert (out / "responders.png").exists()
+    seen = []
+    write_json = mscsim.io.write_json
+
+    def watch(obj, path):  # what the folder holds when summary.json is written
+        if path.name == "summary.json":
+            seen.append((out / "responders.png").exists())
+        return write_json(obj, path)
+
+    monkeypatch.setattr(mscsim.io, "write_json", watch)
+    assert main(["trial", str(_scenario(tmp_path, [{"name": "das28_esr", "at": "4 wk"}])), "-o", str(out),
+                 "--no-report"]) == 0
+    assert seen == [False] and not (out / "responders.png").exists() and (out / "timecourse.png").exists()
+
+
 def test_trial_with_a_proportion_endpoint_keeps_the_responder_figure(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("COLUMNS", "200")
     out = tmp_path / "out"

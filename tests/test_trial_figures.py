@@ -136,6 +136,7 @@ def test_report_built_while_the_figures_are_drawn_is_the_report_of_the_finished_
     out = tmp_path / "out"
     out.mkdir()
     (out / "mine.png").write_bytes(b"\x89PNG\r\n\x1a\n")  # a file of the user's in the folder: listed as before
+    (out / "responders.png").write_bytes(b"\x89PNG\r\n\x1a\n")  # an earlier run's: redrawn, or removed
     assert main(["trial", str(p), "-o", str(out), "--workers", "2"]) == 0
     assert calls == ["ahead"]  # built while the figures were drawn, and that copy written
     assert (out / "responders.png").exists() == (endpoints != "score only")

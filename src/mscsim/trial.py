@@ -843,6 +843,8 @@ def write_trial(result: TrialResult, out, *, csv: bool = False, figures: "TrialF
     if while_drawing is not None and figures is not None:
         while_drawing()
     files += figures.join() if figures is not None else write_trial_figures(result, out)
+    for name in set(TRIAL_FIGURES) - set(trial_figure_names(result.summary)):  # an earlier run's, not this one's
+        (out / name).unlink(missing_ok=True)
     if result.summary.get("population_fit"):
         files += write_table(pd.DataFrame(result.summary["population_fit"]), out / "population_fit", csv=True)
     if result.failures:
@@ -852,12 +854,23 @@ def write_trial(result: TrialResult, out, *, csv: bool = False, figures: "TrialF
     return files
 
 
-#: the PNG figures of a trial folder, in the order they are drawn
+#: the PNG figures of a trial folder, in the order they are drawn (responders.png only where the
+#: trial has a proportion endpoint: `trial_figure_names`)
 TRIAL_FIGURES = ("timecourse.png", "responders.png")
 
 
+def has_responder_endpoint(summary: dict) -> bool:
+    """Whether the trial has a proportion endpoint (else its responder figure would be empty)."""
+    return any(e["stat"] == "proportion" for arm in summary["arms"] for e in arm["endpoints"])
+
+
+def trial_figure_names(summary: dict) -> tuple[str, ...]:
+    """The PNG figures a trial with this summary draws."""
+    return TRIAL_FIGURES if has_responder_endpoint(summary) else TRIAL_FIGURES[:1]
+
+
 def write_trial_figures(result: TrialResult, out) -> list:
-    """timecourse.png and responders.png of a trial."""
+    """timecourse.png and, with a proportion endpoint, responders.png of a trial."""
     return _draw_figures(*_figure_inputs(result), out)
 
 
@@ -868,7 +881,8 @@ def _figure_inputs(result: TrialResult) -> tuple:
 
 
 def _draw_figures(timecourse: pd.DataFrame, summary: dict, quantities: list, out, prebuilt=None) -> list:
-    """Draw and write timecourse.png and responders.png. ``prebuilt``: ``((panels, title), figure)``
+    """Draw and write timecourse.png and, where the trial has a proportion endpoint, responders.png
+    (`trial_figure_names`). ``prebuilt``: ``((panels, title), figure)``
     from `_timecourse_layout`, the empty time-course panels built before the trial ended; used
     where the trial's panels and title are those, else the panels are built here."""
     from pathlib import Path
@@ -884,8 +898,10 @@ def _draw_figures(timecourse: pd.DataFrame, summary: dict, quantities: list, out
         fig = timecourse_layout(panels, title)
     # the figures are laid out with fixed margins: saved as laid out, not measured and drawn again
     tc_png, resp_png = TRIAL_FIGURES
-    return [save_figure(fill_timecourse_figure(fig, timecourse, panels), out / tc_png, tight=False),
-            save_figure(responder_figure(summary, title=title), out / resp_png, tight=False)]
+    files = [save_figure(fill_timecourse_figure(fig, timecourse, panels), out / tc_png, tight=False)]
+    if has_responder_endpoint(summary):
+        files.append(save_figure(responder_figure(summary, title=title), out / resp_png, tight=False))
+    return files
 
 
 def _timecourse_layout(quantities: list, title: str) -> tuple:
@@ -959,7 +975,7 @@ class TrialFigures:
             return write_trial_figures(self.result, self.out)
         from pathlib import Path
 
-        return [Path(self.out) / name for name in TRIAL_FIGURES]
+        return [Path(self.out) / name for name in trial_figure_names(self.result.summary)]
 
 
 def _figures_child(recv, send, out, parent: int, layout: tuple | None = None) -> None:

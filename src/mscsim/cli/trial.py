@@ -68,21 +68,6 @@ def print_summary(summary: dict) -> None:
                       f"({worst['arm']}, {worst['row']}); population_fit.csv")
 
 
-def _has_proportion(summary: dict) -> bool:
-    """Whether the trial has a proportion endpoint (else its responders.png would be empty)."""
-    return any(e["stat"] == "proportion" for arm in summary["arms"] for e in arm["endpoints"])
-
-
-def drop_empty_responders(summary: dict, out: Path, files: list) -> list:
-    """No responders.png when the trial has no proportion endpoint (it would be an empty figure)."""
-    if _has_proportion(summary):
-        return files
-    f = out / "responders.png"
-    if f.exists():
-        f.unlink()
-    return [x for x in files if Path(x).name != "responders.png"]
-
-
 def regimen_warnings(sc) -> list[str]:
     """Doses of each arm that start after the last endpoint (the trial never gives them)."""
     out = []
@@ -150,7 +135,6 @@ def trial_cmd(
         if figures is not None:
             figures.cancel()
         raise
-    files = drop_empty_responders(result.summary, out, files)
     if report:
         try:
             from mscsim.report import save_report, write_report
@@ -180,12 +164,12 @@ def _report_while_drawing(result, out: Path, sc, built: list) -> None:
     try:
         from mscsim.io import json_text
         from mscsim.report import build_report
-        from mscsim.trial import TRIAL_FIGURES
+        from mscsim.trial import TRIAL_FIGURES, trial_figure_names
 
         summary = json.loads(json_text(result.summary))  # as summary.json will hold it
-        pngs = {p for p in out.glob("*.png") if p.is_file()} | {out / name for name in TRIAL_FIGURES}
-        if not _has_proportion(summary):  # drop_empty_responders will remove it
-            pngs.discard(out / "responders.png")
+        drawn = trial_figure_names(summary)  # write_trial removes an earlier run's figure this run lacks
+        pngs = {p for p in out.glob("*.png") if p.is_file() and p.name not in TRIAL_FIGURES}
+        pngs |= {out / name for name in drawn}
         built.append(build_report(out, scenario=sc, summary=summary, figures=sorted(pngs)))
     except Exception:  # noqa: BLE001 - built again, and any error shown, once the folder is complete
         built.clear()
