@@ -66,6 +66,23 @@ def test_panels_laid_out_ahead_are_the_trials_and_draw_the_same_image(result, tm
     assert other[0].read_bytes() == here[0].read_bytes()
 
 
+def test_no_responder_figure_without_a_proportion_endpoint(result, tmp_path):
+    """A trial whose endpoints are all scores has nothing for the responder figure: only the time
+    courses are drawn, whichever process draws them."""
+    import copy
+
+    from mscsim.trial import _draw_figures, _figure_inputs, trial_figure_names
+
+    timecourse, summary, quantities = _figure_inputs(result)
+    scores = copy.deepcopy(summary)
+    for arm in scores["arms"]:
+        arm["endpoints"] = [e for e in arm["endpoints"] if e["stat"] != "proportion"]
+    assert trial_figure_names(summary) == ("timecourse.png", "responders.png")
+    assert trial_figure_names(scores) == ("timecourse.png",)
+    files = _draw_figures(timecourse, scores, quantities, tmp_path)
+    assert [f.name for f in files] == ["timecourse.png"] and not (tmp_path / "responders.png").exists()
+
+
 def test_a_failed_drawing_process_falls_back_to_this_one(result, tmp_path, monkeypatch):
     import mscsim.trial as trial
 
