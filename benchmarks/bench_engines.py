@@ -436,7 +436,8 @@ def main(argv=None) -> int:
     data = str(tmp / "patients.npz")
     t = time.perf_counter()
     n_pair = 200 if args.quick else 1000  # patients of the paired rounds
-    draw_patients(max(ns + ([n_pair] if args.paired else [])), Path(data))
+    n_draw = max(ns + ([n_pair] if args.paired else []))
+    draw_patients(n_draw, Path(data))
     t_draw = time.perf_counter() - t
     t = time.perf_counter()
     sbml_text = export_sbml("ra", regimen=regimen(), days=365, check=False).sbml
@@ -447,7 +448,7 @@ def main(argv=None) -> int:
     say(f"- model: RA (kinetics + immune + RA), {len(composed.ode.states)} states, {len(composed.ode.params)} "
         f"parameters; 1e6 cells/kg IV at day 0; {len(out_times(365))} output times over 365 d; rtol {RTOL:g}, "
         "per-state atol")
-    say(f"- {max(ns + ([n_pair] if args.paired else []))} patients drawn with their untreated baselines in {t_draw:.1f} s; SBML export "
+    say(f"- {n_draw} patients drawn with their untreated baselines in {t_draw:.1f} s; SBML export "
         f"{len(sbml_text) / 1e3:.0f} kB in {t_sbml:.1f} s")
     say()
 

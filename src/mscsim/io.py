@@ -68,11 +68,7 @@ def write_table(df: pd.DataFrame, base, csv: bool = True) -> list[Path]:
 PNG_COMPRESS_LEVEL = 4
 
 
-#: resolution of the PNG figures (dots per inch)
-FIGURE_DPI = 120
-
-
-def save_figure(fig, path, dpi: int = FIGURE_DPI, tight: bool = True) -> Path:
+def save_figure(fig, path, dpi: int = 120, tight: bool = True) -> Path:
     """Save and close ``fig``; ``tight``: crop to the drawn content (draws the figure twice; a figure
     laid out with tight_layout does not need it). A figure made without pyplot (`plots.new_figure`)
     has nothing to close, and pyplot is not imported for it."""

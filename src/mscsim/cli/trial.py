@@ -170,7 +170,7 @@ def _report_while_drawing(result, out: Path, sc, built: list) -> None:
         drawn = trial_figure_names(summary)  # write_trial removes an earlier run's figure this run lacks
         pngs = {p for p in out.glob("*.png") if p.is_file() and p.name not in TRIAL_FIGURES}
         pngs |= {out / name for name in drawn}
-        built.append(build_report(out, scenario=sc, summary=summary, figures=sorted(pngs)))
+        built.append(build_report(out, scenario=sc, summary=summary, figures=pngs))
     except Exception:  # noqa: BLE001 - built again, and any error shown, once the folder is complete
         built.clear()
 

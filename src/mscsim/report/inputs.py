@@ -63,8 +63,8 @@ def _read_parquet(path: Path, required: bool = False) -> pd.DataFrame | None:
 def load_inputs(folder, scenario=None, settings: dict | None = None, *, regimen=None, summary: dict | None = None,
                 figures: list | None = None) -> ReportInput:
     """Read an output folder (simulate or trial); raise :class:`MscsimError` on a wrong folder.
-    ``summary``, ``figures``: the run's summary (as summary.json will hold it) and PNG files, given
-    where they are not in the folder yet."""
+    ``summary``, ``figures``: the run's summary (as summary.json will hold it) and PNG files (any
+    order), given where they are not in the folder yet."""
     folder = Path(folder)
     if not folder.exists():
         raise MscsimError(f"no folder at {folder}", field="report")
