@@ -139,7 +139,7 @@ def timecourse_layout(quantities: list[tuple[str, str]], title: str = "", ncols:
     for k, (q, lab) in enumerate(quantities):
         ax = axes[k // ncols][k % ncols]
         name, unit = split_label(lab)
-        ax.set_title(name, fontsize=10)
+        ax.set_title(name, fontsize=10, y=1.0)
         ax.set_ylabel(unit or name, fontsize=9)
         ax.set_xlabel("time (days)", fontsize=9)
         ax.grid(alpha=0.3)

@@ -1,19 +1,22 @@
-"""Interactive figures of the report (plotly), returned as JSON-ready dicts.
+"""Interactive figures of the report, built as plotly.js figure dicts (``{"data", "layout"}``).
 
 The report's script draws each with ``Plotly.newPlot`` (plotly.js is embedded in the page, so
-the report opens offline). Static PNG figures stay with matplotlib (``mscsim.plots``).
+the report opens offline). The dicts are written here directly, in the form plotly's Python
+package would produce (``tests/test_report_figures.py`` validates each against it): building
+them through ``plotly.graph_objects`` took ~0.35 s of a trial report's ~0.5 s (property
+validation and template copies; issue 19), so the package is needed only by the tests.
+Static PNG figures stay with matplotlib (``mscsim.plots``).
 """
 
 from __future__ import annotations
 
 import json
 import math
+from functools import lru_cache
+from importlib import resources
 
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
-import plotly.io as pio
-from plotly.subplots import make_subplots
 
 #: immune read-outs shown in the cytokine / T-cell section, in this order
 IMMUNE = ["tnf", "ifng", "il17", "il6", "il10", "il4", "tgfb", "th17_pct", "treg_pct", "th17_treg_ratio"]
@@ -31,8 +34,23 @@ PUBLISHED_COLOR = "#111111"
 _FONT = dict(family="system-ui, -apple-system, Segoe UI, Roboto, Helvetica, Arial, sans-serif", size=12)
 
 
-def to_json(fig: go.Figure) -> dict:
-    return json.loads(pio.to_json(fig, validate=True, pretty=False))
+@lru_cache(maxsize=1)
+def _template_json() -> str:
+    return resources.files("mscsim.report").joinpath(TEMPLATE_FILE).read_text(encoding="utf-8")
+
+
+#: plotly's "plotly_white" template (plotly.py 7.1, MIT, plotly-LICENSE.txt), as plotly writes it
+#: into each figure's layout; the tests check it against the installed plotly
+TEMPLATE_FILE = "plotly_white.json"
+
+
+def template() -> dict:
+    """A fresh copy of the figures' template (``layout.template``)."""
+    return json.loads(_template_json())
+
+
+def _figure(data: list[dict], layout: dict) -> dict:
+    return {"data": data, "layout": {**layout, "template": template()}}
 
 
 def _rgba(hex_color: str, alpha: float) -> str:
@@ -61,26 +79,55 @@ def _grid(n: int, ncols: int = 3) -> tuple[int, int]:
     return math.ceil(n / ncols), ncols
 
 
-def _subplots(quantities: list[str], labels: dict[str, str], ncols: int = 3):
+def _subplots(quantities: list[str], labels: dict[str, str], ncols: int = 3) -> tuple[dict, int, int]:
+    """(layout, rows, cols) of a grid of x-y plots, one per quantity, titled with their labels: the
+    axes' domains and the titles as plotly's ``make_subplots(rows, cols, subplot_titles,
+    horizontal_spacing=0.07, vertical_spacing=min(0.14, 0.45 / rows))`` lays them out (equal
+    widths and heights, first row on top; the same arithmetic)."""
     rows, cols = _grid(len(quantities), ncols)
-    fig = make_subplots(rows=rows, cols=cols, subplot_titles=[_label(q, labels) for q in quantities],
-                        horizontal_spacing=0.07, vertical_spacing=min(0.14, 0.45 / max(rows, 1)))
-    return fig, rows, cols
+    hs, vs = 0.07, min(0.14, 0.45 / max(rows, 1))
+    widths = [(1.0 - hs * (cols - 1)) / cols] * cols
+    heights = [(1.0 - vs * (rows - 1)) / rows] * rows
+    layout: dict = {}
+    titles = []
+    for r in range(rows):
+        for c in range(cols):
+            k = r * cols + c + 1
+            x0 = sum(widths[:c]) + c * hs
+            y0 = sum(heights[:rows - 1 - r]) + (rows - 1 - r) * vs  # row 1 on top
+            x_dom = [max(0.0, x0), min(1.0, x0 + widths[c])]
+            y_dom = [max(0.0, y0), min(1.0, y0 + heights[rows - 1 - r])]
+            sfx = "" if k == 1 else str(k)
+            layout[f"xaxis{sfx}"] = {"anchor": f"y{sfx}", "domain": x_dom}
+            layout[f"yaxis{sfx}"] = {"anchor": f"x{sfx}", "domain": y_dom}
+            if k <= len(quantities):
+                titles.append({"font": {"size": 16}, "showarrow": False, "text": _label(quantities[k - 1], labels),
+                               "x": sum(x_dom) / 2.0, "xanchor": "center", "xref": "paper", "y": y_dom[1],
+                               "yanchor": "bottom", "yref": "paper"})
+    layout["annotations"] = titles
+    return layout, rows, cols
 
 
-def _layout(fig: go.Figure, rows: int, cols: int, n: int, title: str, height_per_row: int = 250) -> None:
+def _axes(i: int) -> dict:
+    """The axis references of subplot ``i`` (0-based, row by row) for a trace."""
+    sfx = "" if i == 0 else str(i + 1)
+    return {"xaxis": f"x{sfx}", "yaxis": f"y{sfx}"}
+
+
+def _layout(layout: dict, rows: int, cols: int, n: int, title: str, height_per_row: int = 250) -> dict:
     """Title, then legend (both above the plots, in pixels from the top), x titles under each column."""
     height = 110 + height_per_row * rows
-    fig.update_layout(template="plotly_white", font=_FONT, height=height,
-                      margin=dict(l=55, r=20, t=105, b=45),
-                      title=dict(text=title, x=0.01, xanchor="left", yref="container", y=1 - 8 / height,
-                                 yanchor="top", font=dict(size=14)),
-                      legend=dict(orientation="h", yref="container", y=1 - 38 / height, yanchor="top", x=0),
-                      hovermode="x unified")
-    fig.update_annotations(font_size=12)
+    layout.update(font=dict(_FONT), height=height, margin=dict(l=55, r=20, t=105, b=45),
+                  title=dict(text=title, x=0.01, xanchor="left", yref="container", y=1 - 8 / height,
+                             yanchor="top", font=dict(size=14)),
+                  legend=dict(orientation="h", yref="container", y=1 - 38 / height, yanchor="top", x=0),
+                  hovermode="x unified")
+    for a in layout["annotations"]:
+        a["font"]["size"] = 12
     for i in range(n):
         if i + cols >= n:                   # the lowest plot of its column
-            fig.update_xaxes(title_text="days", row=i // cols + 1, col=i % cols + 1)
+            layout["xaxis" + ("" if i == 0 else str(i + 1))]["title"] = {"text": "days"}
+    return layout
 
 
 def _clean(y) -> list:
@@ -91,7 +138,7 @@ def _clean(y) -> list:
 
 def cells_figure(organs: pd.DataFrame, organ_colors: dict[str, str], first_time: float | None) -> dict:
     """Percent of dose per organ over time (log-log); viable and label traces (the page shows one set)."""
-    fig = go.Figure()
+    data = []
     for mode, col in (("viable", "viable_pct_dose"), ("label", "label_pct_dose")):
         for organ, g in organs.groupby("organ", sort=False):
             if organ == "cleared":
@@ -103,32 +150,33 @@ def cells_figure(organs: pd.DataFrame, organ_colors: dict[str, str], first_time:
             y = np.where(y >= 1e-4, y, np.nan)
             is_target = str(organ).startswith("target:")
             color = "#2ca02c" if is_target else organ_colors.get(str(organ), "#444444")
-            fig.add_trace(go.Scatter(
-                x=g["time_d"].to_numpy(dtype=float).tolist(), y=_clean(y), mode="lines", name=str(organ),
-                meta=mode, visible=(mode == "viable"), legendgroup=str(organ),
-                line=dict(color=color, width=1.8, dash="dash" if is_target else "solid"),
-                hovertemplate="%{y:.3g} %<extra>" + str(organ) + "</extra>"))
+            data.append({"hovertemplate": "%{y:.3g} %<extra>" + str(organ) + "</extra>", "legendgroup": str(organ),
+                         "line": {"color": color, "dash": "dash" if is_target else "solid", "width": 1.8},
+                         "meta": mode, "mode": "lines", "name": str(organ), "visible": mode == "viable",
+                         "x": g["time_d"].to_numpy(dtype=float).tolist(), "y": _clean(y), "type": "scatter"})
     shapes = []
     if first_time is not None:
-        shapes.append(dict(type="line", xref="x", yref="paper", x0=first_time, x1=first_time, y0=0, y1=1,
-                           line=dict(color="#333", width=1.2, dash="dot")))
+        shapes.append(dict(line=dict(color="#333", dash="dot", width=1.2), type="line", x0=first_time, x1=first_time,
+                           xref="x", y0=0, y1=1, yref="paper"))
     ticks = [(1 / 1440, "1 min"), (1 / 24, "1 h"), (0.25, "6 h"), (1, "1 d"), (7, "7 d"), (30, "30 d"),
              (90, "90 d"), (365, "1 y"), (1825, "5 y")]
-    fig.update_layout(template="plotly_white", font=_FONT, height=450, margin=dict(l=60, r=20, t=60, b=50),
-                      title=dict(text="MSCs per organ over time (% of cells given)", x=0.01, font=dict(size=14)),
-                      xaxis=dict(type="log", title="time (days)", tickvals=[t for t, _ in ticks],
-                                 ticktext=[lab for _, lab in ticks]),
-                      updatemenus=[dict(type="buttons", direction="right", x=1.0, xanchor="right", y=1.13,
-                                        yanchor="top", showactive=True, pad=dict(r=0, t=0), font=dict(size=11),
-                                        buttons=[dict(label="log time", method="relayout",
-                                                      args=[{"xaxis.type": "log", "xaxis.tickvals": [t for t, _ in ticks]}]),
-                                                 dict(label="linear time", method="relayout",
-                                                      args=[{"xaxis.type": "linear", "xaxis.tickvals": None}])])],
-                      yaxis=dict(type="log", title="% of cells given", range=[-3, 2.1], dtick=1,
-                                 tickvals=[1e-3, 1e-2, 0.1, 1, 10, 100],
-                                 ticktext=["0.001", "0.01", "0.1", "1", "10", "100"]),
-                      shapes=shapes, hovermode="x unified", legend=dict(font=dict(size=11)))
-    return to_json(fig)
+    layout = dict(font=dict(_FONT), height=450, margin=dict(l=60, r=20, t=60, b=50),
+                  title=dict(text="MSCs per organ over time (% of cells given)", x=0.01, font=dict(size=14)),
+                  xaxis=dict(type="log", title=dict(text="time (days)"), tickvals=[t for t, _ in ticks],
+                             ticktext=[lab for _, lab in ticks]),
+                  updatemenus=[dict(type="buttons", direction="right", x=1.0, xanchor="right", y=1.13,
+                                    yanchor="top", showactive=True, pad=dict(r=0, t=0), font=dict(size=11),
+                                    buttons=[dict(label="log time", method="relayout",
+                                                  args=[{"xaxis.type": "log", "xaxis.tickvals": [t for t, _ in ticks]}]),
+                                             dict(label="linear time", method="relayout",
+                                                  args=[{"xaxis.type": "linear", "xaxis.tickvals": None}])])],
+                  yaxis=dict(type="log", title=dict(text="% of cells given"), range=[-3, 2.1], dtick=1,
+                             tickvals=[1e-3, 1e-2, 0.1, 1, 10, 100],
+                             ticktext=["0.001", "0.01", "0.1", "1", "10", "100"]),
+                  hovermode="x unified", legend=dict(font=dict(size=11)))
+    if shapes:
+        layout["shapes"] = shapes
+    return _figure(data, layout)
 
 
 def single_patient_figure(tc: pd.DataFrame, quantities: list[str], labels: dict[str, str], title: str,
@@ -138,27 +186,25 @@ def single_patient_figure(tc: pd.DataFrame, quantities: list[str], labels: dict[
     quantities = [q for q in quantities if q in have]
     if not quantities:
         return None
-    fig, rows, cols = _subplots(quantities, labels, ncols)
+    layout, rows, cols = _subplots(quantities, labels, ncols)
+    data = []
     unt = {}
     if untreated is not None and not untreated.empty:
         u = untreated[untreated["arm"] == "untreated"]
         for e, g in u.groupby("endpoint"):
             unt[ENDPOINT_QUANTITY.get(str(e), str(e))] = g.sort_values("time_d")
     for i, q in enumerate(quantities):
-        r, c = i // cols + 1, i % cols + 1
         g = tc[tc["quantity"] == q].sort_values("time_d")
-        fig.add_trace(go.Scatter(x=g["time_d"].tolist(), y=_clean(g["value"]), mode="lines", name="with MSCs",
-                                 legendgroup="treated", showlegend=(i == 0),
-                                 line=dict(color=ARM_COLORS[0], width=2)), row=r, col=c)
+        data.append({"legendgroup": "treated", "line": {"color": ARM_COLORS[0], "width": 2}, "mode": "lines",
+                     "name": "with MSCs", "showlegend": i == 0, "x": g["time_d"].tolist(), "y": _clean(g["value"]),
+                     "type": "scatter", **_axes(i)})
         if q in unt:
             u = unt[q]
-            fig.add_trace(go.Scatter(x=u["time_d"].tolist(), y=_clean(u["value"]), mode="lines+markers",
-                                     name="without MSCs", legendgroup="untreated", showlegend=(i == 0 or not any(
-                                         qq in unt for qq in quantities[:i])),
-                                     line=dict(color=CONTROL_COLOR, width=1, dash="dot"),
-                                     marker=dict(size=7, symbol="circle-open")), row=r, col=c)
-    _layout(fig, rows, cols, len(quantities), title)
-    return to_json(fig)
+            data.append({"legendgroup": "untreated", "line": {"color": CONTROL_COLOR, "dash": "dot", "width": 1},
+                         "marker": {"size": 7, "symbol": "circle-open"}, "mode": "lines+markers",
+                         "name": "without MSCs", "showlegend": i == 0 or not any(qq in unt for qq in quantities[:i]),
+                         "x": u["time_d"].tolist(), "y": _clean(u["value"]), "type": "scatter", **_axes(i)})
+    return _figure(data, _layout(layout, rows, cols, len(quantities), title))
 
 
 def trial_timecourse_figure(tc: pd.DataFrame, quantities: list[str], labels: dict[str, str], title: str,
@@ -171,43 +217,44 @@ def trial_timecourse_figure(tc: pd.DataFrame, quantities: list[str], labels: dic
     quantities = [q for q in quantities if q in have]
     if not quantities:
         return None
-    fig, rows, cols = _subplots(quantities, labels, ncols)
+    layout, rows, cols = _subplots(quantities, labels, ncols)
+    data = []
     arms = list(dict.fromkeys(tc["arm"]))
     shown_pub = False
     for i, q in enumerate(quantities):
-        r, c = i // cols + 1, i % cols + 1
         for arm in arms:
             g = tc[(tc["arm"] == arm) & (tc["quantity"] == q)].sort_values("time_d")
             if g.empty:
                 continue
             col = colors.get(arm, CONTROL_COLOR)
             x = g["time_d"].tolist()
-            fig.add_trace(go.Scatter(x=x + x[::-1], y=_clean(g["p95"]) + _clean(g["p05"])[::-1], fill="toself",
-                                     fillcolor=_rgba(col, 0.16), line=dict(width=0), hoverinfo="skip",
-                                     name=f"{arm} 5-95th pct", legendgroup=arm, showlegend=False), row=r, col=c)
-            fig.add_trace(go.Scatter(x=x, y=_clean(g["mean"]), mode="lines", name=arm, legendgroup=arm,
-                                     showlegend=(i == 0), line=dict(color=col, width=2),
-                                     hovertemplate="%{y:.3g}<extra>" + arm + "</extra>"), row=r, col=c)
+            data.append({"fill": "toself", "fillcolor": _rgba(col, 0.16), "hoverinfo": "skip", "legendgroup": arm,
+                         "line": {"width": 0}, "name": f"{arm} 5-95th pct", "showlegend": False, "x": x + x[::-1],
+                         "y": _clean(g["p95"]) + _clean(g["p05"])[::-1], "type": "scatter", **_axes(i)})
+            data.append({"hovertemplate": "%{y:.3g}<extra>" + arm + "</extra>", "legendgroup": arm,
+                         "line": {"color": col, "width": 2}, "mode": "lines", "name": arm, "showlegend": i == 0,
+                         "x": x, "y": _clean(g["mean"]), "type": "scatter", **_axes(i)})
         if published is not None and not published.empty:
             p = published[published["quantity"] == q]
             for _, row in p.iterrows():
                 lo, hi, v = row["pub_low"], row["pub_high"], row["published"]
-                err = None
+                trace = {"hovertemplate": f"published, {row['arm']}: " + "%{y:.3g}<extra>" + str(row["study"]) + "</extra>",
+                         "legendgroup": "published",
+                         "marker": {"color": colors.get(row["arm"], PUBLISHED_COLOR),
+                                    "line": {"color": PUBLISHED_COLOR, "width": 1.5}, "size": 11, "symbol": "diamond"},
+                         "mode": "markers", "name": "published (95% CI)", "showlegend": not shown_pub,
+                         "x": [row["at_days"]], "y": [v], "type": "scatter", **_axes(i)}
                 if lo is not None and hi is not None and np.isfinite(lo) and np.isfinite(hi):
-                    err = dict(type="data", symmetric=False, array=[hi - v], arrayminus=[v - lo], color=PUBLISHED_COLOR,
-                               thickness=1.5, width=6)
-                fig.add_trace(go.Scatter(
-                    x=[row["at_days"]], y=[v], mode="markers", name="published (95% CI)", legendgroup="published",
-                    showlegend=not shown_pub, error_y=err,
-                    marker=dict(symbol="diamond", size=11, color=colors.get(row["arm"], PUBLISHED_COLOR),
-                                line=dict(color=PUBLISHED_COLOR, width=1.5)),
-                    hovertemplate=f"published, {row['arm']}: " + "%{y:.3g}<extra>" + str(row["study"]) + "</extra>"),
-                    row=r, col=c)
+                    trace["error_y"] = {"array": [hi - v], "arrayminus": [v - lo], "color": PUBLISHED_COLOR,
+                                        "symmetric": False, "thickness": 1.5, "type": "data", "width": 6}
+                data.append(trace)
                 shown_pub = True
-    _layout(fig, rows, cols, len(quantities), title)
+    _layout(layout, rows, cols, len(quantities), title)
     if log_y:
-        fig.update_yaxes(type="log", exponentformat="power")
-    return to_json(fig)
+        for key, axis in layout.items():
+            if key.startswith("yaxis"):
+                axis.update(exponentformat="power", type="log")
+    return _figure(data, layout)
 
 
 def responders_figure(summary: dict, colors: dict[str, str], published: pd.DataFrame | None = None) -> dict | None:
@@ -224,7 +271,7 @@ def responders_figure(summary: dict, colors: dict[str, str], published: pd.DataF
     arms = [a["name"] for a in summary["arms"]]
     k = len(arms)
     w = 0.8 / k
-    fig = go.Figure()
+    data = []
     pos = {}
     for i, arm in enumerate(summary["arms"]):
         xs, ys, lo, hi, txt = [], [], [], [], []
@@ -242,11 +289,11 @@ def responders_figure(summary: dict, colors: dict[str, str], published: pd.DataF
             hi.append(100 * (e["ci_high"] if e["ci_high"] is not None else e["value"]) - v)
             txt.append(f"{v:.0f}%")
         col = colors.get(arm["name"], CONTROL_COLOR)
-        fig.add_trace(go.Bar(x=xs, y=ys, width=w * 0.92, name=f"{arm['name']} (n={arm['n']})", marker_color=col,
-                             text=txt, textposition="inside", insidetextanchor="start",
-                             error_y=dict(type="data", symmetric=False, array=hi, arrayminus=lo, color="#333",
-                                          thickness=1.2, width=4),
-                             hovertemplate="%{y:.1f} %<extra>" + arm["name"] + "</extra>"))
+        data.append({"error_y": {"array": hi, "arrayminus": lo, "color": "#333", "symmetric": False, "thickness": 1.2,
+                                 "type": "data", "width": 4},
+                     "hovertemplate": "%{y:.1f} %<extra>" + arm["name"] + "</extra>", "insidetextanchor": "start",
+                     "marker": {"color": col}, "name": f"{arm['name']} (n={arm['n']})", "text": txt,
+                     "textposition": "inside", "width": w * 0.92, "x": xs, "y": ys, "type": "bar"})
     if published is not None and not published.empty:
         xs, ys, lo, hi, names = [], [], [], [], []
         for _, r in published.iterrows():
@@ -261,17 +308,17 @@ def responders_figure(summary: dict, colors: dict[str, str], published: pd.DataF
             hi.append(100 * float(r["pub_high"]) - v if has_ci else 0.0)
             names.append(str(r["study"]))
         if xs:
-            fig.add_trace(go.Scatter(x=xs, y=ys, mode="markers", name="published (95% CI)", text=names,
-                                     marker=dict(symbol="diamond", size=12, color="#ffffff",
-                                                 line=dict(color=PUBLISHED_COLOR, width=2)),
-                                     error_y=dict(type="data", symmetric=False, array=hi, arrayminus=lo,
-                                                  color=PUBLISHED_COLOR, thickness=1.5, width=7),
-                                     hovertemplate="published %{y:.1f} %<extra>%{text}</extra>"))
-    fig.update_layout(template="plotly_white", font=_FONT, height=430, barmode="overlay",
-                      margin=dict(l=60, r=20, t=60, b=60),
-                      title=dict(text="Responder rates per arm (simulated, 95% CI)", x=0.01, font=dict(size=14)),
-                      xaxis=dict(tickvals=list(range(len(groups))),
-                                 ticktext=[f"{n} at day {d:g}" for n, d in groups], range=[-0.6, len(groups) - 0.4]),
-                      yaxis=dict(title="% of patients", range=[0, 105]),
-                      legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0))
-    return to_json(fig)
+            data.append({"error_y": {"array": hi, "arrayminus": lo, "color": PUBLISHED_COLOR, "symmetric": False,
+                                     "thickness": 1.5, "type": "data", "width": 7},
+                         "hovertemplate": "published %{y:.1f} %<extra>%{text}</extra>",
+                         "marker": {"color": "#ffffff", "line": {"color": PUBLISHED_COLOR, "width": 2}, "size": 12,
+                                    "symbol": "diamond"},
+                         "mode": "markers", "name": "published (95% CI)", "text": names, "x": xs, "y": ys,
+                         "type": "scatter"})
+    layout = dict(font=dict(_FONT), height=430, barmode="overlay", margin=dict(l=60, r=20, t=60, b=60),
+                  title=dict(text="Responder rates per arm (simulated, 95% CI)", x=0.01, font=dict(size=14)),
+                  xaxis=dict(tickvals=list(range(len(groups))),
+                             ticktext=[f"{n} at day {d:g}" for n, d in groups], range=[-0.6, len(groups) - 0.4]),
+                  yaxis=dict(title=dict(text="% of patients"), range=[0, 105]),
+                  legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0))
+    return _figure(data, layout)
