@@ -41,3 +41,25 @@ def test_validate_reports_hits_and_misses(tmp_path, capsys):
     md = (tmp_path / "validation.md").read_text()
     assert md.startswith("| trial | arm |") and "RA_Park2018" in md
     assert "validation:" in capsys.readouterr().out
+
+
+def test_the_report_finds_each_shipped_scenario_by_its_name():
+    """`find_shipped_scenario` reads only the names before validating (issue 19): it must still find
+    every shipped scenario, the same as loading its file, and none for a name not shipped."""
+    from mscsim.report.inputs import find_shipped_scenario
+
+    for sid, path in shipped_scenarios().items():
+        sc = load_scenario(path)
+        assert find_shipped_scenario(sc.name) == sc, sid
+    assert find_shipped_scenario("not a shipped trial") is None
+
+
+def test_a_yaml_error_names_its_line(tmp_path):
+    from mscsim.errors import MscsimError
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\ndisease: ra\narms: [unclosed\n")
+    with pytest.raises(MscsimError) as ei:
+        load_scenario(bad)
+    assert str(ei.value).startswith("bad.yaml is not valid YAML (line ")
+    assert len(str(ei.value).splitlines()) == 1
