@@ -61,5 +61,5 @@ def test_a_yaml_error_names_its_line(tmp_path):
     bad.write_text("name: x\ndisease: ra\narms: [unclosed\n")
     with pytest.raises(MscsimError) as ei:
         load_scenario(bad)
-    assert str(ei.value).startswith("bad.yaml is not valid YAML (line ")
-    assert len(str(ei.value).splitlines()) == 1
+    msg = str(ei.value)
+    assert "bad.yaml is not valid YAML (line " in msg and len(msg.splitlines()) == 1, msg
