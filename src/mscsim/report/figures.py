@@ -34,14 +34,14 @@ PUBLISHED_COLOR = "#111111"
 _FONT = dict(family="system-ui, -apple-system, Segoe UI, Roboto, Helvetica, Arial, sans-serif", size=12)
 
 
-@lru_cache(maxsize=1)
-def _template_json() -> str:
-    return resources.files("mscsim.report").joinpath(TEMPLATE_FILE).read_text(encoding="utf-8")
-
-
 #: plotly's "plotly_white" template (plotly.py 7.1, MIT, plotly-LICENSE.txt), as plotly writes it
 #: into each figure's layout; the tests check it against the installed plotly
 TEMPLATE_FILE = "plotly_white.json"
+
+
+@lru_cache(maxsize=1)
+def _template_json() -> str:
+    return resources.files("mscsim.report").joinpath(TEMPLATE_FILE).read_text(encoding="utf-8")
 
 
 def template() -> dict:
