@@ -97,7 +97,7 @@ def _subplots(quantities: list[str], labels: dict[str, str], ncols: int = 3) -> 
             y0 = sum(heights[:rows - 1 - r]) + (rows - 1 - r) * vs  # row 1 on top
             x_dom = [max(0.0, x0), min(1.0, x0 + widths[c])]
             y_dom = [max(0.0, y0), min(1.0, y0 + heights[rows - 1 - r])]
-            sfx = "" if k == 1 else str(k)
+            sfx = _suffix(k - 1)
             layout[f"xaxis{sfx}"] = {"anchor": f"y{sfx}", "domain": x_dom}
             layout[f"yaxis{sfx}"] = {"anchor": f"x{sfx}", "domain": y_dom}
             if k <= len(quantities):
@@ -108,10 +108,14 @@ def _subplots(quantities: list[str], labels: dict[str, str], ncols: int = 3) -> 
     return layout, rows, cols
 
 
+def _suffix(i: int) -> str:
+    """plotly's suffix of subplot ``i``'s axes (0-based, row by row): x, x2, x3, ..."""
+    return "" if i == 0 else str(i + 1)
+
+
 def _axes(i: int) -> dict:
     """The axis references of subplot ``i`` (0-based, row by row) for a trace."""
-    sfx = "" if i == 0 else str(i + 1)
-    return {"xaxis": f"x{sfx}", "yaxis": f"y{sfx}"}
+    return {"xaxis": f"x{_suffix(i)}", "yaxis": f"y{_suffix(i)}"}
 
 
 def _layout(layout: dict, rows: int, cols: int, n: int, title: str, height_per_row: int = 250) -> dict:
@@ -126,7 +130,7 @@ def _layout(layout: dict, rows: int, cols: int, n: int, title: str, height_per_r
         a["font"]["size"] = 12
     for i in range(n):
         if i + cols >= n:                   # the lowest plot of its column
-            layout["xaxis" + ("" if i == 0 else str(i + 1))]["title"] = {"text": "days"}
+            layout[f"xaxis{_suffix(i)}"]["title"] = {"text": "days"}
     return layout
 
 

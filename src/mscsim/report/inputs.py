@@ -151,9 +151,10 @@ def find_shipped_scenario(name: str):
 
     for path in shipped_scenarios().values():
         try:
-            if read_scenario_file(path).get("name") != name:
+            data = read_scenario_file(path)
+            if data.get("name") != name:
                 continue
-            sc = load_scenario(path)
+            sc = load_scenario(data)  # the mapping already read, not the file again
         except Exception:  # noqa: BLE001 - a broken shipped file must not break a report
             continue
         if sc.name == name:
