@@ -59,9 +59,10 @@ def test_row_wise_modules_observe_a_stack_as_each_patient_alone(disease):
     plan = plan_trial(sc)
     tasks = plan.tasks()
     composed = build_model(sc.disease, None, "human", sc.subtype)
+    from mscsim.safety import safety_rng
     from mscsim.trial import _simulate
 
-    sims = [_simulate(t) for t in tasks]
+    sims = [_simulate(t, safety_rng(t.patient.noise_seed)) for t in tasks]
     values = np.stack([s[0] for s in sims])
     index = _time_index(tuple(tasks[0].obs_times))
     seeds = [t.patient.noise_seed for t in tasks]

@@ -61,36 +61,48 @@ class Body:
         return ORGANS + (("target",) if self.target else ())
 
 
+@lru_cache(maxsize=None)
+def _species_constants(species: str) -> tuple:
+    """The weight-independent numbers of ``make_body`` for one species (read once: a trial makes a
+    body per candidate), each computed as ``make_body`` first combines them, so bodies are the same."""
+    sp_tab = _table()[species]
+    organs = sp_tab["organs"]
+    total_pct = sum(float(o["flow_pct"]) for o in organs.values())
+    shares = tuple((k, float(o["flow_pct"]) / total_pct) for k, o in organs.items())
+    masses = tuple((k, "mass_kg" in o, float(o["mass_kg"] if "mass_kg" in o else o["mass_frac_bw"]))
+                   for k, o in organs.items())
+    lung = ("lung_mass_kg" in sp_tab, float(sp_tab["lung_mass_kg"] if "lung_mass_kg" in sp_tab
+                                            else sp_tab["lung_mass_frac_bw"]))
+    return (float(sp_tab["reference_weight_kg"]), float(sp_tab["cardiac_output_L_per_min"]) * 1440.0,
+            float(sp_tab["blood_volume_frac_bw"]), float(sp_tab["venous_fraction_of_blood"]), total_pct, shares,
+            masses, lung, {k: bool(o["portal"]) for k, o in organs.items()},
+            float(sp_tab["csf_volume_mL"]) / 1000.0, float(sp_tab["csf_production_mL_per_day"]) / 1000.0,
+            {k: v for k, v in sp_tab.items() if k.startswith("source")})
+
+
 def make_body(species: str = "human", weight_kg: float | None = None,
               target: str | None = None) -> Body:
     """Physiology of a body of ``species`` and ``weight_kg`` with an optional target tissue."""
-    tab = _table()
     if species not in SPECIES:
         raise unknown("species", species, SPECIES, field="species")
-    sp_tab = tab[species]
-    w_ref = float(sp_tab["reference_weight_kg"])
+    (w_ref, co_ref, blood_frac, f_ven, total_pct, shares, mass_rules, lung, portal, csf_l, csf_prod_l,
+     sources) = _species_constants(species)
     w = w_ref if weight_kg is None else float(weight_kg)
     if not (w > 0) or w != w:
         raise MscsimError(f"body weight must be a positive number, got {weight_kg!r}", field="weight_kg")
     if species == "human" and not (2.0 <= w <= 300.0):
         raise MscsimError(f"human body weight {w} kg is outside 2-300 kg", field="weight_kg")
     scale = w / w_ref
-    co = float(sp_tab["cardiac_output_L_per_min"]) * 1440.0 * scale**CO_EXPONENT
-    v_blood = float(sp_tab["blood_volume_frac_bw"]) * w
-    f_ven = float(sp_tab["venous_fraction_of_blood"])
-    organs = sp_tab["organs"]
-    total_pct = sum(float(o["flow_pct"]) for o in organs.values())
-    flows = {k: float(o["flow_pct"]) / total_pct * co for k, o in organs.items()}
-    masses = {
-        k: (float(o["mass_kg"]) * scale if "mass_kg" in o else float(o["mass_frac_bw"]) * w)
-        for k, o in organs.items()
-    }
-    masses["lung"] = (float(sp_tab["lung_mass_kg"]) * scale if "lung_mass_kg" in sp_tab
-                      else float(sp_tab["lung_mass_frac_bw"]) * w)
-    portal = {k: bool(o["portal"]) for k, o in organs.items()}
+    allometric = scale**CO_EXPONENT
+    co = co_ref * allometric
+    v_blood = blood_frac * w
+    flows = {k: share * co for k, share in shares}
+    masses = {k: v * scale if absolute else v * w for k, absolute, v in mass_rules}
+    masses["lung"] = lung[1] * scale if lung[0] else lung[1] * w
+    portal = dict(portal)
     parent = None
     if target is not None:
-        targets = tab["targets"]
+        targets = _table()["targets"]
         if target not in targets:
             raise unknown("target tissue", target, targets, field="target")
         spec = targets[target]
@@ -112,12 +124,9 @@ def make_body(species: str = "human", weight_kg: float | None = None,
             portal["target"] = portal[parent]
     # keep the order of ORGANS
     flows = {k: flows[k] for k in SYSTEMIC_ORGANS + (("target",) if "target" in flows else ())}
-    sources = {k: v for k, v in sp_tab.items() if k.startswith("source")}
     return Body(
         species=species, weight_kg=w, cardiac_output=co,
         v_ven=v_blood * f_ven, v_art=v_blood * (1.0 - f_ven),
         flows=flows, masses=masses, portal=portal, target=target, target_parent=parent,
-        csf_volume=float(sp_tab["csf_volume_mL"]) / 1000.0 * scale,
-        csf_flow=float(sp_tab["csf_production_mL_per_day"]) / 1000.0 * scale**CO_EXPONENT,
-        sources=sources,
+        csf_volume=csf_l * scale, csf_flow=csf_prod_l * allometric, sources=dict(sources),
     )

@@ -41,6 +41,7 @@ import pandas as pd
 from mscsim import parameters
 from mscsim.errors import MscsimError
 from mscsim.scenario import BINARY_COVARIATES, CovariateSpec, Scenario, Table1Row, parse_criterion
+from mscsim.streams import generators
 
 DEFAULT_COVARIATES = {
     "weight_kg": CovariateSpec(mean=70.0, sd=12.0, min=40.0, max=140.0),
@@ -107,15 +108,16 @@ def sex_weight_spec(spec: CovariateSpec, female: float, p_female: float) -> Cova
 
 
 def draw_candidate(seed: int, arm_index: int, k: int, covariates: dict[str, CovariateSpec],
-                   iiv: dict[str, float], typical: dict[str, float], *, bounds: dict | None = None
-                   ) -> tuple[dict, dict, tuple]:
+                   iiv: dict[str, float], typical: dict[str, float], *, bounds: dict | None = None,
+                   rng: np.random.Generator | None = None) -> tuple[dict, dict, tuple]:
     """Covariates, random-effect parameters and a noise seed for candidate ``k`` of an arm.
 
     ``iiv``: name -> CV. Names with a table ``iiv_cv`` draw from the first stream in name order
     (as before issue 20, whatever CV the scenario gives); other names and the new covariates
-    draw from their own streams, so adding them changes no earlier draw."""
-    ss = np.random.SeedSequence(entropy=seed, spawn_key=(arm_index, k))
-    rng = np.random.default_rng(ss)
+    draw from their own streams, so adding them changes no earlier draw. ``rng``: the first stream
+    when already made (`candidate_streams`)."""
+    if rng is None:
+        rng = np.random.default_rng(np.random.SeedSequence(entropy=seed, spawn_key=(arm_index, k)))
     # the other streams are made only when drawn from (making one costs ~20 us; issue 19)
     new = sorted((name, spec) for name, spec in covariates.items() if name not in CLASSIC_COVARIATES)
     cov = {}
@@ -194,9 +196,15 @@ def apply_covariate_effects(params: dict[str, float], cov: dict[str, float], typ
 BINARY_TRAITS = {"allo_sensitised": "p_allo_sensitised"}
 
 
-def draw_traits(seed: int, arm_index: int, k: int, model_params) -> dict[str, float]:
-    """Binary traits of candidate ``k`` (own random stream: adding one changes no other draw)."""
-    rng = None  # made only when a trait is drawn
+def draws_traits(model_params) -> bool:
+    """Whether candidates of a model with these parameters draw binary traits (`draw_traits`)."""
+    return any(name in model_params for name in BINARY_TRAITS)
+
+
+def draw_traits(seed: int, arm_index: int, k: int, model_params,
+                rng: np.random.Generator | None = None) -> dict[str, float]:
+    """Binary traits of candidate ``k`` (own random stream: adding one changes no other draw;
+    ``rng``: that stream when already made, `candidate_streams` with purpose 2)."""
     out = {}
     for name in sorted(BINARY_TRAITS):
         if name in model_params:
@@ -209,6 +217,18 @@ def draw_traits(seed: int, arm_index: int, k: int, model_params) -> dict[str, fl
 def screening_rng(noise_seed: tuple) -> np.random.Generator:
     """Visit noise of the screening visit: a stream apart from the trial visits' (``noise_seed``)."""
     return np.random.default_rng(np.random.SeedSequence(entropy=list(noise_seed), spawn_key=(9,)))
+
+
+def screening_rngs(noise_seeds: list) -> list[np.random.Generator]:
+    """`screening_rng` of each noise seed, made together (`streams.generators`: the same streams)."""
+    return generators([(list(s), (9,)) for s in noise_seeds])
+
+
+def candidate_streams(seed: int, arm_index: int, ks, purpose: int | None = None) -> list[np.random.Generator]:
+    """The stream of each candidate ``k`` of an arm for one purpose, made together: ``None`` the
+    first stream (covariates, tabled IIV: `draw_candidate`), 2 the binary traits (`draw_traits`)."""
+    tail = () if purpose is None else (purpose,)
+    return generators([(seed, (arm_index, k) + tail) for k in ks])
 
 
 def covariate_specs(scenario: Scenario, module, table1: dict[str, Table1Row] | None = None,

@@ -36,6 +36,7 @@ import numpy as np
 
 from mscsim import parameters
 from mscsim.diseases.base import SAFETY_ENDPOINTS
+from mscsim.streams import generators
 
 #: continuous safety read-outs
 MARKERS: tuple[str, ...] = ("d_dimer",)
@@ -85,11 +86,17 @@ def regimen_administrations(regimen, weight_kg: float) -> list[tuple]:
 
 def safety_times(admins) -> np.ndarray:
     """Output times that resolve the lung-occlusion peak of each infusion (dense output: adding
-    them does not change the integration)."""
-    if not admins:
-        return np.empty(0)
-    return np.unique(np.concatenate([a.end + PEAK_OFFSETS for a in admins]
-                                    + [a.start + a.duration * np.array([0.5, 1.0]) for a in admins]))
+    them does not change the integration). Read-only: one array per infusion schedule."""
+    return _safety_times(tuple((a.start, a.duration, a.end) for a in admins))
+
+
+@lru_cache(maxsize=256)
+def _safety_times(schedule: tuple) -> np.ndarray:
+    out = np.unique(np.concatenate([end + PEAK_OFFSETS for _, _, end in schedule]
+                                   + [start + duration * np.array([0.5, 1.0]) for start, duration, _ in schedule])
+                    ) if schedule else np.empty(0)
+    out.flags.writeable = False
+    return out
 
 
 @dataclass
@@ -134,6 +141,11 @@ def safety_rng(noise_seed: tuple) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence(entropy=list(noise_seed), spawn_key=(7,)))
 
 
+def safety_rngs(noise_seeds: list) -> list[np.random.Generator]:
+    """`safety_rng` of each noise seed, made together (`streams.generators`: the same streams)."""
+    return generators([(list(s), (7,)) for s in noise_seeds])
+
+
 def patient_safety(admins, weight_kg: float, horizon: float, rng: np.random.Generator, *,
                    lung_peak: tuple[float, float] = (0.0, 0.0),
                    anti_donor: tuple[np.ndarray, np.ndarray] | None = None) -> PatientSafety:
@@ -162,18 +174,21 @@ def patient_safety(admins, weight_kg: float, horizon: float, rng: np.random.Gene
     occ, t_occ = lung_peak
     p_lung = 1.0 - math.exp(-math.log(2.0) * (max(occ, 0.0) / _p("lung_embolism_occ50")) ** _p("lung_embolism_hill"))
     risk, onset = {}, {}
+    # fixed number of draws per event and infusion, in a fixed order (determinism); drawn at once,
+    # the same numbers as one call each (a generator's uniform doubles come in sequence either way)
+    u = iter(rng.random(2 * len(EVENTS) + sum(len(per_inf.get(e, ())) for e in EVENTS)
+                        + ("lung_embolism" in EVENTS)).tolist())
     for e in EVENTS:
-        # fixed number of draws per event and infusion, in a fixed order (determinism)
         bg = _p(f"{e}_background") if e in ("fever", "infusion_reaction", "thrombosis") + NULL_EVENTS else 0.0
-        u_bg, t_bg = rng.random(), rng.random() * horizon
+        u_bg, t_bg = next(u), next(u) * horizon
         times = [t_bg] if u_bg < bg else []
         stay = 1.0 - bg
         for t_k, p_k in per_inf.get(e, []):
-            if rng.random() < p_k:
+            if next(u) < p_k:
                 times.append(t_k)
             stay *= 1.0 - p_k
         if e == "lung_embolism":
-            if rng.random() < p_lung:
+            if next(u) < p_lung:
                 times.append(t_occ)
             stay *= 1.0 - p_lung
         if e == "dsa" and anti_donor is not None:

@@ -144,40 +144,61 @@ class Simulation:
 def parameter_vector(composed: ComposedModel, *, weight_kg: float | None = None,
                      regimen: Regimen = Regimen(), injury: float | None = None,
                      overrides: dict[str, float] | None = None) -> np.ndarray:
-    """Values of every model parameter for one patient (table -> physiology -> product -> overrides)."""
+    """Values of every model parameter for one patient (table -> physiology -> product -> overrides;
+    a later layer wins). Each layer writes its entries into a copy of the model's table vector
+    with the calibration applied, kept per model (issue 19: a trial asks once per candidate, and
+    building a dict of every parameter each time was most of the cost); names a layer sets that the
+    model lacks are ignored, as before."""
     m = composed.ode
     # the table values, read once per model (reading 170 Params per patient cost a fifth of the vector)
     table, names = derived(m, "table_values", lambda: ({n: prm.value for n, prm in m.params.items()},
                                                        tuple(m.params)))
-    vals = dict(table)
-    for n, v in parameters.calibrated(composed.disease).items():
-        if n in vals:
-            vals[n] = v
+    index = derived(m, "parameter_index", lambda: {n: i for i, n in enumerate(names)})
+    cal = parameters.calibrated(composed.disease)
+    base = derived(m, ("calibrated_vector", tuple(cal.items())),
+                   lambda: np.array([cal.get(n, table[n]) for n in names], dtype=float))
+    out = base.copy()
     body = make_body(composed.species, weight_kg, composed.target)
-    vals["BW"] = body.weight_kg
-    vals["Q_CO"], vals["V_ven"], vals["V_art"] = body.cardiac_output, body.v_ven, body.v_art
-    vals["V_csf"], vals["Q_csf"] = body.csf_volume, body.csf_flow
-    for c, q in body.flows.items():
-        vals[f"Q_{c}"] = q
-    if "mass_target" in vals:
-        vals["mass_target"] = body.masses["target"]
-    vals.update(product_inputs(regimen.product_spec))
+    layer = {"BW": body.weight_kg, "Q_CO": body.cardiac_output, "V_ven": body.v_ven, "V_art": body.v_art,
+             "V_csf": body.csf_volume, "Q_csf": body.csf_flow}
+    layer.update({f"Q_{c}": q for c, q in body.flows.items()})
+    if "mass_target" in index:
+        layer["mass_target"] = body.masses["target"]
+    layer.update(product_inputs(regimen.product_spec))
     site = regimen.local_site
     if site is not None:
         comp = "target" if site == composed.target else site
-        if f"w_site_{comp}" not in vals:
+        if f"w_site_{comp}" not in index:
             raise MscsimError(
                 f"local site {site!r} is neither an organ nor this model's target tissue "
                 f"({composed.target or 'none'})", field="site")
-        vals[f"w_site_{comp}"] = 1.0
+        layer[f"w_site_{comp}"] = 1.0
     if injury is not None:
-        if "injury" not in vals:
+        if "injury" not in index:
             raise MscsimError("injury is set by the disease module when a disease is simulated", field="injury")
-        vals["injury"] = float(injury)
+        layer["injury"] = float(injury)
     if overrides:
-        parameters.check_overrides(overrides, vals)
-        vals.update({k: float(v) for k, v in overrides.items()})
-    return np.array([vals[n] for n in names])
+        parameters.check_overrides(overrides, _Allowed(index, layer))
+        layer.update({k: float(v) for k, v in overrides.items()})
+    for k, v in layer.items():
+        i = index.get(k)
+        if i is not None:
+            out[i] = v
+    return out
+
+
+class _Allowed:
+    """The names an override may set: the model's parameters and the names the layers below set
+    (`parameter_vector`), without building their union for every patient."""
+
+    def __init__(self, index: dict, layer: dict):
+        self.index, self.layer = index, layer
+
+    def __contains__(self, name) -> bool:
+        return name in self.index or name in self.layer
+
+    def __iter__(self):
+        return iter({**self.index, **self.layer})
 
 
 #: the peak lung-occlusion signal (1 = the lung load that killed mice) from which a run warns

@@ -381,16 +381,19 @@ def segments(admins: list[Infusion], p: np.ndarray, plan: EnginePlan, t0: float,
         for t in (a.start, a.end):
             if t0 < t < t1:
                 pts.add(t)
-    seg_t = np.array(sorted(pts), dtype=float)
-    P = np.repeat(np.asarray(p, dtype=float)[None, :], max(len(seg_t) - 1, 1), axis=0)
+    cuts = sorted(pts)
+    P = np.empty((max(len(cuts) - 1, 1), len(p)))
+    P[:] = p
     if len(plan.input_cols):
         P[:, plan.input_cols] = 0.0
-    if admins:
-        mids = 0.5 * (seg_t[:-1] + seg_t[1:])
-        for a in admins:
-            on = (a.start <= mids) & (mids < a.end)
-            P[on, plan.input_index[a.input]] += a.rate
-    return seg_t, P
+    # a handful of pieces: plain floats (the same sums as array operations, without their overhead)
+    mids = [0.5 * (a + b) for a, b in zip(cuts[:-1], cuts[1:])]
+    for a in admins:
+        col, rate, start, end = plan.input_index[a.input], a.rate, a.start, a.end
+        for k, mid in enumerate(mids):
+            if start <= mid < end:
+                P[k, col] += rate
+    return np.array(cuts, dtype=float), P
 
 
 def integrate(compiled: CompiledModel, p: np.ndarray, y0: np.ndarray, t_out: np.ndarray,
