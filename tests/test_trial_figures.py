@@ -66,6 +66,37 @@ def test_panels_laid_out_ahead_are_the_trials_and_draw_the_same_image(result, tm
     assert other[0].read_bytes() == here[0].read_bytes()
 
 
+def test_figure_inputs_handed_over_before_the_tables_draw_the_finished_trials_figures(result, tmp_path):
+    """`assemble` hands the figure process its inputs before it builds the patient, safety and
+    population tables; they are the finished trial's time courses and arms, so the files drawn from
+    them are the ones drawn from the finished result, and the forked process sends nothing twice."""
+    import pandas as pd
+
+    from mscsim.trial import _draw_figures, _figure_inputs, assemble, run_patients, start_trial_figures
+
+    plan = result.plan
+    tasks = plan.tasks()
+    results = run_patients(tasks)
+    early: list = []
+    again = assemble(plan, tasks, results, figure_inputs=early.append)
+    assert len(early) == 1
+    timecourse, summary, quantities = early[0]
+    pd.testing.assert_frame_equal(timecourse, again.timecourse)
+    assert summary == {"scenario": again.summary["scenario"], "arms": again.summary["arms"]}
+    assert quantities == _figure_inputs(again)[2]
+    before = _draw_figures(timecourse, summary, quantities, tmp_path / "early")
+    after = _draw_figures(*_figure_inputs(again), tmp_path / "after")
+    for f, g in zip(before, after, strict=True):
+        assert f.read_bytes() == g.read_bytes(), f.name
+    job = start_trial_figures(tmp_path / "forked")
+    assemble(plan, tasks, results, figure_inputs=job.send)
+    job.draw(again)  # the inputs went already: nothing more is sent
+    assert [f.read_bytes() for f in job.join()] == [f.read_bytes() for f in after]
+    assert job.proc.exitcode == 0
+    assemble(plan, tasks, results, tables=False, figure_inputs=early.append)
+    assert len(early) == 1  # a summary-only assembly (the uncertainty runs) has no figures to hand over
+
+
 def test_no_responder_figure_without_a_proportion_endpoint(result, tmp_path):
     """A trial whose endpoints are all scores has nothing for the responder figure: only the time
     courses are drawn, whichever process draws them."""

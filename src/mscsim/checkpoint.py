@@ -81,9 +81,10 @@ def _load_chunk(path: Path) -> list[PatientResult]:
 
 
 def run_trial_resumable(sc: Scenario, out, *, fresh: bool = False, workers: int = 1, scheduler: str | None = None,
-                        progress: bool = True, chunk: int | None = None):
+                        progress: bool = True, chunk: int | None = None, figure_inputs=None):
     """Run a trial with per-chunk checkpoints under ``out/.checkpoint`` (removed when done).
-    ``chunk``: patients per chunk (default `chunk_size` of the trial's size)."""
+    ``chunk``: patients per chunk (default `chunk_size` of the trial's size); ``figure_inputs``:
+    passed to `assemble` (what the figures need, as soon as it is known)."""
     out = Path(out)
     chunk = chunk or chunk_size(sum(arm.n for arm in sc.arms))
     ck = out / ".checkpoint"
@@ -148,7 +149,7 @@ def run_trial_resumable(sc: Scenario, out, *, fresh: bool = False, workers: int 
                         prog.advance(bar, len(chunks[i]))
     results = [r for i in range(len(chunks))
                for r in (done[i] if i in done else _load_chunk(ck / f"chunk_{i:05d}.npz"))]
-    result = assemble(plan, tasks, results)
+    result = assemble(plan, tasks, results, figure_inputs=figure_inputs)
     result.checkpoint_dir = ck
     return result
 

@@ -113,7 +113,8 @@ def trial_cmd(
     from mscsim.checkpoint import clear_checkpoint, run_trial_resumable
 
     try:
-        result = run_trial_resumable(sc, out, fresh=not resume, workers=workers, scheduler=scheduler)
+        result = run_trial_resumable(sc, out, fresh=not resume, workers=workers, scheduler=scheduler,
+                                     figure_inputs=None if figures is None else figures.send)
         if uncertainty:
             from mscsim.uncertainty import attach, predict
 
