@@ -44,7 +44,8 @@ def _keys(n: int, seed: int = 0) -> list:
     return keys
 
 
-def test_batched_streams_equal_numpys_for_every_shape_of_entropy():
+def test_batched_streams_equal_numpys_for_every_shape_of_entropy(monkeypatch):
+    monkeypatch.setattr(streams, "_SMALL", 1)  # the batched hashing for every group, however small
     keys = _keys(1200)
     got = streams.generators(keys)
     assert len(got) == len(keys)
@@ -56,6 +57,18 @@ def test_one_stream_and_an_empty_batch():
     (g,) = streams.generators([(42, (0, 7))])
     assert _same(g, _numpy(42, (0, 7)))
     assert streams.generators([]) == []
+
+
+def test_the_self_check_compares_the_batched_hashing_with_numpy(monkeypatch):
+    assert streams._self_check()
+    broken = streams._pcg64_seeds
+    monkeypatch.setattr(streams, "_pcg64_seeds", lambda words: broken(words) + np.uint64(1))
+    assert not streams._self_check()
+
+
+def test_entropy_longer_than_the_hashed_words_goes_to_numpy():
+    keys = [(list(range(1, 30)), (k,)) for k in range(20)]
+    assert all(_same(g, _numpy(*k)) for g, k in zip(streams.generators(keys), keys))
 
 
 def test_assembled_entropy_pads_the_run_entropy_only_with_a_spawn_key():

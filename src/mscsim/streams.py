@@ -26,15 +26,28 @@ import numpy as np
 from numpy.random.bit_generator import ISeedSequence
 
 # numpy's SeedSequence constants (bit_generator.pyx; O'Neill's seed_seq)
-_INIT_A = np.uint32(0x43B0D7E5)
-_MULT_A = np.uint32(0x931E8875)
-_INIT_B = np.uint32(0x8B51F9DD)
-_MULT_B = np.uint32(0x58F38DED)
+_INIT_A, _MULT_A = 0x43B0D7E5, 0x931E8875
+_INIT_B, _MULT_B = 0x8B51F9DD, 0x58F38DED
 _MIX_MULT_L = np.uint32(0xCA01F9DD)
 _MIX_MULT_R = np.uint32(0x4973F715)
 _XSHIFT = np.uint32(16)
 _POOL = 4
 _MASK32 = 0xFFFFFFFF
+_MAX_WORDS = 16  # longest assembled entropy hashed here (longer ones go to numpy's own path)
+
+
+def _hash_constants(init: int, mult: int, n: int) -> np.ndarray:
+    """The running hash constant of n successive hashmix calls, and the one after: a hashmix XORs
+    with entry i and multiplies by entry i + 1. The sequence does not depend on the data."""
+    out, h = [], init
+    for _ in range(n + 1):
+        out.append(h)
+        h = (h * mult) & _MASK32
+    return np.array(out, dtype=np.uint32)[:, None]
+
+
+_A = _hash_constants(_INIT_A, _MULT_A, _POOL + _POOL * (_POOL - 1) + _POOL * (_MAX_WORDS - _POOL))
+_B = _hash_constants(_INIT_B, _MULT_B, 2 * _POOL)
 
 
 def _words(x) -> list[int]:
@@ -67,11 +80,10 @@ def assembled_entropy(entropy, spawn_key: Sequence[int] = ()) -> tuple[int, ...]
     return tuple(run + spawn)
 
 
-def _hashmix(value: np.ndarray, h: list) -> np.ndarray:
-    """O'Neill's hashmix on a column of words; ``h[0]`` is the running hash constant (updated)."""
-    value = value ^ h[0]
-    h[0] = h[0] * _MULT_A
-    value = value * h[0]
+def _hashmix(value: np.ndarray, i: int, constants: np.ndarray) -> np.ndarray:
+    """Hashmix of rows of words, row r with the hash constants of call i + r (uint32, wrapping)."""
+    k = value.shape[0]
+    value = (value ^ constants[i:i + k]) * constants[i + 1:i + k + 1]
     return value ^ (value >> _XSHIFT)
 
 
@@ -82,26 +94,22 @@ def _mix(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 def _pcg64_seeds(entropy: np.ndarray) -> np.ndarray:
     """(N, 4) uint64: ``SeedSequence.generate_state(4, uint64)`` of N streams of equal length
-    (``entropy``: (N, L) uint32 assembled entropy)."""
+    (``entropy``: (N, L) uint32 assembled entropy, L <= _MAX_WORDS)."""
     n, length = entropy.shape
-    with np.errstate(over="ignore"):
-        h = [_INIT_A]
-        pool = [_hashmix(entropy[:, i] if i < length else np.zeros(n, np.uint32), h) for i in range(_POOL)]
-        for src in range(_POOL):
-            for dst in range(_POOL):
-                if src != dst:
-                    pool[dst] = _mix(pool[dst], _hashmix(pool[src], h))
-        for src in range(_POOL, length):
-            for dst in range(_POOL):
-                pool[dst] = _mix(pool[dst], _hashmix(entropy[:, src], h))
-        hb = _INIT_B
-        out = np.empty((n, 8), dtype=np.uint32)
-        for i in range(8):
-            v = pool[i % _POOL] ^ hb
-            hb = hb * _MULT_B
-            v = v * hb
-            out[:, i] = v ^ (v >> _XSHIFT)
-    return out.astype("<u4").view("<u8").astype(np.uint64)
+    words = entropy.T  # (L, N)
+    pool = np.zeros((_POOL, n), dtype=np.uint32)
+    pool[:min(length, _POOL)] = words[:_POOL]
+    pool = _hashmix(pool, 0, _A)  # the entropy's first words (zeros beyond it) into the pool
+    call = _POOL
+    for src in range(_POOL):  # every pool word into every other, in numpy's order
+        dst = [d for d in range(_POOL) if d != src]
+        pool[dst] = _mix(pool[dst], _hashmix(np.repeat(pool[src:src + 1], _POOL - 1, axis=0), call, _A))
+        call += _POOL - 1
+    for src in range(_POOL, length):  # the entropy's further words into every pool word
+        pool = _mix(pool, _hashmix(np.repeat(words[src:src + 1], _POOL, axis=0), call, _A))
+        call += _POOL
+    out = _hashmix(pool[[0, 1, 2, 3, 0, 1, 2, 3]], 0, _B)  # generate_state: 8 words, the pool cycled
+    return np.ascontiguousarray(out.T).astype("<u4").view("<u8").astype(np.uint64)
 
 
 class _Seeded(ISeedSequence):
@@ -116,13 +124,22 @@ class _Seeded(ISeedSequence):
         return self.words
 
 
+#: batches smaller than this are made by numpy directly (the batched hashing has a fixed cost of
+#: some 40 array operations) [measured]
+_SMALL = 8
+
+
 def _fast(keys: Sequence[tuple]) -> list[np.random.Generator]:
     words = [assembled_entropy(e, s) for e, s in keys]
     out: list = [None] * len(words)
     by_len: dict[int, list[int]] = {}
     for i, w in enumerate(words):
         by_len.setdefault(len(w), []).append(i)
-    for idx in by_len.values():
+    for length, idx in by_len.items():
+        if length > _MAX_WORDS or len(idx) < _SMALL:
+            for i, g in zip(idx, _numpy([keys[i] for i in idx])):
+                out[i] = g
+            continue
         seeds = _pcg64_seeds(np.array([words[i] for i in idx], dtype=np.uint32))
         for i, s in zip(idx, seeds):
             out[i] = np.random.Generator(np.random.PCG64(_Seeded(s)))
@@ -133,7 +150,18 @@ def _numpy(keys: Sequence[tuple]) -> list[np.random.Generator]:
     return [np.random.default_rng(np.random.SeedSequence(entropy=e, spawn_key=tuple(s))) for e, s in keys]
 
 
-_CHECKED: list = []  # [True] once the fast path matched numpy in this process, [False] if it did not
+_CHECKED: list = []  # [True] once the batched hashing matched numpy in this process, [False] if it did not
+
+
+def _self_check() -> bool:
+    """The batched hashing gives numpy's seed words for a few entropies of different shapes."""
+    probe = [(12345, (0, 7)), ([2**40 + 3, 1, 2, 3, 4], (9,)), ((5, 0, 2, 1), ()), (0, ())]
+    for entropy, spawn in probe:
+        words = np.array([assembled_entropy(entropy, spawn)] * 2, dtype=np.uint32)
+        want = np.random.SeedSequence(entropy=entropy, spawn_key=spawn).generate_state(4, np.uint64)
+        if not (_pcg64_seeds(words) == want).all():
+            return False
+    return True
 
 
 def generators(keys: Sequence[tuple]) -> list[np.random.Generator]:
@@ -144,7 +172,5 @@ def generators(keys: Sequence[tuple]) -> list[np.random.Generator]:
     if not keys:
         return []
     if not _CHECKED:
-        probe = [(12345, (0, 7)), ([2**40 + 3, 1, 2, 3, 4], (9,)), ((5, 0, 2, 1), ())]
-        a, b = _fast(probe), _numpy(probe)
-        _CHECKED.append(all(np.array_equal(x.integers(0, 2**63, 4), y.integers(0, 2**63, 4)) for x, y in zip(a, b)))
+        _CHECKED.append(_self_check())
     return _fast(keys) if _CHECKED[0] else _numpy(keys)
