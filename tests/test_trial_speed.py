@@ -262,3 +262,45 @@ def test_resumed_chunks_and_chunks_run_now_assemble_to_the_same_trial(tmp_path):
     assert json.dumps(first.summary, sort_keys=True) == json.dumps(again.summary, sort_keys=True)
     for name in ("patients", "timecourse", "population", "safety"):
         pd.testing.assert_frame_equal(getattr(first, name), getattr(again, name), check_exact=True)
+
+
+def test_parameter_vector_layers_the_table_calibration_body_product_and_overrides():
+    """Each entry is the last layer's value that names it (table, calibration, body, product,
+    overrides), whatever calibration was used just before; the model keeps one calibrated vector."""
+    from mscsim import parameters
+    from mscsim.calibrate import overridden
+    from mscsim.dosing import Dose, Regimen
+    from mscsim.physiology import make_body
+    from mscsim.products import product_inputs
+    from mscsim.simulate import parameter_vector
+
+    composed = build_model("ra")
+    m = composed.ode
+    names = list(m.params)
+    reg = Regimen((Dose.parse("2e6 cells/kg", "iv"),))
+
+    def expected(cal, weight, over):
+        vals = {n: m.params[n].value for n in names}
+        vals.update({k: v for k, v in cal.items() if k in vals})
+        body = make_body("human", weight, composed.target)
+        layer = {"BW": body.weight_kg, "Q_CO": body.cardiac_output, "V_ven": body.v_ven, "V_art": body.v_art,
+                 "V_csf": body.csf_volume, "Q_csf": body.csf_flow, **{f"Q_{c}": q for c, q in body.flows.items()},
+                 "mass_target": body.masses.get("target"), **product_inputs(reg.product_spec), **over}
+        vals.update({k: v for k, v in layer.items() if k in vals})
+        return np.array([vals[n] for n in names])
+
+    shipped = parameters.calibrated("ra")
+    theta = {k: 1.1 * v for k, v in shipped.items()}
+    over = {"D_ra_t": 0.7 * m.params["D_ra_t"].value, "trial_on": 1.0}
+    for weight in (55.0, 90.0):
+        got = parameter_vector(composed, weight_kg=weight, regimen=reg, overrides=over)
+        np.testing.assert_array_equal(got, expected(shipped, weight, over))
+        with overridden("ra", theta):
+            drawn = parameter_vector(composed, weight_kg=weight, regimen=reg, overrides=over)
+        np.testing.assert_array_equal(drawn, expected(theta, weight, over))
+        assert not np.array_equal(drawn, got) or not theta
+        np.testing.assert_array_equal(parameter_vector(composed, weight_kg=weight, regimen=reg, overrides=over), got)
+    assert m.__dict__["_calibrated_vector"][0] == tuple(shipped.items())  # one kept, the last calibration's
+    with pytest.raises(Exception, match="unknown parameter"):
+        parameter_vector(composed, overrides={"no_such_parameter": 1.0})
+    parameter_vector(composed, overrides={"d_cell": 20.0})  # a product input name is accepted, as before

@@ -155,9 +155,13 @@ def parameter_vector(composed: ComposedModel, *, weight_kg: float | None = None,
                                                        tuple(m.params)))
     index = derived(m, "parameter_index", lambda: {n: i for i, n in enumerate(names)})
     cal = parameters.calibrated(composed.disease)
-    base = derived(m, ("calibrated_vector", tuple(cal.items())),
-                   lambda: np.array([cal.get(n, table[n]) for n in names], dtype=float))
-    out = base.copy()
+    # one vector per model, made again when the calibration differs (the uncertainty runs and the
+    # fits change it per parameter draw: a vector per draw kept would only grow)
+    key = tuple(cal.items())
+    kept = m.__dict__.get("_calibrated_vector")
+    if kept is None or kept[0] != key:
+        kept = m.__dict__["_calibrated_vector"] = (key, np.array([cal.get(n, table[n]) for n in names], dtype=float))
+    out = kept[1].copy()
     body = make_body(composed.species, weight_kg, composed.target)
     layer = {"BW": body.weight_kg, "Q_CO": body.cardiac_output, "V_ven": body.v_ven, "V_art": body.v_art,
              "V_csf": body.csf_volume, "Q_csf": body.csf_flow}
