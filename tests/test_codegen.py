@@ -107,3 +107,67 @@ def test_python_entry_points_accept_any_layout_and_agree():
     c.jac(0.0, y, p, J1)
     c.jac(0.0, y, p, J2)
     assert np.array_equal(J1, J2)
+
+
+_KERNEL_RUN = """
+import hashlib, sys
+import numpy as np
+if sys.argv[1] == "numba":   # numba's own cache loading, its target context refreshed first
+    import mscsim.numerics._bdf_kernels  # noqa: F401
+import numba.core.base
+refreshed = []
+numba.core.base.BaseContext.refresh = lambda self, _r=numba.core.base.BaseContext.refresh: (refreshed.append(1), _r(self))[1]
+from mscsim.dosing import Dose, Regimen
+from mscsim.model import build_model
+from mscsim.numerics import compile_model, integrate, steady_state
+from mscsim.simulate import parameter_vector
+from mscsim.trial import patient_administrations
+composed = build_model("ra")
+c = compile_model(composed.ode)
+reg = Regimen((Dose.parse("1e6 cells/kg", "iv"),))
+p = parameter_vector(composed, weight_kg=70.0, regimen=reg)
+y0 = steady_state(c, p)
+Y = integrate(c, p, y0, np.linspace(0.0, 60.0, 31), [a for d in reg.doses for a in Regimen((d,)).administrations(70.0)])
+out = np.empty((31, c.n_outputs)); c.outputs_traj(np.linspace(0.0, 60.0, 31), Y, p, out)
+J = np.empty((c.n_states, c.n_states)); c.jac(0.0, y0, p, J)
+print(hashlib.sha256(b"".join(a.tobytes() for a in (y0, Y, out, J))).hexdigest(), len(refreshed))
+"""
+
+
+def test_kernels_loaded_without_numbas_refresh_compute_the_same_bits():
+    """The engine's kernels loaded from numba's cache without its target-context refresh (a start-up
+    cost) compute what they compute when loaded through numba's own path, in fresh processes, with
+    no refresh in the run itself."""
+    import subprocess
+    import sys
+
+    runs = {how: subprocess.run([sys.executable, "-c", _KERNEL_RUN, how], capture_output=True, text=True,
+                                timeout=300) for how in ("numba", "mscsim")}
+    for how, r in runs.items():
+        assert r.returncode == 0, (how, r.stderr[-2000:])
+    digest = {how: r.stdout.split()[-2] for how, r in runs.items()}
+    assert digest["numba"] == digest["mscsim"]
+    assert runs["mscsim"].stdout.split()[-1] == "0"  # nothing in the run needed the refreshed context
+
+
+def test_cache_loads_fall_back_to_numbas_own_path(monkeypatch):
+    """A miss or an error of the load without refresh goes through numba's own load_overload, and
+    leaving restores numba's method."""
+    from numba.core import caching
+
+    from mscsim.numerics.codegen import _CacheLoadsWithoutRefresh
+
+    orig = caching.Cache.load_overload
+    calls = []
+    monkeypatch.setattr(caching.Cache, "load_overload", lambda self, sig, ctx: calls.append(sig) or "numba's")
+
+    class Broken:
+        def _guard_against_spurious_io_errors(self):
+            raise RuntimeError("changed numba internals")
+
+    with _CacheLoadsWithoutRefresh():
+        assert caching.Cache.load_overload(Broken(), "sig", None) == "numba's"
+    assert calls == ["sig"]
+    assert caching.Cache.load_overload is not orig  # the test's stand-in is back, not replaced
+    monkeypatch.undo()
+    assert caching.Cache.load_overload is orig

@@ -43,6 +43,11 @@ _KERNELS_READY: list = []
 
 def kernels():
     """The engine's kernels (compiled, or loaded from numba's disk cache, on first use)."""
+    import sys
+
+    if "mscsim.numerics._bdf_kernels" not in sys.modules:
+        with _CacheLoadsWithoutRefresh():
+            from mscsim.numerics import _bdf_kernels  # noqa: F401
     from mscsim.numerics import _bdf_kernels
 
     if not _KERNELS_READY:
@@ -52,6 +57,45 @@ def kernels():
         except OSError:  # a read-only cache folder only costs the compile notice its accuracy
             pass
     return _bdf_kernels
+
+
+class _CacheLoadsWithoutRefresh:
+    """While the engine's kernels are loaded from numba's disk cache, a load skips numba's refresh
+    of its target context. ``numba.core.caching.Cache.load_overload`` refreshes the context before
+    reading a cached function (it imports and installs every typing and lowering registry: 0.2-0.35
+    s of every command's start-up, measured), although rebuilding a cached function needs only the
+    code generator and numba's runtime (initialised here, as the refresh would); compiling refreshes
+    the context on its own (``CompilerBase.__init__``). A miss, or any error (such as numba's
+    private methods having changed), goes through numba's own ``load_overload``, refresh included
+    [design choice; issue 19; numba's private API, bounded in pyproject and tested in
+    tests/test_codegen.py]."""
+
+    def __enter__(self):
+        try:
+            from numba.core import caching
+            from numba.core.runtime import rtsys
+        except ImportError:  # another numba layout: its own path
+            self._cls = None
+            return self
+        self._cls, self._orig = caching.Cache, caching.Cache.load_overload
+        orig = self._orig
+
+        def load_overload(cache, sig, target_context):
+            try:
+                rtsys.initialize(target_context)
+                with cache._guard_against_spurious_io_errors():
+                    data = cache._load_overload(sig, target_context)
+            except Exception:  # noqa: BLE001 - numba's own path below, which raises what it raises
+                data = None
+            return data if data is not None else orig(cache, sig, target_context)
+
+        caching.Cache.load_overload = load_overload
+        return self
+
+    def __exit__(self, *exc):
+        if self._cls is not None:
+            self._cls.load_overload = self._orig
+        return False
 
 
 _RESERVED = {"t", "y", "p", "dy", "jv", "out", "math", "np", "carray", "cfunc", "types", "i", "k",
