@@ -704,7 +704,7 @@ def assemble(plan: TrialPlan, tasks: list[PatientTask], results: list[PatientRes
     """Summary (arms, comparisons, failures) and, with ``tables``, the patient, time-course,
     population and safety tables of a finished trial (``tables=False``: empty tables, for callers
     that read only the summary, such as the uncertainty runs' hundreds of trials).
-    ``figure_inputs``: called with what the figures need (`figure_inputs`) as soon as it is known,
+    ``figure_inputs``: called with what the figures need (`_inputs_for_figures`) as soon as it is known,
     before the patient, safety and population tables (a figure process then draws meanwhile)."""
     sc = plan.scenario
     pairs: dict[str, list[tuple[PatientTask, PatientResult]]] = {a.name: [] for a in sc.arms}
