@@ -304,3 +304,34 @@ def test_parameter_vector_layers_the_table_calibration_body_product_and_override
     with pytest.raises(Exception, match="unknown parameter"):
         parameter_vector(composed, overrides={"no_such_parameter": 1.0})
     parameter_vector(composed, overrides={"d_cell": 20.0})  # a product input name is accepted, as before
+
+
+def test_observations_gathered_from_one_stack_equal_reads_patient_by_patient():
+    """`assemble` reads a column at a time row for all of an arm's patients from one stacked array
+    when they share a table layout; the values equal the per-patient reads, a column a patient lacks
+    gives the value asked for (or KeyError), and patients held column by column take the slow path."""
+    from mscsim.trial import PatientResult, _Observed
+
+    index = _time_index((0.0, 30.0, 90.0))
+    names = ("x", "fever", "y")
+    rng = np.random.default_rng(4)
+    shared = [PatientResult(f"a-{i}", "a", Readouts.from_array(rng.normal(size=(3, 3)), names, index), None)
+              for i in range(5)]
+    loose = [PatientResult("b-0", "b", Readouts({"x": np.array([1.0, 2.0, 3.0])}, index), None),
+             PatientResult("b-1", "b", Readouts.from_array(rng.normal(size=(3, 3)), names, index), None)]
+    fast, slow = _Observed(shared), _Observed(loose)
+    assert fast.stack is not None and slow.stack is None
+    for obs in (fast, slow):
+        for row in (0, 1, -1):
+            want = [float(r.observed._column("x")[row]) for r in obs.results]
+            assert obs.at("x", row).tolist() == want
+            got = obs.at("fever", row, missing=float("nan"))
+            ref = [float(r.observed._column("fever")[row]) if "fever" in r.observed else float("nan")
+                   for r in obs.results]
+            np.testing.assert_array_equal(got, ref)
+    assert np.isnan(fast.at("nothing", 0, missing=float("nan"))).all()
+    with pytest.raises(KeyError):
+        fast.at("nothing", 0)
+    with pytest.raises(KeyError):
+        slow.at("fever", 0)
+    assert _Observed([]).at("x", 0).shape == (0,)

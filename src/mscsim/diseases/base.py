@@ -286,6 +286,15 @@ class Readouts:
     def _column(self, name: str) -> np.ndarray:
         return self._cols[name] if self._cols is not None else self._values[:, self._pos[name]]
 
+    def layout(self) -> tuple | None:
+        """The column names, in order, of the one float64 table (`table`) holding every column, or
+        None when the columns are held one by one (read-outs of one model and observation grid share
+        one tuple object, so comparing layouts is cheap)."""
+        if (self._values is not None and self._values.dtype == np.float64 and self._values.ndim == 2
+                and self._values.shape[1] == len(self._names) == len(self._pos)):
+            return self._names
+        return None
+
     def __getitem__(self, name: str) -> Column:
         return self._column(name).view(Column)
 
