@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -129,20 +130,37 @@ def draw_candidate(seed: int, arm_index: int, k: int, covariates: dict[str, Cova
             if name == "weight_kg" and "female" in cov:
                 spec = sex_weight_spec(spec, cov["female"], covariates["female"].proportion)
             cov[name] = _draw_covariate(rng, spec)
-    reg = parameters.registry()
     params = {}
-    tabled = sorted(n for n in iiv if n in reg and reg[n].iiv_cv)
-    others = sorted(n for n in iiv if n not in tabled)
+    key = (tuple(iiv.items()), tuple((bounds or {}).items()))
+    try:
+        tabled, others = _iiv_plan(*key)
+    except TypeError:  # unhashable bounds (lists): planned for this call only
+        tabled, others = _iiv_plan.__wrapped__(*key)
     rng_iiv = np.random.default_rng(np.random.SeedSequence(entropy=seed, spawn_key=(arm_index, k, 4))) if others else None
-    for names, r in ((tabled, rng), (others, rng_iiv)):
-        for name in names:
-            omega = math.sqrt(math.log(1.0 + iiv[name] ** 2))
+    for plan, r in ((tabled, rng), (others, rng_iiv)):
+        for name, omega, b in plan:
             v = typical[name] * math.exp(omega * r.standard_normal())
-            b = (bounds or {}).get(name, reg[name].bounds if name in reg else None)
             if b is not None:
                 v = min(max(v, b[0]), b[1])
             params[name] = v
     return cov, params, (seed, arm_index, k, 1)
+
+
+@lru_cache(maxsize=64)
+def _iiv_plan(iiv: tuple, bounds: tuple) -> tuple[tuple, tuple]:
+    """The order, log-normal omega and bounds of each varying parameter of `draw_candidate`, for
+    the first stream (names with a table ``iiv_cv``) and the own stream (the others); computed once
+    per IIV table (a trial draws thousands of candidates with one)."""
+    reg = parameters.registry()
+    cv, bound = dict(iiv), dict(bounds)
+    tabled = sorted(n for n in cv if n in reg and reg[n].iiv_cv)
+    others = sorted(n for n in cv if n not in tabled)
+
+    def plan(names):
+        return tuple((n, math.sqrt(math.log(1.0 + cv[n] ** 2)), bound.get(n, reg[n].bounds if n in reg else None))
+                     for n in names)
+
+    return plan(tabled), plan(others)
 
 
 def draw_dose_factor(seed: int, arm_index: int, k: int, cv: float) -> float:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -168,8 +169,8 @@ def parameter_vector(composed: ComposedModel, *, weight_kg: float | None = None,
     layer.update({f"Q_{c}": q for c, q in body.flows.items()})
     if "mass_target" in index:
         layer["mass_target"] = body.masses["target"]
-    layer.update(product_inputs(regimen.product_spec))
-    site = regimen.local_site
+    inputs, site = _regimen_layer(regimen)
+    layer.update(inputs)
     if site is not None:
         comp = "target" if site == composed.target else site
         if f"w_site_{comp}" not in index:
@@ -189,6 +190,20 @@ def parameter_vector(composed: ComposedModel, *, weight_kg: float | None = None,
         if i is not None:
             out[i] = v
     return out
+
+
+def _regimen_layer(regimen: Regimen) -> tuple[dict, str | None]:
+    """(the product's model inputs, the local injection site) of a regimen: resolved once per
+    regimen (a trial asks once per candidate; resolving the product took a quarter of the vector)."""
+    try:
+        return _regimen_layer_cached(regimen)
+    except TypeError:  # an unhashable dose (never made by the parser): resolved each time
+        return product_inputs(regimen.product_spec), regimen.local_site
+
+
+@lru_cache(maxsize=256)
+def _regimen_layer_cached(regimen: Regimen) -> tuple[dict, str | None]:
+    return product_inputs(regimen.product_spec), regimen.local_site
 
 
 class _Allowed:

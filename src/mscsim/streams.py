@@ -53,6 +53,10 @@ _B = _hash_constants(_INIT_B, _MULT_B, 2 * _POOL)
 def _words(x) -> list[int]:
     """``x`` (a non-negative integer or a sequence of them) as numpy's SeedSequence coerces it: the
     little-endian 32-bit words of each integer (0 is one word), concatenated."""
+    if type(x) is int and 0 <= x <= _MASK32:  # the usual case: one word
+        return [x]
+    if type(x) in (tuple, list) and all(type(v) is int and 0 <= v <= _MASK32 for v in x):
+        return list(x)
     if isinstance(x, (int, np.integer)):
         n = int(x)
         if n < 0:

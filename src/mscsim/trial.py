@@ -467,9 +467,11 @@ class _Screener:
         observed = observe_stacked(disease_module(self.disease), values, names, pd.Index(self.obs_times),
                                    lambda: screening_rngs(seeds))
         for (res, y0, _, p), ef in zip(rows, observed):
-            base = ef.row(0)
+            layout = ef.layout()  # one float table: its first row as Python floats at once
+            base = (dict(zip(layout, ef.table()[0].tolist())) if layout is not None
+                    else {c: float(v) for c, v in ef.row(0).items()})
             if inclusion_mask(base, res.covariates, self.inclusion):
-                res.baseline = {c: float(v) for c, v in base.items()}
+                res.baseline = base
                 res.y0 = y0
                 res.p = p
         return found
