@@ -2,8 +2,9 @@
 
 Every patient draws from streams of his own, each ``numpy.random.default_rng(SeedSequence(entropy,
 spawn_key))`` with an entropy and spawn key fixed by (scenario seed, arm, candidate, purpose), so
-results do not depend on how the work is split. Making one such generator costs 20-40 us, most of
-it ``SeedSequence`` hashing a handful of 32-bit words one numpy call at a time; a trial makes about
+results do not depend on how the work is split. Making one such generator costs 14-40 us (the most
+inside a running trial), most of it ``SeedSequence`` hashing a handful of 32-bit words one numpy
+call at a time; a trial makes about
 five per patient (candidate draws, traits, screening visit, trial visits, safety), 10-15 % of a
 trial's CPU time [measured, issue 19].
 
@@ -14,7 +15,9 @@ trial's CPU time [measured, issue 19].
 runs on all the streams at once as uint32 array operations, and each ``PCG64`` is seeded with its
 words through numpy's public ``ISeedSequence`` interface. The generators are the ones numpy makes,
 bit for bit: tests/test_streams.py compares them over many entropies and spawn keys, and the first
-use in a process checks one against numpy and falls back to numpy's own path if they ever differ.
+use in a process checks the seed words of four entropies against numpy's and falls back to numpy's
+own path if they ever differ. About 5 us per stream made 64 together; batches of fewer than 8
+streams of one length, and entropies of more than 16 words, are made by numpy directly.
 Written here because numpy has no batched ``SeedSequence`` [design choice].
 """
 
