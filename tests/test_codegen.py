@@ -117,6 +117,13 @@ if sys.argv[1] == "numba":   # numba's own cache loading, its target context ref
 import numba.core.base
 refreshed = []
 numba.core.base.BaseContext.refresh = lambda self, _r=numba.core.base.BaseContext.refresh: (refreshed.append(1), _r(self))[1]
+import threading
+from numba.core import caching
+from mscsim.numerics.codegen import kernels
+threads = [threading.Thread(target=kernels) for _ in range(3)]  # first loads from several threads at once
+[t.start() for t in threads]
+[t.join() for t in threads]
+assert caching.Cache.load_overload.__module__ == "numba.core.caching", "numba's loader left patched"
 from mscsim.dosing import Dose, Regimen
 from mscsim.model import build_model
 from mscsim.numerics import compile_model, integrate, steady_state
@@ -137,7 +144,7 @@ print(hashlib.sha256(b"".join(a.tobytes() for a in (y0, Y, out, J))).hexdigest()
 def test_kernels_loaded_without_numbas_refresh_compute_the_same_bits():
     """The engine's kernels loaded from numba's cache without its target-context refresh (a start-up
     cost) compute what they compute when loaded through numba's own path, in fresh processes, with
-    no refresh in the run itself."""
+    no refresh in the run itself; loaded from several threads at once, numba's loader is restored."""
     import subprocess
     import sys
 

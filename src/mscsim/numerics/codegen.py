@@ -27,6 +27,7 @@ import importlib.util
 import os
 import sys
 import tempfile
+import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -39,15 +40,16 @@ CODEGEN_VERSION = "11"
 
 
 _KERNELS_READY: list = []
+_KERNELS_LOCK = threading.RLock()
 
 
 def kernels():
     """The engine's kernels (compiled, or loaded from numba's disk cache, on first use)."""
-    import sys
-
     if "mscsim.numerics._bdf_kernels" not in sys.modules:
-        with _CacheLoadsWithoutRefresh():
-            from mscsim.numerics import _bdf_kernels  # noqa: F401
+        with _KERNELS_LOCK:  # one thread patches numba's loader at a time (and restores it)
+            if "mscsim.numerics._bdf_kernels" not in sys.modules:
+                with _CacheLoadsWithoutRefresh():
+                    from mscsim.numerics import _bdf_kernels  # noqa: F401
     from mscsim.numerics import _bdf_kernels
 
     if not _KERNELS_READY:
