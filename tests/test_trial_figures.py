@@ -251,3 +251,32 @@ def test_a_trial_that_fails_leaves_no_drawing_process(tmp_path, monkeypatch, cap
     assert "the trial failed" in capsys.readouterr().err
     assert set(mp.active_children()) <= before
     assert not (tmp_path / "out" / "timecourse.png").exists()
+
+
+def test_figures_of_a_trial_that_fails_after_its_inputs_were_sent_stay_out_of_the_folder(result, tmp_path):
+    """The drawing process writes into a staging folder: a trial that fails once the figure inputs
+    went (in its tables, or in the uncertainty runs that follow) leaves the folder as it was, an
+    earlier run's figures included, and no staging folder; a finished one gets its files moved in."""
+    import time
+
+    from mscsim.trial import _figure_inputs, start_trial_figures
+
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "timecourse.png").write_bytes(b"an earlier run's figure")
+    job = start_trial_figures(out)
+    job.send(_figure_inputs(result))
+    deadline = time.monotonic() + 120
+    while job.proc.is_alive() and time.monotonic() < deadline:  # let it finish drawing
+        time.sleep(0.05)
+    assert job.proc.exitcode == 0 and sorted(p.name for p in job.staging.iterdir()) == ["responders.png",
+                                                                                         "timecourse.png"]
+    job.cancel()  # the trial failed after the inputs were sent
+    assert sorted(p.name for p in out.iterdir()) == ["timecourse.png"]
+    assert (out / "timecourse.png").read_bytes() == b"an earlier run's figure"
+    again = start_trial_figures(out)
+    again.draw(result)
+    files = again.join()
+    assert [f.name for f in files] == ["timecourse.png", "responders.png"]
+    assert all(f.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for f in files)
+    assert sorted(p.name for p in out.iterdir()) == ["responders.png", "timecourse.png"]  # no staging left

@@ -174,7 +174,9 @@ def _self_check() -> bool:
 def generators(keys: Sequence[tuple]) -> list[np.random.Generator]:
     """``[default_rng(SeedSequence(entropy, spawn_key=spawn_key)) for entropy, spawn_key in keys]``,
     the same generators made together (``entropy``: a non-negative integer or a sequence of them;
-    ``spawn_key``: a sequence of them)."""
+    ``spawn_key``: a sequence of them): the same state and draws. A generator made by the batched
+    path holds a stand-in for its seed sequence (``bit_generator.seed_seq``: the seed words only,
+    no ``spawn`` nor ``entropy``); the package only draws from them."""
     keys = list(keys)
     if not keys:
         return []

@@ -993,20 +993,25 @@ class TrialFigures:
     path after the simulations) and, given the scenario, builds the empty time-course panels; `send`
     (from `assemble`, once the time courses and the arms' results are known) or `draw` sends it the
     time courses and the summary through a pipe, and it draws (~0.4 s) while this process builds
-    and writes the tables. `join` returns the files; if
+    and writes the tables. The child writes the PNGs into a staging folder inside the output folder
+    (``.figures-<pid>``); `join` moves them into place, so a trial that fails or is interrupted after
+    the inputs were sent leaves no figure of its own (and an earlier run's in place), and `cancel`
+    removes the folder. `join` returns the files; if
     the child failed, the figures are drawn here, so an error shows as usual. This process never
     imports matplotlib on this path."""
 
     def __init__(self, out, scenario: Scenario | None = None):
         import multiprocessing as mp
         import os
+        from pathlib import Path
 
         ctx = mp.get_context("fork")
         self.out, self.result = out, None
+        self.staging = Path(out) / f".figures-{os.getpid()}"
         layout = _planned_layout(scenario) if scenario is not None else None
         self._recv, self._send = ctx.Pipe(duplex=False)
-        self.proc = ctx.Process(target=_figures_child, args=(self._recv, self._send, out, os.getpid(), layout),
-                                daemon=True)
+        self.proc = ctx.Process(target=_figures_child,
+                                args=(self._recv, self._send, self.staging, os.getpid(), layout), daemon=True)
         self.proc.start()
         self._recv.close()
 
@@ -1030,27 +1035,44 @@ class TrialFigures:
         self.send(_figure_inputs(result))
 
     def cancel(self) -> None:
-        """Stop the drawing process of a trial that will not be drawn (it failed or was interrupted)."""
+        """Stop the drawing process of a trial that will not be drawn (it failed or was interrupted)
+        and drop what it drew."""
         if self.proc.is_alive():
             self.proc.terminate()
         self.proc.join()
         self._send.close()
+        self._discard()
 
     def join(self) -> list:
+        """Wait for the drawing process and move its PNGs into the output folder (drawn here if it
+        failed)."""
+        import os
+        from pathlib import Path
+
         if self.result is None:
             raise RuntimeError("TrialFigures.join before draw")
         self.proc.join()
-        if self.proc.exitcode != 0:
-            return write_trial_figures(self.result, self.out)
-        from pathlib import Path
+        try:
+            if self.proc.exitcode != 0:
+                return write_trial_figures(self.result, self.out)
+            files = [Path(self.out) / name for name in trial_figure_names(self.result.summary)]
+            for f in files:
+                os.replace(self.staging / f.name, f)
+            return files
+        finally:
+            self._discard()
 
-        return [Path(self.out) / name for name in trial_figure_names(self.result.summary)]
+    def _discard(self) -> None:
+        import shutil
+
+        shutil.rmtree(self.staging, ignore_errors=True)
 
 
 def _figures_child(recv, send, out, parent: int, layout: tuple | None = None) -> None:
     """The drawing process: import matplotlib, build the time-course panels where ``layout``
-    (quantities, title) is given, wait for the trial, draw. It leaves when the parent is gone even
-    if the pipe stays open (the parent's worker processes inherit its write end)."""
+    (quantities, title) is given, wait for the trial, draw into the folder ``out`` (made here). It
+    leaves when the parent is gone even if the pipe stays open (the parent's worker processes
+    inherit its write end)."""
     import gc
     import os
 
@@ -1066,6 +1088,7 @@ def _figures_child(recv, send, out, parent: int, layout: tuple | None = None) ->
             if os.getppid() != parent:
                 return
         inputs = recv.recv()
+        os.makedirs(out, exist_ok=True)
         _draw_figures(*inputs, out, prebuilt)
         code = 0
     finally:
