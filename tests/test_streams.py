@@ -89,10 +89,15 @@ def test_numpys_own_path_is_used_when_the_self_check_fails(monkeypatch):
 
 def test_the_package_streams_equal_their_one_at_a_time_versions():
     seeds = [(42, 0, k, 1) for k in range(30)] + [(2**33 + 1, 1, 7, 1)]
-    assert all(_same(a, screening_rng(s)) for a, s in zip(screening_rngs(seeds), seeds))
-    assert all(_same(a, safety_rng(s)) for a, s in zip(safety_rngs(seeds), seeds))
+    # the streams each one's contract names (numpy's own construction), batched and one at a time
+    assert all(_same(a, _numpy(list(s), (9,))) and _same(screening_rng(s), _numpy(list(s), (9,)))
+               for a, s in zip(screening_rngs(seeds), seeds))
+    assert all(_same(a, _numpy(list(s), (7,))) and _same(safety_rng(s), _numpy(list(s), (7,)))
+               for a, s in zip(safety_rngs(seeds), seeds))
     ks = list(range(20))
     first, traits = candidate_streams(11, 1, ks), candidate_streams(11, 1, ks, 2)
+    assert all(_same(a, _numpy(11, (1, k))) and _same(t, _numpy(11, (1, k, 2))) for k, a, t in zip(ks, first, traits))
+    first, traits = candidate_streams(11, 1, ks), candidate_streams(11, 1, ks, 2)  # fresh: the above drew
     cov = {"weight_kg": DEFAULT_COVARIATES["weight_kg"]}
     for k, a, t in zip(ks, first, traits):
         assert draw_candidate(11, 1, k, cov, {"potency": 0.3}, {"potency": 1.0}, rng=a) == \

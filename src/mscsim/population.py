@@ -118,12 +118,12 @@ def draw_candidate(seed: int, arm_index: int, k: int, covariates: dict[str, Cova
     draw from their own streams, so adding them changes no earlier draw. ``rng``: the first stream
     when already made (`candidate_streams`)."""
     if rng is None:
-        rng = np.random.default_rng(np.random.SeedSequence(entropy=seed, spawn_key=(arm_index, k)))
+        rng = candidate_stream(seed, arm_index, k)
     # the other streams are made only when drawn from (making one costs ~20 us; issue 19)
     new = sorted((name, spec) for name, spec in covariates.items() if name not in CLASSIC_COVARIATES)
     cov = {}
     if new:
-        rng_new = np.random.default_rng(np.random.SeedSequence(entropy=seed, spawn_key=(arm_index, k, 3)))
+        rng_new = candidate_stream(seed, arm_index, k, 3)
         cov = {name: _draw_covariate(rng_new, spec) for name, spec in new}
     for name, spec in covariates.items():
         if name in CLASSIC_COVARIATES:
@@ -136,7 +136,7 @@ def draw_candidate(seed: int, arm_index: int, k: int, covariates: dict[str, Cova
         tabled, others = _iiv_plan(*key)
     except TypeError:  # unhashable bounds (lists): planned for this call only
         tabled, others = _iiv_plan.__wrapped__(*key)
-    rng_iiv = np.random.default_rng(np.random.SeedSequence(entropy=seed, spawn_key=(arm_index, k, 4))) if others else None
+    rng_iiv = candidate_stream(seed, arm_index, k, 4) if others else None
     for plan, r in ((tabled, rng), (others, rng_iiv)):
         for name, omega, b in plan:
             v = typical[name] * math.exp(omega * r.standard_normal())
@@ -167,7 +167,7 @@ def draw_dose_factor(seed: int, arm_index: int, k: int, cv: float) -> float:
     """A patient's dose multiplier: log-normal with mean 1 and the CV asked (own stream)."""
     if not cv:
         return 1.0
-    rng = np.random.default_rng(np.random.SeedSequence(entropy=seed, spawn_key=(arm_index, k, 5)))
+    rng = candidate_stream(seed, arm_index, k, 5)
     omega = math.sqrt(math.log(1.0 + cv**2))
     return float(math.exp(omega * rng.standard_normal() - 0.5 * omega**2))
 
@@ -227,14 +227,14 @@ def draw_traits(seed: int, arm_index: int, k: int, model_params,
     for name in sorted(BINARY_TRAITS):
         if name in model_params:
             if rng is None:
-                rng = np.random.default_rng(np.random.SeedSequence(entropy=seed, spawn_key=(arm_index, k, 2)))
+                rng = candidate_stream(seed, arm_index, k, 2)
             out[name] = float(rng.random() < parameters.value(BINARY_TRAITS[name]))
     return out
 
 
 def screening_rng(noise_seed: tuple) -> np.random.Generator:
     """Visit noise of the screening visit: a stream apart from the trial visits' (``noise_seed``)."""
-    return np.random.default_rng(np.random.SeedSequence(entropy=list(noise_seed), spawn_key=(9,)))
+    return screening_rngs([noise_seed])[0]
 
 
 def screening_rngs(noise_seeds: list) -> list[np.random.Generator]:
@@ -244,9 +244,15 @@ def screening_rngs(noise_seeds: list) -> list[np.random.Generator]:
 
 def candidate_streams(seed: int, arm_index: int, ks, purpose: int | None = None) -> list[np.random.Generator]:
     """The stream of each candidate ``k`` of an arm for one purpose, made together: ``None`` the
-    first stream (covariates, tabled IIV: `draw_candidate`), 2 the binary traits (`draw_traits`)."""
+    first stream (classic covariates, tabled IIV: `draw_candidate`), 2 the binary traits
+    (`draw_traits`), 3 the newer covariates, 4 the IIV without a table CV, 5 the dose factor."""
     tail = () if purpose is None else (purpose,)
     return generators([(seed, (arm_index, k) + tail) for k in ks])
+
+
+def candidate_stream(seed: int, arm_index: int, k: int, purpose: int | None = None) -> np.random.Generator:
+    """One candidate's stream for one purpose (`candidate_streams`)."""
+    return candidate_streams(seed, arm_index, [k], purpose)[0]
 
 
 def covariate_specs(scenario: Scenario, module, table1: dict[str, Table1Row] | None = None,

@@ -138,7 +138,7 @@ class PatientSafety:
 
 def safety_rng(noise_seed: tuple) -> np.random.Generator:
     """The patient's safety stream, apart from his visit noise and screening streams."""
-    return np.random.default_rng(np.random.SeedSequence(entropy=list(noise_seed), spawn_key=(7,)))
+    return safety_rngs([noise_seed])[0]
 
 
 def safety_rngs(noise_seeds: list) -> list[np.random.Generator]:

@@ -4,9 +4,8 @@ Every patient draws from streams of his own, each ``numpy.random.default_rng(See
 spawn_key))`` with an entropy and spawn key fixed by (scenario seed, arm, candidate, purpose), so
 results do not depend on how the work is split. Making one such generator costs 14-40 us (the most
 inside a running trial), most of it ``SeedSequence`` hashing a handful of 32-bit words one numpy
-call at a time; a trial makes about
-five per patient (candidate draws, traits, screening visit, trial visits, safety), 10-15 % of a
-trial's CPU time [measured, issue 19].
+call at a time; a trial makes about five per patient (candidate draws, traits, screening visit,
+trial visits, safety), 10-15 % of a trial's CPU time [measured, issue 19].
 
 `generators` makes the same generators for a whole batch of streams: the hashing of numpy's
 ``SeedSequence`` (M. E. O'Neill's ``seed_seq`` design as numpy implements it in
@@ -137,6 +136,8 @@ _SMALL = 8
 
 
 def _fast(keys: Sequence[tuple]) -> list[np.random.Generator]:
+    if len(keys) < _SMALL:  # no group of one length can reach the batched hashing
+        return _numpy(keys)
     words = [assembled_entropy(e, s) for e, s in keys]
     out: list = [None] * len(words)
     by_len: dict[int, list[int]] = {}
