@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 import mscsim
-from mscsim.diseases.base import COMMON_ENDPOINTS, Readouts, endpoint_readouts, label_endpoint
+from mscsim.diseases.base import COMMON_ENDPOINTS, Readouts, endpoint_readouts, label_endpoint, readout_positions
 from mscsim.dosing import Regimen
 from mscsim.errors import MscsimError
 from mscsim.execution import map_tasks
@@ -785,14 +785,12 @@ def assemble(plan: TrialPlan, tasks: list[PatientTask], results: list[PatientRes
     return TrialResult(summary, rows, timecourse, pd.DataFrame(pop_rows), failures, plan, safety)
 
 
-def _patient_rows(cols: dict[str, list], arm: str, pairs: list, endpoints: list,
-                  observed: "_Observed | None" = None) -> None:
+def _patient_rows(cols: dict[str, list], arm: str, pairs: list, endpoints: list, observed: "_Observed") -> None:
     """Append an arm's rows of the patients table (patient by patient, each endpoint) to the columns
-    ``cols``: one NumPy gather per endpoint instead of a dict per row (issue 19). ``observed``: the
-    arm's `_Observed` (made here if not given)."""
+    ``cols``: one NumPy gather per endpoint instead of a dict per row (issue 19); ``observed``: the
+    arm's patients' `_Observed`."""
     ne = len(endpoints)
     n = len(pairs)
-    observed = observed if observed is not None else _Observed([r for _, r in pairs])
     cols["arm"] += [arm] * (n * ne)
     cols["patient"] += [r.pid for _, r in pairs for _ in range(ne)]
     cols["endpoint"] += [name for name, *_ in endpoints] * n
@@ -824,10 +822,10 @@ def safety_columns(plan: TrialPlan, pairs: dict, observed: dict | None = None) -
     for e in SAFETY_EVENTS:  # at the last observation time
         cols[f"event_{e}"] = []
     for arm in plan.scenario.arms:
-        mine = [r for _task, r in pairs[arm.name]]
-        kept = [r for r in mine if r.safety is not None]
-        # every patient of the arm has his safety record (all but restored old chunks): one gather
-        obs = ((observed or {}).get(arm.name) or _Observed(mine)) if len(kept) == len(mine) else _Observed(kept)
+        kept = [r for _task, r in pairs[arm.name] if r.safety is not None]
+        # the arm's own gather where every patient has his safety record (all but restored old chunks)
+        whole = observed is not None and len(kept) == len(pairs[arm.name])
+        obs = observed[arm.name] if whole else _Observed(kept)
         for e in SAFETY_EVENTS:
             cols[f"event_{e}"] += obs.at(e, -1, missing=nan).tolist()
     cols["d_dimer_peak"] = [r.safety["d_dimer_peak"] for _, r in done]
@@ -846,7 +844,7 @@ class _Observed:
         names = results[0].observed.layout() if results else None
         if names is not None and all(r.observed.layout() == names for r in results):
             self.stack = np.stack([r.observed.table() for r in results])
-            self.pos = _positions_of(names)
+            self.pos = readout_positions(names)
 
     def at(self, name: str, row: int, missing: float | None = None) -> np.ndarray:
         """Column ``name`` at time row ``row`` for each patient (float); a patient without the
@@ -858,10 +856,6 @@ class _Observed:
         return np.array([float(r.observed._column(name)[row]) if missing is None or name in r.observed
                          else missing for r in self.results], dtype=float)
 
-
-@lru_cache(maxsize=64)
-def _positions_of(names: tuple) -> dict:
-    return {n: i for i, n in enumerate(names)}
 
 
 def safety_table(plan: TrialPlan, pairs: dict, columns: dict | None = None) -> pd.DataFrame:

@@ -266,7 +266,7 @@ class Readouts:
         self = cls.__new__(cls)
         self._cols, self._values, self.index = None, values, index
         self._names = names if isinstance(names, tuple) else tuple(names)
-        self._pos = _positions(self._names)
+        self._pos = readout_positions(self._names)
         return self
 
     def table(self, names=None) -> np.ndarray | None:
@@ -331,7 +331,8 @@ class Readouts:
 
 
 @lru_cache(maxsize=64)
-def _positions(names: tuple) -> dict:
+def readout_positions(names: tuple) -> dict:
+    """Name -> column of a read-out table with these column names (one dict per layout)."""
     return {n: i for i, n in enumerate(names)}
 
 
