@@ -300,7 +300,7 @@ def test_parameter_vector_layers_the_table_calibration_body_product_and_override
         np.testing.assert_array_equal(drawn, expected(theta, weight, over))
         assert not np.array_equal(drawn, got) or not theta
         np.testing.assert_array_equal(parameter_vector(composed, weight_kg=weight, regimen=reg, overrides=over), got)
-    assert m.__dict__["_calibrated_vector"][0] == tuple(shipped.items())  # one kept, the last calibration's
+    assert m.__dict__["_derived"]["calibrated_vector"][0] == tuple(shipped.items())  # one kept: the last calibration's
     with pytest.raises(Exception, match="unknown parameter"):
         parameter_vector(composed, overrides={"no_such_parameter": 1.0})
     parameter_vector(composed, overrides={"d_cell": 20.0})  # a product input name is accepted, as before

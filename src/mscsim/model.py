@@ -69,14 +69,16 @@ def disease_module(disease: str):
     return importlib.import_module(f"mscsim.diseases.{disease}")
 
 
-def derived(ode: OdeModel, name, make: Callable):
+def derived(ode: OdeModel, name, make: Callable, inputs=None):
     """``make()``, a value computed from the model ``ode``, computed once per model object and kept
     on it (a composed model is not changed after `build_model`), so that per-patient code can ask
-    for it freely (issue 19)."""
+    for it freely (issue 19). ``inputs``: what else the value depends on (hashable-comparable);
+    the value is made again, replacing the kept one, when they differ from the last call's."""
     store = ode.__dict__.setdefault("_derived", {})
-    if name not in store:
-        store[name] = make()
-    return store[name]
+    kept = store.get(name)
+    if kept is None or kept[0] != inputs:
+        kept = store[name] = (inputs, make())
+    return kept[1]
 
 
 @lru_cache(maxsize=32)

@@ -158,11 +158,8 @@ def parameter_vector(composed: ComposedModel, *, weight_kg: float | None = None,
     cal = parameters.calibrated(composed.disease)
     # one vector per model, made again when the calibration differs (the uncertainty runs and the
     # fits change it per parameter draw: a vector per draw kept would only grow)
-    key = tuple(cal.items())
-    kept = m.__dict__.get("_calibrated_vector")
-    if kept is None or kept[0] != key:
-        kept = m.__dict__["_calibrated_vector"] = (key, np.array([cal.get(n, table[n]) for n in names], dtype=float))
-    out = kept[1].copy()
+    out = derived(m, "calibrated_vector", lambda: np.array([cal.get(n, table[n]) for n in names], dtype=float),
+                  inputs=tuple(cal.items())).copy()
     body = make_body(composed.species, weight_kg, composed.target)
     layer = {"BW": body.weight_kg, "Q_CO": body.cardiac_output, "V_ven": body.v_ven, "V_art": body.v_art,
              "V_csf": body.csf_volume, "Q_csf": body.csf_flow}
