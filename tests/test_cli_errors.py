@@ -148,6 +148,36 @@ def test_real_script_prints_no_traceback(tmp_path):
                                                "(see 'mscsim simulate --help')"]
 
 
+def _run_program(tmp_path, code: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1] / "src"))
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, env=env,
+                          timeout=120)
+
+
+def test_the_program_ends_with_mains_code_its_output_and_exit_handlers(tmp_path):
+    """`run` (the ``mscsim`` script, ``python -m mscsim``) skips only Python's module teardown: the
+    exit code is main's, everything printed arrives (also buffered, to a pipe), and the exit
+    handlers run (they come before the end)."""
+    ok = _run_program(tmp_path, "import atexit, sys; from mscsim.cli import run; "
+                                "atexit.register(lambda: print('exit handler ran')); "
+                                "sys.argv = ['mscsim', 'endpoints', '--disease', 'ra', '--markdown']; run()")
+    assert ok.returncode == 0, ok.stderr[-2000:]
+    lines = ok.stdout.splitlines()
+    assert lines[-1] == "exit handler ran" and any("das28_crp" in line for line in lines)
+    bad = _run_program(tmp_path, "import sys; from mscsim.cli import run; "
+                                 "sys.argv = ['mscsim', 'simulate', '--dos', '1']; run()")
+    assert bad.returncode == 2 and bad.stderr.startswith("error: unknown option --dos")
+
+
+def test_the_program_waits_for_threads_still_running(tmp_path):
+    """With another thread still running, the program exits the usual way, which waits for it."""
+    res = _run_program(tmp_path, "import sys, threading, time; from mscsim.cli import run; "
+                                 "threading.Thread(target=lambda: (time.sleep(3), print('thread done'))).start(); "
+                                 "sys.argv = ['mscsim', 'endpoints', '--disease', 'ra']; run()")
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert res.stdout.splitlines()[-1] == "thread done"
+
+
 def test_no_arguments_prints_the_help(capsys):
     assert main([]) == 0
     out = capsys.readouterr()

@@ -116,15 +116,16 @@ def test_no_responder_figure_without_a_proportion_endpoint(result, tmp_path):
 
 def test_a_failed_drawing_process_falls_back_to_this_one(result, tmp_path, monkeypatch):
     import mscsim.trial as trial
+    import mscsim.trial_figures as trial_figures
 
-    parent, draw = os.getpid(), trial._draw_figures
+    parent, draw = os.getpid(), trial_figures._draw_figures
 
     def draw_fails_in_child(*args):
         if os.getpid() != parent:
             raise RuntimeError("child fails")
         return draw(*args)
 
-    monkeypatch.setattr(trial, "_draw_figures", draw_fails_in_child)
+    monkeypatch.setattr(trial_figures, "_draw_figures", draw_fails_in_child)
     job = trial.start_trial_figures(tmp_path)
     job.draw(result)
     files = job.join()
@@ -280,3 +281,48 @@ def test_figures_of_a_trial_that_fails_after_its_inputs_were_sent_stay_out_of_th
     assert [f.name for f in files] == ["timecourse.png", "responders.png"]
     assert all(f.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for f in files)
     assert sorted(p.name for p in out.iterdir()) == ["responders.png", "timecourse.png"]  # no staging left
+
+
+def test_a_figure_process_forked_before_the_trial_is_imported_draws_the_same_files(tmp_path):
+    """The trial command forks the drawing process first thing, before pandas, matplotlib or the
+    simulator are imported, and aims it once the scenario is read: the child imports what it needs
+    itself and draws the files drawn here."""
+    code = f"""
+import sys
+from mscsim.trial_figures import fork_trial_figures
+job = fork_trial_figures()
+early = sorted(m for m in ('pandas', 'matplotlib', 'mscsim.trial', 'numba') if m in sys.modules)
+from mscsim.scenario import Scenario
+from mscsim.trial import _planned_layout, run_trial, write_trial_figures
+sc = Scenario.model_validate({SCEN!r})
+job.aim({str(tmp_path / 'forked')!r}, _planned_layout(sc))
+result = run_trial(sc, progress=False)
+job.draw(result)
+files = job.join()
+here = write_trial_figures(result, {str(tmp_path / 'here')!r})
+print(early, job.proc.exitcode, [f.name for f in files], [f.read_bytes() == g.read_bytes() for f, g in zip(files, here)])
+"""
+    env = dict(os.environ, MSCSIM_NO_WARM="1")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == "[] 0 ['timecourse.png', 'responders.png'] [True, True]"
+    assert sorted(p.name for p in (tmp_path / "forked").iterdir()) == ["responders.png", "timecourse.png"]
+
+
+def test_a_figure_process_never_aimed_is_stopped_cleanly(tmp_path):
+    """A trial command that fails before its scenario is read (or runs no trial) cancels the
+    process it forked: nothing is left running and nothing is written; it cannot be handed
+    inputs before it knows its folder."""
+    from mscsim.trial_figures import fork_trial_figures
+
+    job = fork_trial_figures()
+    with pytest.raises(RuntimeError, match="before aim"):
+        job.send(({}, {}, []))
+    job.cancel()
+    assert not job.proc.is_alive() and job.staging is None
+    job = fork_trial_figures()
+    job.aim(tmp_path / "out")
+    with pytest.raises(RuntimeError, match="aim twice"):
+        job.aim(tmp_path / "other")
+    job.cancel()
+    assert not job.proc.is_alive() and not (tmp_path / "out").exists()

@@ -1,7 +1,5 @@
 """``python -m mscsim`` runs the command line."""
 
-import sys
+from mscsim.cli import run
 
-from mscsim.cli import main
-
-sys.exit(main())
+run()

@@ -34,6 +34,8 @@ from mscsim.numerics import (IntegrationError, SolverOptions, SteadyStateError, 
 from mscsim.safety import (EVENTS as SAFETY_EVENTS, arm_block, patient_safety, regimen_administrations, safety_rngs,
                            safety_times)
 from mscsim.streams import generators
+from mscsim.trial_figures import (TRIAL_FIGURES, TrialFigures, _draw_figures, _timecourse_layout,  # noqa: F401
+                                  fork_trial_figures, has_responder_endpoint, trial_figure_names)
 from mscsim.stats import compare, summarize, wilson_interval
 
 TIMECOURSE_EXTRA = [("tnf", "TNF-alpha (pg/mL)"), ("il10", "IL-10 (pg/mL)"), ("th17_pct", "Th17 (% of CD4)"),
@@ -901,21 +903,6 @@ def write_trial(result: TrialResult, out, *, csv: bool = False, figures: "TrialF
     return files
 
 
-#: the PNG figures of a trial folder, in the order they are drawn (responders.png only where the
-#: trial has a proportion endpoint: `trial_figure_names`)
-TRIAL_FIGURES = ("timecourse.png", "responders.png")
-
-
-def has_responder_endpoint(summary: dict) -> bool:
-    """Whether the trial has a proportion endpoint (else its responder figure would be empty)."""
-    return any(e["stat"] == "proportion" for arm in summary["arms"] for e in arm["endpoints"])
-
-
-def trial_figure_names(summary: dict) -> tuple[str, ...]:
-    """The PNG figures a trial with this summary draws."""
-    return TRIAL_FIGURES if has_responder_endpoint(summary) else TRIAL_FIGURES[:1]
-
-
 def write_trial_figures(result: TrialResult, out) -> list:
     """timecourse.png and, with a proportion endpoint, responders.png of a trial."""
     return _draw_figures(*_figure_inputs(result), out)
@@ -933,175 +920,26 @@ def _inputs_for_figures(plan: TrialPlan, timecourse: pd.DataFrame, summary: dict
     return timecourse, summary, quantities
 
 
-def _draw_figures(timecourse: pd.DataFrame, summary: dict, quantities: list, out, prebuilt=None) -> list:
-    """Draw and write timecourse.png and, where the trial has a proportion endpoint, responders.png
-    (`trial_figure_names`). ``prebuilt``: ``((panels, title), figure)``
-    from `_timecourse_layout`, the empty time-course panels built before the trial ended; used
-    where the trial's panels and title are those, else the panels are built here."""
-    from pathlib import Path
-
-    from mscsim.io import save_figure
-    from mscsim.plots import fill_timecourse_figure, responder_figure, timecourse_layout, timecourse_panels
-
-    out = Path(out)
-    panels, title = timecourse_panels(timecourse, quantities), summary["scenario"]
-    if prebuilt is not None and prebuilt[0] == (panels, title):
-        fig = prebuilt[1]
-    else:
-        fig = timecourse_layout(panels, title)
-    # the figures are laid out with fixed margins: saved as laid out, not measured and drawn again
-    tc_png, resp_png = TRIAL_FIGURES
-    files = [save_figure(fill_timecourse_figure(fig, timecourse, panels), out / tc_png, tight=False)]
-    if has_responder_endpoint(summary):
-        files.append(save_figure(responder_figure(summary, title=title), out / resp_png, tight=False))
-    return files
-
-
-def _timecourse_layout(quantities: list, title: str) -> tuple:
-    """The empty panels of a trial's time-course figure, built while the trial runs (issue 19): axes,
-    titles, labels and tick objects made (0.6 -> 0.4 s of CPU left once the data are there, RA).
-    Drawing the data into it gives the same image as drawing it from scratch."""
-    from mscsim.plots import timecourse_layout
-
-    fig = timecourse_layout(quantities, title)
-    for ax in fig.axes[:len(quantities)]:
-        ax.xaxis.get_major_ticks(TICKS_MADE_AHEAD)
-        ax.yaxis.get_major_ticks(TICKS_MADE_AHEAD)
-    return (quantities, title), fig
-
-
 def _planned_layout(scenario: Scenario) -> tuple:
     """(quantities, title) of the time-course figure a trial of ``scenario`` will have, if its time
     courses hold every quantity (`_draw_figures` checks)."""
     return list(getattr(disease_module(scenario.disease), "KEY_OUTPUTS", [])) + TIMECOURSE_EXTRA, scenario.name
 
 
-#: tick objects made per axis before the data arrive: what a year's panel uses (6 on the time axis,
-#: 6-10 on the other); an axis that needs more makes them when drawn
-TICKS_MADE_AHEAD = 10
-
-
-class TrialFigures:
-    """The trial's figures drawn in a process forked before the trial runs (issue 19): while this
-    one plans and simulates, the child imports matplotlib (~0.3 s of CPU, otherwise on the critical
-    path after the simulations) and, given the scenario, builds the empty time-course panels; `send`
-    (from `assemble`, once the time courses and the arms' results are known) or `draw` sends it the
-    time courses and the summary through a pipe, and it draws (~0.4 s) while this process builds
-    and writes the tables. The child writes the PNGs into a staging folder inside the output folder
-    (``.figures-<pid>``); `join` moves them into place, so a trial that fails or is interrupted after
-    the inputs were sent leaves no figure of its own (and an earlier run's in place), and `cancel`
-    removes the folder. `join` returns the files; if
-    the child failed, the figures are drawn here, so an error shows as usual. This process never
-    imports matplotlib on this path."""
-
-    def __init__(self, out, scenario: Scenario | None = None):
-        import multiprocessing as mp
-        import os
-        from pathlib import Path
-
-        ctx = mp.get_context("fork")
-        self.out, self.result = out, None
-        self.staging = Path(out) / f".figures-{os.getpid()}"
-        layout = _planned_layout(scenario) if scenario is not None else None
-        self._recv, self._send = ctx.Pipe(duplex=False)
-        self.proc = ctx.Process(target=_figures_child,
-                                args=(self._recv, self._send, self.staging, os.getpid(), layout), daemon=True)
-        self.proc.start()
-        self._recv.close()
-
-    def send(self, inputs: tuple) -> None:
-        """Hand the drawing process what the figures need (`_inputs_for_figures`), as soon as it
-        is known: `assemble` calls this (``figure_inputs=``) before it builds the patient, safety
-        and population tables, so the figures are drawn meanwhile (~0.3 s of a 10,000-patient
-        trial's wall time; issue 19)."""
-        if self._send.closed:
-            return
-        try:
-            self._send.send(inputs)
-        except OSError:  # the child is gone: `join` draws the figures here
-            pass
-        finally:
-            self._send.close()
-
-    def draw(self, result: TrialResult) -> None:
-        """Hand the finished trial to the drawing process (its inputs, unless `send` gave them)."""
-        self.result = result
-        self.send(_figure_inputs(result))
-
-    def cancel(self) -> None:
-        """Stop the drawing process of a trial that will not be drawn (it failed or was interrupted)
-        and drop what it drew."""
-        if self.proc.is_alive():
-            self.proc.terminate()
-        self.proc.join()
-        self._send.close()
-        self._discard()
-
-    def join(self) -> list:
-        """Wait for the drawing process and move its PNGs into the output folder (drawn here if it
-        failed)."""
-        import os
-        from pathlib import Path
-
-        if self.result is None:
-            raise RuntimeError("TrialFigures.join before draw")
-        self.proc.join()
-        try:
-            if self.proc.exitcode != 0:
-                return write_trial_figures(self.result, self.out)
-            files = [Path(self.out) / name for name in trial_figure_names(self.result.summary)]
-            for f in files:
-                os.replace(self.staging / f.name, f)
-            return files
-        finally:
-            self._discard()
-
-    def _discard(self) -> None:
-        import shutil
-
-        shutil.rmtree(self.staging, ignore_errors=True)
-
-
-def _figures_child(recv, send, out, parent: int, layout: tuple | None = None) -> None:
-    """The drawing process: import matplotlib, build the time-course panels where ``layout``
-    (quantities, title) is given, wait for the trial, draw into the folder ``out`` (made here). It
-    leaves when the parent is gone even if the pipe stays open (the parent's worker processes
-    inherit its write end)."""
-    import gc
-    import os
-
-    code = 1
-    try:
-        send.close()  # only the parent writes: its exit ends recv() with EOFError
-        gc.freeze()  # the parent's objects: never scanned by this process's collections, nor copied
-        gc.enable()  # forked during the command's start-up, when the parent's collector is paused
-        import mscsim.plots  # noqa: F401  (matplotlib, while the parent works)
-
-        prebuilt = _timecourse_layout(*layout) if layout is not None else None
-        while not recv.poll(0.5):
-            if os.getppid() != parent:
-                return
-        inputs = recv.recv()
-        os.makedirs(out, exist_ok=True)
-        _draw_figures(*inputs, out, prebuilt)
-        code = 0
-    finally:
-        os._exit(code)
-
-
 def start_trial_figures(out, scenario: Scenario | None = None) -> TrialFigures | None:
-    """Fork the process that will draw the trial's figures (None where fork is unavailable: draw
-    them in `write_trial`); call it before the trial runs, then `draw(result)` once it has. For runs
-    that may use a second CPU (the CLI checks): the drawing takes it. ``scenario``: the trial's, so
-    that the process lays out the time-course panels before the results arrive."""
-    import multiprocessing as mp
-
-    if "fork" not in mp.get_all_start_methods():
-        return None
+    """Fork the process that will draw the trial's figures (`trial_figures.TrialFigures`; None where
+    fork is unavailable: draw them in `write_trial`); call it before the trial runs, then
+    `draw(result)` once it has. For runs that may use a second CPU (the CLI checks): the drawing
+    takes it. ``scenario``: the trial's, so that the process lays out the time-course panels before
+    the results arrive. (The trial command forks it earlier still, `trial_figures.fork_trial_figures`,
+    and aims it once the scenario is read.)"""
     from pathlib import Path
 
-    Path(out).mkdir(parents=True, exist_ok=True)
-    return TrialFigures(out, scenario)
+    job = fork_trial_figures()
+    if job is not None:
+        Path(out).mkdir(parents=True, exist_ok=True)
+        job.aim(out, _planned_layout(scenario) if scenario is not None else None)
+    return job
 
 
 def power(scenario: Scenario, *, replicates: int = 50, alpha: float = 0.05, workers: int = 1,

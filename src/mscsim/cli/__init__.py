@@ -188,5 +188,29 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def run() -> None:
+    """The ``mscsim`` program (and ``python -m mscsim``): `main`, then the exit handlers
+    (``atexit``: multiprocessing's clean-up of child processes, ``weakref.finalize``), the output
+    flushed, and the process ended without Python's module teardown, which took ~0.07 s of every
+    command once numba, LLVM and pandas are loaded (issue 19) [design choice]. Only where no other
+    thread is left (else the usual exit, which waits for them); every file the commands write is
+    closed by then. Library use and the tests call `main`, which returns."""
+    import atexit
+    import threading
+
+    code = main()
+    if threading.active_count() > 1 or not hasattr(atexit, "_run_exitfuncs"):
+        sys.exit(code)
+    try:
+        atexit._run_exitfuncs()
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):  # a closed pipe: nothing more to say
+                pass
+        os._exit(code)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    run()

@@ -96,8 +96,22 @@ def trial_cmd(
     """Run a virtual clinical trial: every arm, every endpoint, comparisons; or its power."""
     from mscsim.execution import start_up
 
-    with start_up():
-        sc, out, figures = _start_trial(scenario, out, seed, scheduler, workers, power)
+    # where this process may use more than one CPU (or runs workers), the figures are drawn in a
+    # second process, forked first thing so that it imports matplotlib and pandas while this one
+    # imports the rest and loads the model (the second CPU is idle then), and draws while the
+    # tables are written; on one CPU they are drawn here
+    figures = None
+    if not power and not scheduler and (workers > 1 or _cpus() > 1):
+        from mscsim.trial_figures import fork_trial_figures
+
+        figures = fork_trial_figures()
+    try:
+        with start_up():
+            sc, out = _start_trial(scenario, out, seed, scheduler, power, figures)
+    except BaseException:
+        if figures is not None:
+            figures.cancel()
+        raise
     from mscsim.io import write_table
     from mscsim.trial import power as trial_power
     from mscsim.trial import write_trial
@@ -165,7 +179,7 @@ def _report_while_drawing(result, out: Path, sc, built: list) -> None:
     try:
         from mscsim.io import json_text
         from mscsim.report import build_report
-        from mscsim.trial import TRIAL_FIGURES, trial_figure_names
+        from mscsim.trial_figures import TRIAL_FIGURES, trial_figure_names
 
         summary = json.loads(json_text(result.summary))  # as summary.json will hold it
         drawn = trial_figure_names(summary)  # write_trial removes an earlier run's figure this run lacks
@@ -176,12 +190,11 @@ def _report_while_drawing(result, out: Path, sc, built: list) -> None:
         built.clear()
 
 
-def _start_trial(scenario: str, out, seed, scheduler, workers: int, power: bool):
-    """(scenario, output folder, figure process or None): the trial command's start-up, run in
-    `execution.start_up` (imports, the scenario, the figure process, the compiled model)."""
+def _start_trial(scenario: str, out, seed, scheduler, power: bool, figures):
+    """(scenario, output folder): the trial command's start-up, run in `execution.start_up`
+    (imports, the scenario, aiming the figure process ``figures`` if any, the compiled model)."""
     from mscsim.cli.common import check_scheduler, out_dir
     from mscsim.scenario import resolve_scenario
-    from mscsim.trial import start_trial_figures
 
     check_scheduler(scheduler)
     sc = resolve_scenario(scenario)
@@ -191,27 +204,23 @@ def _start_trial(scenario: str, out, seed, scheduler, workers: int, power: bool)
     for line in regimen_warnings(sc):
         err_console.print(f"[yellow]warning:[/yellow] {line}")
     if power:
-        return sc, out, None
-    # where this process may use more than one CPU (or runs workers), the figures are drawn in a
-    # second process, forked now so that it imports matplotlib while the trial runs and draws while
-    # the tables are written (~1 s of a small trial's wall time); on one CPU they are drawn here
-    figures = start_trial_figures(out, sc) if (workers > 1 or _cpus() > 1) and not scheduler else None
-    try:  # the model and the engine's kernels (loaded once; the trial finds them loaded)
-        import gc
+        return sc, out
+    if figures is not None:  # the folder, and the time-course panels it lays out while the trial runs
+        from mscsim.trial import _planned_layout
 
-        from mscsim.model import build_model
-        from mscsim.numerics import compile_model, model_is_compiled
+        figures.aim(out, _planned_layout(sc))
+    # the model and the engine's kernels (loaded once; the trial finds them loaded)
+    import gc
 
-        ode = build_model(sc.disease, None, "human", sc.subtype).ode
-        cold = not model_is_compiled(ode)
-        compile_model(ode)
-        if cold:  # building and compiling left ~100,000 objects of garbage: not to be frozen
-            gc.collect()
-    except BaseException:
-        if figures is not None:
-            figures.cancel()
-        raise
-    return sc, out, figures
+    from mscsim.model import build_model
+    from mscsim.numerics import compile_model, model_is_compiled
+
+    ode = build_model(sc.disease, None, "human", sc.subtype).ode
+    cold = not model_is_compiled(ode)
+    compile_model(ode)
+    if cold:  # building and compiling left ~100,000 objects of garbage: not to be frozen
+        gc.collect()
+    return sc, out
 
 
 def _cpus() -> int:
