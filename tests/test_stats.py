@@ -84,3 +84,13 @@ def test_proportion_summary_and_comparison_use_the_formulas():
     # all responders in both arms: no difference, p = 1
     assert compare(np.ones(4), np.ones(6), "proportion") == {"difference": 0.0, "ci_low": 0.0, "ci_high": 0.0,
                                                              "p_value": 1.0}
+
+
+def test_the_normal_quantile_written_out_is_scipys():
+    """z_{0.975}, a literal in mscsim.stats (scipy.special stays out of the start-up), is the
+    double scipy.stats.norm.isf(0.025) gives, bit for bit."""
+    from scipy.special import ndtri
+
+    from mscsim.stats import _Z975
+
+    assert _Z975 == float(-ndtri(0.025)) == float(sps.norm.isf(0.025))

@@ -79,8 +79,10 @@ def test_figure_inputs_handed_over_before_the_tables_draw_the_finished_trials_fi
     results = run_patients(tasks)
     early: list = []
     again = assemble(plan, tasks, results, figure_inputs=early.append)
-    assert len(early) == 1
-    timecourse, summary, quantities = early[0]
+    assert len(early) == 2  # the time courses first, with the scenario's name only; then with the arms
+    (first_timecourse, first_summary, first_quantities), (timecourse, summary, quantities) = early
+    assert first_summary == {"scenario": again.summary["scenario"]} and first_quantities == quantities
+    pd.testing.assert_frame_equal(first_timecourse, again.timecourse)
     pd.testing.assert_frame_equal(timecourse, again.timecourse)
     assert summary == {"scenario": again.summary["scenario"], "arms": again.summary["arms"]}
     assert quantities == _figure_inputs(again)[2]
@@ -94,7 +96,7 @@ def test_figure_inputs_handed_over_before_the_tables_draw_the_finished_trials_fi
     assert [f.read_bytes() for f in job.join()] == [f.read_bytes() for f in after]
     assert job.proc.exitcode == 0
     assemble(plan, tasks, results, tables=False, figure_inputs=early.append)
-    assert len(early) == 1  # a summary-only assembly (the uncertainty runs) has no figures to hand over
+    assert len(early) == 2  # a summary-only assembly (the uncertainty runs) has no figures to hand over
 
 
 def test_no_responder_figure_without_a_proportion_endpoint(result, tmp_path):
@@ -118,14 +120,14 @@ def test_a_failed_drawing_process_falls_back_to_this_one(result, tmp_path, monke
     import mscsim.trial as trial
     import mscsim.trial_figures as trial_figures
 
-    parent, draw = os.getpid(), trial_figures._draw_figures
+    parent, draw = os.getpid(), trial_figures._draw_timecourse
 
     def draw_fails_in_child(*args):
         if os.getpid() != parent:
             raise RuntimeError("child fails")
         return draw(*args)
 
-    monkeypatch.setattr(trial_figures, "_draw_figures", draw_fails_in_child)
+    monkeypatch.setattr(trial_figures, "_draw_timecourse", draw_fails_in_child)
     job = trial.start_trial_figures(tmp_path)
     job.draw(result)
     files = job.join()

@@ -708,8 +708,10 @@ def assemble(plan: TrialPlan, tasks: list[PatientTask], results: list[PatientRes
     """Summary (arms, comparisons, failures) and, with ``tables``, the patient, time-course,
     population and safety tables of a finished trial (``tables=False``: empty tables, for callers
     that read only the summary, such as the uncertainty runs' hundreds of trials).
-    ``figure_inputs``: called with what the figures need (`_inputs_for_figures`) as soon as it is known,
-    before the patient, safety and population tables (a figure process then draws meanwhile)."""
+    ``figure_inputs``: called with what the figures need (`_inputs_for_figures`) as soon as it is
+    known, before the patient, safety and population tables (a figure process then draws
+    meanwhile): first with the time courses and a summary holding only the ``scenario`` name (the
+    time-course figure needs nothing more), then again with the arms' results in the summary."""
     sc = plan.scenario
     pairs: dict[str, list[tuple[PatientTask, PatientResult]]] = {a.name: [] for a in sc.arms}
     failures = []
@@ -730,18 +732,6 @@ def assemble(plan: TrialPlan, tasks: list[PatientTask], results: list[PatientRes
     arms_out = []
     values: dict[tuple, np.ndarray] = {}
     observed = {a: _Observed([r for _, r in v]) for a, v in pairs.items()}
-    for arm in sc.arms:
-        res = by_arm[arm.name]
-        eps = []
-        for name, at, i, stat in endpoints:
-            v = observed[arm.name].at(name, i)
-            values[(arm.name, name, at)] = v
-            s = summarize(v, stat)
-            eps.append({"name": name, "at_days": at, "stat": stat, "value": s["value"], "sd": s["sd"],
-                        "ci_low": s["ci_low"], "ci_high": s["ci_high"]})
-        arms_out.append({"name": arm.name, "n": len(res), "n_planned": arm.n, "screened": plan.screened[arm.name],
-                         "screening_ratio": round(plan.screened[arm.name] / max(arm.n, 1), 4),
-                         "failures": sum(1 for f in failures if f["arm"] == arm.name), "endpoints": eps})
     tc_rows = []
     for arm in (sc.arms if tables else ()):
         res = by_arm[arm.name]
@@ -754,8 +744,23 @@ def assemble(plan: TrialPlan, tasks: list[PatientTask], results: list[PatientRes
             tc_rows.append(pd.DataFrame({"arm": arm.name, "time_d": plan.tc_times, "quantity": q,
                                          "mean": x.mean(axis=0), "p05": pct[0], "p50": pct[1], "p95": pct[2]}))
     timecourse = pd.concat(tc_rows, ignore_index=True) if tc_rows else pd.DataFrame()
-    if figure_inputs is not None and tables:
-        figure_inputs(_inputs_for_figures(plan, timecourse, {"scenario": sc.name, "arms": arms_out}))
+    send = figure_inputs if figure_inputs is not None and tables else None
+    if send is not None:  # the time courses first: their figure is drawn while the arms are summarised
+        send(_inputs_for_figures(plan, timecourse, {"scenario": sc.name}))
+    for arm in sc.arms:
+        res = by_arm[arm.name]
+        eps = []
+        for name, at, i, stat in endpoints:
+            v = observed[arm.name].at(name, i)
+            values[(arm.name, name, at)] = v
+            s = summarize(v, stat)
+            eps.append({"name": name, "at_days": at, "stat": stat, "value": s["value"], "sd": s["sd"],
+                        "ci_low": s["ci_low"], "ci_high": s["ci_high"]})
+        arms_out.append({"name": arm.name, "n": len(res), "n_planned": arm.n, "screened": plan.screened[arm.name],
+                         "screening_ratio": round(plan.screened[arm.name] / max(arm.n, 1), 4),
+                         "failures": sum(1 for f in failures if f["arm"] == arm.name), "endpoints": eps})
+    if send is not None:
+        send(_inputs_for_figures(plan, timecourse, {"scenario": sc.name, "arms": arms_out}))
     for arm in (sc.arms if tables else ()):
         if pairs[arm.name]:
             _patient_rows(cols, arm.name, pairs[arm.name], endpoints, observed[arm.name])

@@ -37,23 +37,37 @@ def _draw_figures(timecourse, summary: dict, quantities: list, out, prebuilt=Non
     label) panels. ``prebuilt``: ``((panels, title), figure)`` from `_timecourse_layout`, the empty
     time-course panels built before the trial ended; used where the trial's panels and title are
     those, else the panels are built here."""
+    files = [_draw_timecourse(timecourse, summary["scenario"], quantities, out, prebuilt)]
+    return files + _draw_responders(summary, out)
+
+
+def _draw_timecourse(timecourse, title: str, quantities: list, out, prebuilt=None):
+    """timecourse.png (see `_draw_figures`); it needs only the scenario's name of the summary."""
     from pathlib import Path
 
     from mscsim.io import save_figure
-    from mscsim.plots import fill_timecourse_figure, responder_figure, timecourse_layout, timecourse_panels
+    from mscsim.plots import fill_timecourse_figure, timecourse_layout, timecourse_panels
 
-    out = Path(out)
-    panels, title = timecourse_panels(timecourse, quantities), summary["scenario"]
+    panels = timecourse_panels(timecourse, quantities)
     if prebuilt is not None and prebuilt[0] == (panels, title):
         fig = prebuilt[1]
     else:
         fig = timecourse_layout(panels, title)
     # the figures are laid out with fixed margins: saved as laid out, not measured and drawn again
-    tc_png, resp_png = TRIAL_FIGURES
-    files = [save_figure(fill_timecourse_figure(fig, timecourse, panels), out / tc_png, tight=False)]
-    if has_responder_endpoint(summary):
-        files.append(save_figure(responder_figure(summary, title=title), out / resp_png, tight=False))
-    return files
+    return save_figure(fill_timecourse_figure(fig, timecourse, panels), Path(out) / TRIAL_FIGURES[0], tight=False)
+
+
+def _draw_responders(summary: dict, out) -> list:
+    """[responders.png] where the trial has a proportion endpoint, else [] (see `_draw_figures`)."""
+    from pathlib import Path
+
+    if not has_responder_endpoint(summary):
+        return []
+    from mscsim.io import save_figure
+    from mscsim.plots import responder_figure
+
+    fig = responder_figure(summary, title=summary["scenario"])
+    return [save_figure(fig, Path(out) / TRIAL_FIGURES[1], tight=False)]
 
 
 def _timecourse_layout(quantities: list, title: str) -> tuple:
@@ -88,6 +102,7 @@ class TrialFigures:
 
         ctx = mp.get_context("fork")
         self.out = self.staging = self.result = None
+        self._timecourses_sent = False
         self._recv, self._send = ctx.Pipe(duplex=False)
         self.proc = ctx.Process(target=_figures_child, args=(self._recv, self._send, os.getpid()), daemon=True)
         self.proc.start()
@@ -109,15 +124,24 @@ class TrialFigures:
         """Hand the drawing process what the figures need (``trial._inputs_for_figures``), as soon
         as it is known: `assemble` calls this (``figure_inputs=``) before it builds the patient,
         safety and population tables, so the figures are drawn meanwhile (~0.3 s of a
-        10,000-patient trial's wall time; issue 19)."""
+        10,000-patient trial's wall time; issue 19). Inputs whose summary lacks the ``arms`` are the
+        time courses alone (drawn at once, while `assemble` summarises the arms); the next call
+        then brings the arms, and only they are sent."""
         if self.out is None:
             raise RuntimeError("TrialFigures.send before aim")
         if self._send.closed:
             return
+        timecourse, summary, quantities = inputs
+        done = "arms" in summary
         try:
-            self._put(inputs)
+            if self._timecourses_sent:
+                self._put(summary)
+            else:
+                self._put(inputs)
+                self._timecourses_sent = True
         finally:
-            self._send.close()
+            if done:
+                self._send.close()
 
     def _put(self, message) -> None:
         try:
@@ -170,8 +194,8 @@ class TrialFigures:
 
 def _figures_child(recv, send, parent: int) -> None:
     """The drawing process: import matplotlib and pandas, wait for the output folder and the
-    panels (`TrialFigures.aim`; laid out at once where given), wait for the trial, draw into the
-    staging folder (made here). It leaves when the parent is gone even if the pipe stays open (the
+    panels (`TrialFigures.aim`; laid out at once where given), wait for the trial's time courses
+    (and, where they came alone, then its arms), draw into the staging folder (made here). It leaves when the parent is gone even if the pipe stays open (the
     parent's worker processes inherit its write end)."""
     import gc
     import os
@@ -191,8 +215,14 @@ def _figures_child(recv, send, parent: int) -> None:
         inputs = _next(recv, parent)
         if inputs is None:
             return
+        timecourse, summary, quantities = inputs
         os.makedirs(staging, exist_ok=True)
-        _draw_figures(*inputs, staging, prebuilt)
+        _draw_timecourse(timecourse, summary["scenario"], quantities, staging, prebuilt)
+        if "arms" not in summary:  # the time courses came first: the arms follow
+            summary = _next(recv, parent)
+            if summary is None:
+                return
+        _draw_responders(summary, staging)
         code = 0
     finally:
         os._exit(code)
