@@ -182,3 +182,46 @@ def test_no_arguments_prints_the_help(capsys):
     assert main([]) == 0
     out = capsys.readouterr()
     assert "Usage" in out.out + out.err and "Traceback" not in out.err
+
+
+@pytest.mark.parametrize("raised,code,said", [("exit 3", 3, ""), ("ctrl-c", 130, "interrupted")])
+def test_a_commands_exit_code_reaches_the_shell(monkeypatch, capsys, raised, code, said):
+    """A command that stops with typer.Exit(n) exits n, and Ctrl-C exits 130 with one line (typer
+    returns these codes instead of raising them when not in standalone mode)."""
+    import typer
+
+    import mscsim.cli
+
+    def stops():
+        if raised == "ctrl-c":
+            raise KeyboardInterrupt
+        raise typer.Exit(3)
+
+    info = next(c for c in mscsim.cli.app.registered_commands if c.name == "products")
+    monkeypatch.setattr(info, "callback", stops)
+    assert main(["products"]) == code
+    err = capsys.readouterr().err
+    assert err.strip() == said and "Traceback" not in err
+
+
+def test_names_are_printed_as_written_not_read_as_markup(tmp_path):
+    """Scenario, arm and folder names with square brackets (rich's markup) are printed as written:
+    the trial runs, its warnings and tables show them, and nothing is left of a figure process."""
+    scen = {"name": "dose [bold]high[/bold]", "disease": "ra", "seed": 5,
+            "arms": [{"name": "msc 5e6/kg [/high]", "n": 2, "regimen": [{"dose": "5e6 cells/kg"}]},
+                     {"name": "placebo", "n": 2}],
+            "endpoints": [{"name": "das28_crp", "at": "30 d"}, {"name": "acr20", "at": "30 d"}]}
+    import yaml
+
+    p = tmp_path / "s.yaml"
+    p.write_text(yaml.safe_dump(scen))
+    out = tmp_path / "out[1]"
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1] / "src"), MSCSIM_NO_WARM="1",
+               COLUMNS="200")
+    res = subprocess.run([sys.executable, "-m", "mscsim", "trial", str(p), "-o", str(out), "--no-report",
+                          "--workers", "2"], capture_output=True, text=True, env=env, timeout=300)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert "warning: arm msc 5e6/kg [/high]: dose 5e6 cells/kg" in " ".join(res.stderr.split())
+    assert "msc 5e6/kg [/high]" in res.stdout and "dose [bold]high[/bold]" in res.stdout and str(out) in res.stdout
+    assert sorted(f.name for f in out.iterdir() if f.suffix == ".png") == ["responders.png", "timecourse.png"]
+    assert not list(out.glob(".figures-*"))

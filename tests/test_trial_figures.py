@@ -328,3 +328,57 @@ def test_a_figure_process_never_aimed_is_stopped_cleanly(tmp_path):
         job.aim(tmp_path / "other")
     job.cancel()
     assert not job.proc.is_alive() and not (tmp_path / "out").exists()
+
+
+def test_a_trial_interrupted_once_its_figures_went_leaves_none_of_them(tmp_path, monkeypatch, capsys):
+    """Ctrl-C after the trial ran, while its figures are drawn and before the folder is written:
+    the command exits 130, and neither the drawing process, its staging folder nor a PNG is left."""
+    import multiprocessing as mp
+    import time
+
+    import mscsim.trial_figures
+    from mscsim.cli import main
+
+    def interrupted(self, result):
+        deadline = time.monotonic() + 120
+        while self.proc.is_alive() and time.monotonic() < deadline:  # it drew into its staging folder
+            time.sleep(0.05)
+        assert sorted(p.name for p in self.staging.iterdir()) == ["responders.png", "timecourse.png"]
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(mscsim.trial_figures.TrialFigures, "draw", interrupted)
+    p = tmp_path / "s.yaml"
+    p.write_text(yaml.safe_dump(SCEN))
+    before = set(mp.active_children())
+    assert main(["trial", str(p), "-o", str(tmp_path / "out"), "--no-report", "--workers", "2"]) == 130
+    assert "interrupted" in capsys.readouterr().err
+    assert set(mp.active_children()) <= before
+    assert sorted(f.name for f in (tmp_path / "out").iterdir()) == [".checkpoint"]
+
+
+def test_staging_folders_of_commands_no_longer_running_are_removed(tmp_path):
+    """A command killed outright cannot remove its staging folder: the next one aimed at the folder
+    does, and keeps a running process's."""
+    from mscsim.trial_figures import fork_trial_figures
+
+    done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead, alive = tmp_path / f".figures-{int(done.stdout)}", tmp_path / f".figures-{os.getppid()}"
+    for folder in (dead, alive):
+        folder.mkdir()
+        (folder / "timecourse.png").write_bytes(b"half drawn")
+    job = fork_trial_figures()
+    job.aim(tmp_path)
+    job.cancel()
+    assert not dead.exists() and alive.exists()
+
+
+def test_time_courses_are_sent_once(result, tmp_path):
+    """After the time courses, the next inputs must bring the arms."""
+    from mscsim.trial import _figure_inputs, start_trial_figures
+
+    timecourse, summary, quantities = _figure_inputs(result)
+    job = start_trial_figures(tmp_path)
+    job.send((timecourse, {"scenario": summary["scenario"]}, quantities))
+    with pytest.raises(RuntimeError, match="bring the arms"):
+        job.send((timecourse, {"scenario": summary["scenario"]}, quantities))
+    job.cancel()

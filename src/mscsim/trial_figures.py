@@ -118,6 +118,7 @@ class TrialFigures:
             raise RuntimeError("TrialFigures.aim twice")
         self.out = Path(out)
         self.staging = self.out / f".figures-{os.getpid()}"
+        _remove_stale_staging(self.out)
         self._put((self.staging, layout))
 
     def send(self, inputs: tuple) -> None:
@@ -133,6 +134,8 @@ class TrialFigures:
             return
         timecourse, summary, quantities = inputs
         done = "arms" in summary
+        if self._timecourses_sent and not done:
+            raise RuntimeError("TrialFigures.send: the time courses went already; the next inputs bring the arms")
         try:
             if self._timecourses_sent:
                 self._put(summary)
@@ -190,6 +193,25 @@ class TrialFigures:
 
         if self.staging is not None:
             shutil.rmtree(self.staging, ignore_errors=True)
+
+
+def _remove_stale_staging(out) -> None:
+    """Remove the staging folders (``.figures-<pid>``) that processes no longer running left in
+    ``out`` (a command killed with SIGKILL cannot remove its own); a running process's is kept."""
+    import os
+    import shutil
+    from pathlib import Path
+
+    for folder in Path(out).glob(".figures-*"):
+        pid = folder.name.removeprefix(".figures-")
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+        except OSError:  # alive, another user's
+            pass
 
 
 def _figures_child(recv, send, parent: int) -> None:

@@ -161,7 +161,9 @@ def main(argv: list[str] | None = None) -> int:
     user_errors = _user_error_types()
     click_errors, aborts, exits = _parser_exception_types()
     try:
-        command().main(args=argv, prog_name="mscsim", standalone_mode=False)
+        # without standalone mode, click (and typer) *return* the code of an Exit raised by a command
+        # (typer >= 0.29 also turns Ctrl-C into Exit(130)) instead of raising it: that is the exit code
+        code = command().main(args=argv, prog_name="mscsim", standalone_mode=False)
     except user_errors as exc:
         typer.echo(f"error: {format_error(exc)}", err=True)
         return 2
@@ -185,6 +187,10 @@ def main(argv: list[str] | None = None) -> int:
         where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
         typer.echo(f"error: {where}{exc.strerror or exc}", err=True)
         return 2
+    if isinstance(code, int) and not isinstance(code, bool) and code:
+        if code == 130:
+            typer.echo("interrupted", err=True)
+        return code
     return 0
 
 
@@ -206,8 +212,9 @@ def run() -> None:
     finally:
         for stream in (sys.stdout, sys.stderr):
             try:
-                stream.flush()
-            except (OSError, ValueError):  # a closed pipe: nothing more to say
+                if stream is not None:
+                    stream.flush()
+            except Exception:  # noqa: BLE001 - a closed pipe or stream: nothing more to say
                 pass
         os._exit(code)
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+from rich.markup import escape
 
 from mscsim.cli import app
 from mscsim.cli.common import console, df_table, err_console
@@ -95,5 +96,5 @@ def calibrate_cmd(
     if save:
         cal.save(res, cal.package_path(disease))
         console.print(f"saved to {cal.package_path(disease)}")
-    console.print(f"output: [bold]{out}[/bold] (calibration.json, parameters.csv, fit.csv, fit.png"
+    console.print(f"output: [bold]{escape(str(out))}[/bold] (calibration.json, parameters.csv, fit.csv, fit.png"
                   + (f", {disease}{cal.POSTERIOR_SUFFIX})" if res.posterior is not None else ")"))

@@ -95,11 +95,15 @@ def clean_number(x, fmt: str = "{:.3g}", tiny: float = 1e-12) -> str:
 
 
 def df_table(df, title: str | None = None, floatfmt: str = "{:.3g}", max_rows: int = 60) -> Table:
+    """A rich table of ``df``; its texts (arm names and the like, from the user's scenario) shown as
+    written, never read as rich markup (a name such as "msc [/high]" would otherwise fail)."""
+    from rich.markup import escape
+
     t = Table(title=title, show_lines=False, header_style="bold")
     for c in df.columns:
-        t.add_column(str(c), justify="right" if df[c].dtype.kind in "fiu" else "left")
+        t.add_column(escape(str(c)), justify="right" if df[c].dtype.kind in "fiu" else "left")
     for _, r in df.head(max_rows).iterrows():
-        t.add_row(*[clean_number(v, floatfmt) if isinstance(v, float) else str(v) for v in r.tolist()])
+        t.add_row(*[clean_number(v, floatfmt) if isinstance(v, float) else escape(str(v)) for v in r.tolist()])
     return t
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+from rich.markup import escape
 
 from mscsim.cli import app
 from mscsim.cli.common import console, df_table
@@ -66,4 +67,4 @@ def export_petab_cmd(
         pe = petab_objective(yaml_path)
         console.print(f"objective at the calibrated values: mscsim typical patient chi2 = {ref:.8g}; "
                       f"PEtab files + libRoadRunner chi2 = {pe['chi2']:.8g} (log-likelihood {pe['llh']:.6g})")
-    console.print(f"wrote {yaml_path}")
+    console.print(f"wrote {escape(str(yaml_path))}")

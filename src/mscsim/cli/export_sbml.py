@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+from rich.markup import escape
 
 from mscsim.cli import app
 from mscsim.cli.common import (ArteryOpt, AtOpt, DoseOpt, EveryOpt, InfusionOpt, ProductOpt, RouteOpt, SiteOpt,
@@ -140,7 +141,7 @@ def export_sbml_cmd(
     except OSError as exc:
         raise write_error(out, exc) from None
     summary = ", ".join(f"{k} x{n}" for k, n in exp.issue_summary().items()) or "none"
-    console.print(f"wrote [bold]{out}[/bold]: SBML L3V2 model {exp.model_id}, {len(exp.initial_state)} states "
+    console.print(f"wrote [bold]{escape(str(out))}[/bold]: SBML L3V2 model {exp.model_id}, {len(exp.initial_state)} states "
                   f"({len(exp.species_ids)} cell species, {exp.reaction_count} reactions, "
                   f"{exp.rate_rule_count} rate rules), {len(exp.params)} parameters, "
                   f"{2 * len(exp.administrations)} dose events")

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+from rich.markup import escape
 
 from mscsim.cli import app
 from mscsim.cli.common import console
@@ -33,4 +34,4 @@ def report_cmd(
         raise MscsimError(f"{out} is a folder; give the HTML file to write", field="--out")
     path = write_report(folder, sc, path=out)
     size = path.stat().st_size / 1e6
-    console.print(f"report: [bold]{path}[/bold] ({size:.1f} MB, self-contained; open it in a browser)")
+    console.print(f"report: [bold]{escape(str(path))}[/bold] ({size:.1f} MB, self-contained; open it in a browser)")

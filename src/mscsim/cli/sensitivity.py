@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+from rich.markup import escape
 
 from mscsim.cli import app
 from mscsim.cli.common import console, df_table, err_console
@@ -74,4 +75,4 @@ def sensitivity_cmd(
     console.print(df_table(table, title=title))
     for w in sens.reliability_warnings(table, n_runs):
         err_console.print(f"[yellow]warning:[/yellow] {w}")
-    console.print(f"output: [bold]{out}[/bold] ({', '.join(f.name for f in files)})")
+    console.print(f"output: [bold]{escape(str(out))}[/bold] ({', '.join(f.name for f in files)})")

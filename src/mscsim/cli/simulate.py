@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+from rich.markup import escape
 
 from mscsim.cli import app
 from mscsim.cli.common import (ArteryOpt, AtOpt, DoseOpt, EveryOpt, InfusionOpt, ProductOpt, RouteOpt, SiteOpt,
@@ -101,7 +102,7 @@ def run_simulation(*, dose, route, artery, site, days, species, weight, injury, 
         if disease is not None:
             for line in summary["disease_summary"]["lines"]:
                 console.print(line)
-        console.print(f"output: [bold]{out}[/bold] ({len(files)} files: organs.parquet/.csv, "
+        console.print(f"output: [bold]{escape(str(out))}[/bold] ({len(files)} files: organs.parquet/.csv, "
                       "timecourse.parquet/.csv, figures, summary.json, report.html)")
     return summary
 

@@ -19,6 +19,7 @@ def _slug(text: str) -> str:
 def print_summary(summary: dict) -> None:
     """Arm results and comparisons with units; proportions in %, differences of proportions in
     percentage points; rounding noise printed as 0."""
+    from rich.markup import escape
     from rich.table import Table
 
     from mscsim.cli.common import clean_number
@@ -33,7 +34,8 @@ def print_summary(summary: dict) -> None:
     def pct(x):
         return clean_number(None if x is None else 100 * x, "{:.1f}")
 
-    t = Table(title=f"{summary['scenario']} ({summary['disease']}, seed {summary['seed']})", header_style="bold")
+    # names from the scenario are shown as written, never read as rich markup
+    t = Table(title=escape(f"{summary['scenario']} ({summary['disease']}, seed {summary['seed']})"), header_style="bold")
     for c in ("arm", "n", "endpoint", "unit", "day", "value", "95% CI"):
         t.add_column(c, justify="right" if c in ("n", "day", "value") else "left")
     for arm in summary["arms"]:
@@ -43,7 +45,7 @@ def print_summary(summary: dict) -> None:
             ci = "-" if e["ci_low"] is None else (
                 f"{pct(e['ci_low'])} to {pct(e['ci_high'])}" if prop
                 else f"{clean_number(e['ci_low'])} to {clean_number(e['ci_high'])}")
-            t.add_row(arm["name"], str(arm["n"]), e["name"], unit_of(e["name"]), f"{e['at_days']:g}", val, ci)
+            t.add_row(escape(arm["name"]), str(arm["n"]), e["name"], unit_of(e["name"]), f"{e['at_days']:g}", val, ci)
     console.print(t)
     if summary["comparisons"]:
         c = Table(title="comparisons (arm - control; proportions in percentage points)", header_style="bold")
@@ -52,12 +54,13 @@ def print_summary(summary: dict) -> None:
         for r in summary["comparisons"]:
             prop = stats.get(r["endpoint"]) == "proportion"
             fmt = pct if prop else clean_number
-            c.add_row(r["endpoint"], "pp" if prop else unit_of(r["endpoint"]), f"{r['at_days']:g}", r["arm"], r["vs"],
+            c.add_row(r["endpoint"], "pp" if prop else unit_of(r["endpoint"]), f"{r['at_days']:g}", escape(r["arm"]),
+                      escape(r["vs"]),
                       fmt(r["difference"]), f"{fmt(r['ci_low'])} to {fmt(r['ci_high'])}",
                       clean_number(r["p_value"]))
         console.print(c)
     for arm in summary["arms"]:
-        console.print(f"arm {arm['name']}: screened {arm['screened']} to enrol {arm['n_planned']} "
+        console.print(f"arm {escape(arm['name'])}: screened {arm['screened']} to enrol {arm['n_planned']} "
                       f"(screening ratio {arm['screening_ratio']:.2f}); failed simulations: {arm['failures']}")
     fit = summary.get("population_fit") or []
     if fit:
@@ -65,7 +68,7 @@ def print_summary(summary: dict) -> None:
         console.print(f"Table 1: {len({r['row'] for r in fit})} rows matched in {len({r['arm'] for r in fit})} "
                       f"arm(s) (pool {worst['pool']} candidates "
                       f"per arm); largest |standardized difference| {abs(worst['smd'] or 0):.3f} "
-                      f"({worst['arm']}, {worst['row']}); population_fit.csv")
+                      f"({escape(worst['arm'])}, {escape(worst['row'])}); population_fit.csv")
 
 
 def regimen_warnings(sc) -> list[str]:
@@ -94,6 +97,8 @@ def trial_cmd(
                                     help="also run N parameter draws: predictive intervals and assurance (at --alpha)"),
 ):
     """Run a virtual clinical trial: every arm, every endpoint, comparisons; or its power."""
+    from rich.markup import escape
+
     from mscsim.execution import start_up
 
     # where this process may use more than one CPU (or runs workers), the figures are drawn in a
@@ -105,48 +110,40 @@ def trial_cmd(
         from mscsim.trial_figures import fork_trial_figures
 
         figures = fork_trial_figures()
+    # from here until the folder is written, any error or Ctrl-C stops the figure process too (and
+    # drops what it drew), so a failed or interrupted trial leaves no figure of its own
     try:
         with start_up():
             sc, out = _start_trial(scenario, out, seed, scheduler, power, figures)
-    except BaseException:
-        if figures is not None:
-            figures.cancel()
-        raise
-    from mscsim.io import write_table
-    from mscsim.trial import power as trial_power
-    from mscsim.trial import write_trial
+        from mscsim.io import write_table
+        from mscsim.trial import power as trial_power
+        from mscsim.trial import write_trial
 
-    if power:
-        table = trial_power(sc, replicates=replicates, alpha=alpha, workers=workers, scheduler=scheduler)
-        files = write_table(table, out / "power")
-        from mscsim.cli.common import df_table
+        if power:
+            table = trial_power(sc, replicates=replicates, alpha=alpha, workers=workers, scheduler=scheduler)
+            files = write_table(table, out / "power")
+            from mscsim.cli.common import df_table
 
-        console.print(df_table(table, title=f"power over {replicates} virtual trials (p < {alpha})"))
-        console.print(f"output: [bold]{out}[/bold] ({', '.join(f.name for f in files)})")
-        return
-    from mscsim.checkpoint import clear_checkpoint, run_trial_resumable
+            console.print(df_table(table, title=f"power over {replicates} virtual trials (p < {alpha})"))
+            console.print(f"output: [bold]{escape(str(out))}[/bold] ({', '.join(f.name for f in files)})")
+            return
+        from mscsim.checkpoint import clear_checkpoint, run_trial_resumable
 
-    try:
         result = run_trial_resumable(sc, out, fresh=not resume, workers=workers, scheduler=scheduler,
                                      figure_inputs=None if figures is None else figures.send)
         if uncertainty:
             from mscsim.uncertainty import attach, predict
 
             attach(result.summary, predict(sc, uncertainty, alpha=alpha, workers=workers, scheduler=scheduler))
-            err_console.print(f"uncertainty: {result.summary['uncertainty']['source']}")
-    except BaseException:
+            err_console.print(f"uncertainty: {escape(result.summary['uncertainty']['source'])}")
+        for w in result.summary["warnings"]:
+            err_console.print(f"[yellow]warning:[/yellow] {escape(w)}")
         if figures is not None:
-            figures.cancel()
-        raise
-    for w in result.summary["warnings"]:
-        err_console.print(f"[yellow]warning:[/yellow] {w}")
-    if figures is not None:
-        figures.draw(result)
-    built: list[str] = []  # the report, when it could be built while the figures were drawn
-    ahead = (lambda: _report_while_drawing(result, out, sc, built)) if report and figures is not None else None
-    try:
+            figures.draw(result)
+        built: list[str] = []  # the report, when it could be built while the figures were drawn
+        ahead = (lambda: _report_while_drawing(result, out, sc, built)) if report and figures is not None else None
         files = write_trial(result, out, csv=True, figures=figures, while_drawing=ahead)
-    except BaseException:  # an error or Ctrl-C while writing: the figure process stops too
+    except BaseException:
         if figures is not None:
             figures.cancel()
         raise
@@ -165,7 +162,7 @@ def trial_cmd(
 
         console.print(df_table(uncertainty_table(result.summary),
                                title=f"{uncertainty} parameter draws: 95% predictive intervals and assurance (p < {alpha})"))
-    console.print(f"output: [bold]{out}[/bold] ({len(files)} files: summary.json, patients.parquet/.csv, "
+    console.print(f"output: [bold]{escape(str(out))}[/bold] ({len(files)} files: summary.json, patients.parquet/.csv, "
                   "timecourse.parquet/.csv, figures)")
 
 
@@ -193,6 +190,8 @@ def _report_while_drawing(result, out: Path, sc, built: list) -> None:
 def _start_trial(scenario: str, out, seed, scheduler, power: bool, figures):
     """(scenario, output folder): the trial command's start-up, run in `execution.start_up`
     (imports, the scenario, aiming the figure process ``figures`` if any, the compiled model)."""
+    from rich.markup import escape
+
     from mscsim.cli.common import check_scheduler, out_dir
     from mscsim.scenario import resolve_scenario
 
@@ -202,7 +201,7 @@ def _start_trial(scenario: str, out, seed, scheduler, power: bool, figures):
         sc = sc.model_copy(update={"seed": seed})
     out = out_dir(out or Path("mscsim-out/trial") / _slug(sc.name))
     for line in regimen_warnings(sc):
-        err_console.print(f"[yellow]warning:[/yellow] {line}")
+        err_console.print(f"[yellow]warning:[/yellow] {escape(line)}")
     if power:
         return sc, out
     if figures is not None:  # the folder, and the time-course panels it lays out while the trial runs

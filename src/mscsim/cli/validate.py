@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+from rich.markup import escape
 
 from mscsim.cli import app
 from mscsim.cli.common import console
@@ -94,5 +95,5 @@ def validate_cmd(
         for _, r in fit.iterrows():
             ft.add_row(r["scenario"], r["arm"], r["row"], fmt(r["target"]), fmt(r["achieved"]), fmt(r["smd"], 2))
         console.print(ft)
-    console.print(f"output: [bold]{out}[/bold] (validation.csv/.parquet/.md, treatment_effects.csv/.md, "
+    console.print(f"output: [bold]{escape(str(out))}[/bold] (validation.csv/.parquet/.md, treatment_effects.csv/.md, "
                   "population_fit.csv, validation.json, headline.md)")
