@@ -34,13 +34,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 import numpy as np
 import pandas as pd
 
 from mscsim import parameters
 from mscsim.errors import MscsimError
+from mscsim.memo import cached_when_hashable
 from mscsim.scenario import BINARY_COVARIATES, CovariateSpec, Scenario, Table1Row, parse_criterion
 from mscsim.streams import generators
 
@@ -131,11 +131,7 @@ def draw_candidate(seed: int, arm_index: int, k: int, covariates: dict[str, Cova
                 spec = sex_weight_spec(spec, cov["female"], covariates["female"].proportion)
             cov[name] = _draw_covariate(rng, spec)
     params = {}
-    key = (tuple(iiv.items()), tuple((bounds or {}).items()))
-    try:
-        tabled, others = _iiv_plan(*key)
-    except TypeError:  # unhashable bounds (lists): planned for this call only
-        tabled, others = _iiv_plan.__wrapped__(*key)
+    tabled, others = _iiv_plan(tuple(iiv.items()), tuple((bounds or {}).items()))
     rng_iiv = candidate_stream(seed, arm_index, k, 4) if others else None
     for plan, r in ((tabled, rng), (others, rng_iiv)):
         for name, omega, b in plan:
@@ -146,11 +142,12 @@ def draw_candidate(seed: int, arm_index: int, k: int, covariates: dict[str, Cova
     return cov, params, (seed, arm_index, k, 1)
 
 
-@lru_cache(maxsize=64)
+@cached_when_hashable(maxsize=64)
 def _iiv_plan(iiv: tuple, bounds: tuple) -> tuple[tuple, tuple]:
     """The order, log-normal omega and bounds of each varying parameter of `draw_candidate`, for
     the first stream (names with a table ``iiv_cv``) and the own stream (the others); computed once
-    per IIV table (a trial draws thousands of candidates with one)."""
+    per IIV table (a trial draws thousands of candidates with one; bounds given as lists are
+    planned for each call)."""
     reg = parameters.registry()
     cv, bound = dict(iiv), dict(bounds)
     tabled = sorted(n for n in cv if n in reg and reg[n].iiv_cv)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -20,6 +19,7 @@ from mscsim import parameters
 from mscsim.numerics import compile_model
 from mscsim.dosing import Administration, Regimen
 from mscsim.errors import MscsimError
+from mscsim.memo import cached_when_hashable
 from mscsim.model import ComposedModel, build_model, derived
 from mscsim.physiology import ORGANS, make_body
 from mscsim.products import product_inputs
@@ -189,17 +189,11 @@ def parameter_vector(composed: ComposedModel, *, weight_kg: float | None = None,
     return out
 
 
+@cached_when_hashable(maxsize=256)
 def _regimen_layer(regimen: Regimen) -> tuple[dict, str | None]:
     """(the product's model inputs, the local injection site) of a regimen: resolved once per
-    regimen (a trial asks once per candidate; resolving the product took a quarter of the vector)."""
-    try:
-        return _regimen_layer_cached(regimen)
-    except TypeError:  # an unhashable dose (never made by the parser): resolved each time
-        return product_inputs(regimen.product_spec), regimen.local_site
-
-
-@lru_cache(maxsize=256)
-def _regimen_layer_cached(regimen: Regimen) -> tuple[dict, str | None]:
+    regimen (a trial asks once per candidate; resolving the product took a quarter of the vector;
+    an unhashable dose, never made by the parser, is resolved each time)."""
     return product_inputs(regimen.product_spec), regimen.local_site
 
 
