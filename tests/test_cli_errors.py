@@ -139,19 +139,21 @@ def test_help_shows_flags_without_types_and_every_option_has_help(capsys, monkey
     assert "<bool>" not in out
 
 
+def _python(cwd, *args: str, timeout: float = 120, **env: str) -> subprocess.CompletedProcess:
+    """``python ARGS`` in a fresh process with this checkout's package first on the path."""
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1] / "src"), **env)
+    return subprocess.run([sys.executable, *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=timeout)
+
+
 def test_real_script_prints_no_traceback(tmp_path):
-    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1] / "src"))
-    res = subprocess.run([sys.executable, "-m", "mscsim", "simulate", "--dos", "1"], capture_output=True,
-                         text=True, cwd=tmp_path, env=env, timeout=120)
+    res = _python(tmp_path, "-m", "mscsim", "simulate", "--dos", "1")
     assert res.returncode == 2
     assert res.stderr.strip().splitlines() == ["error: unknown option --dos; did you mean --dose? "
                                                "(see 'mscsim simulate --help')"]
 
 
 def _run_program(tmp_path, code: str) -> subprocess.CompletedProcess:
-    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1] / "src"))
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, env=env,
-                          timeout=120)
+    return _python(tmp_path, "-c", code)
 
 
 def test_the_program_ends_with_mains_code_its_output_and_exit_handlers(tmp_path):
@@ -216,10 +218,8 @@ def test_names_are_printed_as_written_not_read_as_markup(tmp_path):
     p = tmp_path / "s.yaml"
     p.write_text(yaml.safe_dump(scen))
     out = tmp_path / "out[1]"
-    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1] / "src"), MSCSIM_NO_WARM="1",
-               COLUMNS="200")
-    res = subprocess.run([sys.executable, "-m", "mscsim", "trial", str(p), "-o", str(out), "--no-report",
-                          "--workers", "2"], capture_output=True, text=True, env=env, timeout=300)
+    res = _python(tmp_path, "-m", "mscsim", "trial", str(p), "-o", str(out), "--no-report", "--workers", "2",
+                  timeout=300, MSCSIM_NO_WARM="1", COLUMNS="200")
     assert res.returncode == 0, res.stderr[-2000:]
     assert "warning: arm msc 5e6/kg [/high]: dose 5e6 cells/kg" in " ".join(res.stderr.split())
     assert "msc 5e6/kg [/high]" in res.stdout and "dose [bold]high[/bold]" in res.stdout and str(out) in res.stdout

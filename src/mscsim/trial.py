@@ -527,7 +527,7 @@ def plan_trial(scenario: Scenario, progress: bool = False, engine: str = "compil
     obs_times = np.unique(np.array([0.0] + [e.at_days for e in scenario.endpoints]))
     end = float(obs_times[-1]) if obs_times[-1] > 0 else 1.0
     tc_times = np.unique(np.concatenate([np.linspace(0.0, end, 61), obs_times]))
-    tc_outputs = [c for c, _ in getattr(mod, "KEY_OUTPUTS", [])] + [c for c, _ in TIMECOURSE_EXTRA]
+    tc_outputs = [c for c, _ in _timecourse_quantities(mod)]
     tc_outputs = [c for c in dict.fromkeys(tc_outputs) if c in composed.ode.outputs]
     iiv = iiv_table(composed.ode.params)
     typical = {n: composed.ode.params[n].value for n in iiv}
@@ -864,7 +864,6 @@ class _Observed:
                          else missing for r in self.results], dtype=float)
 
 
-
 def safety_table(plan: TrialPlan, pairs: dict, columns: dict | None = None) -> pd.DataFrame:
     """One row per simulated patient: probability and 0/1 of each safety event by the end of
     follow-up (the last endpoint time), and his peak D-dimer. Patients restored from a checkpoint
@@ -918,17 +917,22 @@ def _figure_inputs(result: TrialResult) -> tuple:
     return _inputs_for_figures(result.plan, result.timecourse, result.summary)
 
 
+def _timecourse_quantities(module) -> list:
+    """The (quantity, label) panels of a disease module's trial time courses: its key outputs, then
+    the immune read-outs every trial shows (`TIMECOURSE_EXTRA`)."""
+    return list(getattr(module, "KEY_OUTPUTS", [])) + TIMECOURSE_EXTRA
+
+
 def _inputs_for_figures(plan: TrialPlan, timecourse: pd.DataFrame, summary: dict) -> tuple:
     """What the figures need: the time courses, the summary (its ``scenario`` and ``arms``: the
     figures read nothing else) and the (quantity, label) panels."""
-    quantities = list(getattr(plan.module, "KEY_OUTPUTS", [])) + TIMECOURSE_EXTRA
-    return timecourse, summary, quantities
+    return timecourse, summary, _timecourse_quantities(plan.module)
 
 
 def _planned_layout(scenario: Scenario) -> tuple:
     """(quantities, title) of the time-course figure a trial of ``scenario`` will have, if its time
     courses hold every quantity (`_draw_figures` checks)."""
-    return list(getattr(disease_module(scenario.disease), "KEY_OUTPUTS", [])) + TIMECOURSE_EXTRA, scenario.name
+    return _timecourse_quantities(disease_module(scenario.disease)), scenario.name
 
 
 def start_trial_figures(out, scenario: Scenario | None = None) -> TrialFigures | None:

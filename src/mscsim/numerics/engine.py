@@ -62,9 +62,10 @@ measured back to back in alternating order, the median over 6 rounds of 1,000 pa
 libRoadRunner (3.40-4.17x; 18:22 run, "paired rounds"), over 10 more 3.94x (3.56-4.68x; 20:23
 run) and over 10 more 3.90x (2.92-4.10x; 21:40 run), 3.92x over all 26. What bounds it: on the RA
 model about 430 steps per patient-year, half of them in the hour after an infusion, where rtol
-1e-6 on the cell counts' fast lung arrest sets the step; per step 1.4 right-hand sides (0.3 us each), 1.4 sparse solves (1.4 us each) and one
-LU in seven steps (5-7 us): the solves take about 58 % of the time, the LUs 24 %, the
-right-hand sides 11 % and the error norms 7 % (RESULTS.md, "whole trial VII").
+1e-6 on the cell counts' fast lung arrest sets the step; per step 1.4 right-hand sides (0.3 us
+each), 1.4 sparse solves (1.4 us each) and one LU in seven steps (5-7 us): the solves take about
+58 % of the time, the LUs 24 %, the right-hand sides 11 % and the error norms 7 % (RESULTS.md,
+"whole trial VII").
 """
 
 from __future__ import annotations
