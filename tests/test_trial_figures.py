@@ -382,3 +382,36 @@ def test_time_courses_are_sent_once(result, tmp_path):
     with pytest.raises(RuntimeError, match="bring the arms"):
         job.send((timecourse, {"scenario": summary["scenario"]}, quantities))
     job.cancel()
+
+
+def test_the_figure_process_draws_from_plain_arrays_without_pandas(result, tmp_path):
+    """The figure process is sent the time courses as a dict of column arrays
+    (`trial_figures.timecourse_columns`), so it never imports pandas (~0.25 s of CPU while the
+    workers start): drawing from them in an interpreter without pandas gives the bytes drawn from
+    the DataFrame. Pillow's plugins are loaded before the data come, so saving imports none."""
+    import pickle
+
+    from mscsim.trial import _draw_figures, _figure_inputs
+    from mscsim.trial_figures import timecourse_columns
+
+    timecourse, summary, quantities = _figure_inputs(result)
+    columns = timecourse_columns(timecourse)
+    assert sorted(columns) == sorted(timecourse.columns) and all(len(v) == len(timecourse) for v in columns.values())
+    (tmp_path / "inputs.pkl").write_bytes(pickle.dumps((columns, summary, quantities)))
+    code = f"""
+import pickle, sys
+columns, summary, quantities = pickle.loads(open({str(tmp_path / 'inputs.pkl')!r}, 'rb').read())
+from mscsim.trial_figures import _draw_figures, _preload_png_writer
+_preload_png_writer()
+before = set(sys.modules)
+files = _draw_figures(columns, summary, quantities, {str(tmp_path / 'arrays')!r})
+late = sorted(m for m in set(sys.modules) - before if m.endswith('ImagePlugin'))
+print('pandas' in sys.modules, late, [f.name for f in files])
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    # ... and Pillow's PNG writer was loaded ahead (`_preload_png_writer`), not after the last patient
+    assert out.stdout.strip().splitlines()[-1] == "False [] ['timecourse.png', 'responders.png']"
+    here = _draw_figures(timecourse, summary, quantities, tmp_path / "frame")
+    for f in here:
+        assert (tmp_path / "arrays" / f.name).read_bytes() == f.read_bytes(), f.name

@@ -9,8 +9,10 @@ import os
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:  # only annotated here: the figure process saves PNGs without importing pandas
+    import pandas as pd
 
 
 @contextmanager

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import matplotlib
 
 matplotlib.use("Agg")  # as before: pyplot, where another module imports it, draws off-screen
 import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
 from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from mscsim.palette import ORGAN_COLORS  # noqa: E402
+
+if TYPE_CHECKING:  # the figures take DataFrames but need no pandas of their own: the trial's figure
+    import pandas as pd  # process draws without importing it (issue 19)
 
 
 def _color(organ: str) -> str:
@@ -122,9 +126,10 @@ def trial_timecourse_figure(tc: pd.DataFrame, quantities: list[tuple[str, str]],
     return fill_timecourse_figure(timecourse_layout(quantities, title, ncols), tc, quantities)
 
 
-def timecourse_panels(tc: pd.DataFrame, quantities: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    """The panels of `trial_timecourse_figure`: the (quantity, label) pairs that ``tc`` holds."""
-    present = set(tc["quantity"])
+def timecourse_panels(tc, quantities: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The panels of `trial_timecourse_figure`: the (quantity, label) pairs that ``tc`` holds (a
+    DataFrame, or its columns as a dict of arrays)."""
+    present = set(tc["quantity"]) if "quantity" in tc else set()
     return [(q, lab) for q, lab in quantities if q in present]
 
 
@@ -150,16 +155,22 @@ def timecourse_layout(quantities: list[tuple[str, str]], title: str = "", ncols:
     return fig
 
 
-def fill_timecourse_figure(fig: Figure, tc: pd.DataFrame, quantities: list[tuple[str, str]]) -> Figure:
-    """Draw each arm's mean and 5-95 % band into the panels of ``timecourse_layout(quantities)``."""
+def fill_timecourse_figure(fig: Figure, tc, quantities: list[tuple[str, str]]) -> Figure:
+    """Draw each arm's mean and 5-95 % band into the panels of ``timecourse_layout(quantities)``.
+    ``tc``: the time courses (columns quantity, arm, time_d, mean, p05, p95), a DataFrame or its
+    columns as a dict of arrays (what the trial's figure process is sent); arms in the order they
+    first appear, rows in their order."""
     colors = matplotlib.rcParams["axes.prop_cycle"].by_key()["color"]
+    col = {c: np.asarray(tc[c]) for c in ("quantity", "arm", "time_d", "mean", "p05", "p95")}
     axes = fig.axes
     for k, (q, _) in enumerate(quantities):
         ax = axes[k]
-        for j, (arm, g) in enumerate(tc[tc["quantity"] == q].groupby("arm", sort=False)):
+        here = col["quantity"] == q
+        for j, arm in enumerate(dict.fromkeys(col["arm"][here].tolist())):
+            rows = here & (col["arm"] == arm)
             c = colors[j % len(colors)]
-            ax.fill_between(g["time_d"], g["p05"], g["p95"], color=c, alpha=0.18, lw=0)
-            ax.plot(g["time_d"], g["mean"], color=c, lw=1.8, label=arm)
+            ax.fill_between(col["time_d"][rows], col["p05"][rows], col["p95"][rows], color=c, alpha=0.18, lw=0)
+            ax.plot(col["time_d"][rows], col["mean"][rows], color=c, lw=1.8, label=arm)
         if k == 0:
             ax.legend(fontsize=8)
     return fig

@@ -1,13 +1,14 @@
 """A trial folder's figures (timecourse.png, responders.png) and the process that draws them.
 
 The trial command draws them in a process of its own (issue 19), forked as the command starts,
-before this process imports the simulator: the child imports matplotlib and pandas (~0.5 s of
-CPU) while the command imports the rest, reads the scenario and loads the compiled model, on the
-second CPU that would otherwise wait. Forked later, that work took CPU from the workers while they
-screened and simulated. Once the scenario is known the command `aim`s the child (output folder,
-time-course panels), the child lays the panels out, and once the trial has run it is `send` the
-time courses and the summary and draws while the tables are written. This module imports nothing
-heavy at import time, so that the command can fork before it does [design choice].
+before this process imports the simulator: the child imports matplotlib (~0.3 s of CPU; it is
+sent the time courses as plain arrays, so it never imports pandas) while the command imports the
+rest, reads the scenario and loads the compiled model, on the second CPU that would otherwise
+wait. Forked later, that work took CPU from the workers while they screened and simulated. Once
+the scenario is known the command `aim`s the child (output folder, time-course panels), the child
+lays the panels out, and once the trial has run it is `send` the time courses and the summary and
+draws while the tables are written. This module imports nothing heavy at import time, so that the
+command can fork before it does [design choice].
 """
 
 from __future__ import annotations
@@ -19,6 +20,13 @@ TRIAL_FIGURES = ("timecourse.png", "responders.png")
 #: tick objects made per axis before the data arrive: what a year's panel uses (6 on the time axis,
 #: 6-10 on the other); an axis that needs more makes them when drawn
 TICKS_MADE_AHEAD = 10
+
+
+def timecourse_columns(tc) -> dict:
+    """A trial's time courses (a DataFrame) as a dict of its columns' arrays: what the figure
+    process is sent, so that it draws without importing pandas (~0.25 s of CPU while the workers
+    start; issue 19). `plots.fill_timecourse_figure` draws either."""
+    return {c: tc[c].to_numpy() for c in tc.columns}
 
 
 def has_responder_endpoint(summary: dict) -> bool:
@@ -140,7 +148,7 @@ class TrialFigures:
             if self._timecourses_sent:
                 self._put(summary)
             else:
-                self._put(inputs)
+                self._put((timecourse_columns(timecourse), summary, quantities))
                 self._timecourses_sent = True
         finally:
             if done:
@@ -215,7 +223,7 @@ def _remove_stale_staging(out) -> None:
 
 
 def _figures_child(recv, send, parent: int) -> None:
-    """The drawing process: import matplotlib and pandas, wait for the output folder and the
+    """The drawing process: import matplotlib (not pandas), wait for the output folder and the
     panels (`TrialFigures.aim`; laid out at once where given), wait for the trial's time courses
     (and, where they came alone, then its arms), draw into the staging folder (made here). It leaves when the parent is gone even if the pipe stays open (the
     parent's worker processes inherit its write end)."""
@@ -227,7 +235,8 @@ def _figures_child(recv, send, parent: int) -> None:
         send.close()  # only the parent writes: its exit ends recv() with EOFError
         gc.freeze()  # the parent's objects: never scanned by this process's collections, nor copied
         gc.enable()  # forked during the command's start-up, when the parent's collector may be paused
-        import mscsim.plots  # noqa: F401  (matplotlib and pandas, while the parent works)
+        import mscsim.plots  # noqa: F401  (matplotlib, while the parent works)
+        _preload_png_writer()
 
         aim = _next(recv, parent)
         if aim is None:
@@ -248,6 +257,14 @@ def _figures_child(recv, send, parent: int) -> None:
         code = 0
     finally:
         os._exit(code)
+
+
+def _preload_png_writer() -> None:
+    """Load Pillow's image plugins now (``PIL.Image.preinit``, ~0.05 s of imports), which saving the
+    first PNG would otherwise do after the trial's last patient, in the command's tail (issue 19)."""
+    from PIL import Image
+
+    Image.preinit()
 
 
 def _next(recv, parent: int):
