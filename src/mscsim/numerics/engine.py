@@ -60,9 +60,10 @@ on the exported SBML in single measurements (RESULTS.md, 2026-12-07 16:10, 17:02
 runs; 1.2-1.9x ``compiled-v1`` there, the engine with scipy's Newton rule and no pivot probe);
 measured back to back in alternating order, the median over 6 rounds of 1,000 patients is 3.87x
 libRoadRunner (3.40-4.17x; 18:22 run, "paired rounds"), over 10 more 3.94x (3.56-4.68x; 20:23
-run) and over 10 more 3.90x (2.92-4.10x; 21:40 run), 3.92x over all 26. What bounds it: on the RA
-model about 430 steps per patient-year, half of them in the hour after an infusion, where rtol
-1e-6 on the cell counts' fast lung arrest sets the step; per step 1.4 right-hand sides (0.3 us
+run), over 10 more 3.90x (2.92-4.10x; 21:40 run) and over 10 more 3.93x (3.64-4.16x; 2026-12-08),
+3.92x over all 36. What bounds it: on the RA model about 430 steps per patient-year (CVODE in
+libRoadRunner takes about 500), half of them in the hour after an infusion, where rtol 1e-6 on
+the cell counts' fast lung arrest sets the step; per step 1.4 right-hand sides (0.3 us
 each), 1.4 sparse solves (1.4 us each) and one LU in seven steps (5-7 us): the solves take about
 58 % of the time, the LUs 24 %, the right-hand sides 11 % and the error norms 7 % (RESULTS.md,
 "whole trial VII").
