@@ -161,7 +161,7 @@ def fill_timecourse_figure(fig: Figure, tc, quantities: list[tuple[str, str]]) -
     columns as a dict of arrays (what the trial's figure process is sent); arms in the order they
     first appear, rows in their order."""
     colors = matplotlib.rcParams["axes.prop_cycle"].by_key()["color"]
-    col = {c: np.asarray(tc[c]) for c in ("quantity", "arm", "time_d", "mean", "p05", "p95")}
+    col = {c: np.asarray(tc[c]) for c in ("quantity", "arm", "time_d", "mean", "p05", "p95")} if quantities else {}
     axes = fig.axes
     for k, (q, _) in enumerate(quantities):
         ax = axes[k]

@@ -223,10 +223,11 @@ def _remove_stale_staging(out) -> None:
 
 
 def _figures_child(recv, send, parent: int) -> None:
-    """The drawing process: import matplotlib (not pandas), wait for the output folder and the
-    panels (`TrialFigures.aim`; laid out at once where given), wait for the trial's time courses
-    (and, where they came alone, then its arms), draw into the staging folder (made here). It leaves when the parent is gone even if the pipe stays open (the
-    parent's worker processes inherit its write end)."""
+    """The drawing process: import matplotlib (not pandas) and Pillow's plugins, wait for the output
+    folder and the panels (`TrialFigures.aim`; laid out at once where given), wait for the trial's
+    time courses (and, where they came alone, then its arms), draw into the staging folder (made
+    here). It leaves when the parent is gone even if the pipe stays open (the parent's worker
+    processes inherit its write end)."""
     import gc
     import os
 
