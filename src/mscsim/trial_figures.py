@@ -41,7 +41,7 @@ def trial_figure_names(summary: dict) -> tuple[str, ...]:
 
 def _draw_figures(timecourse, summary: dict, quantities: list, out, prebuilt=None) -> list:
     """Draw and write timecourse.png and, where the trial has a proportion endpoint, responders.png
-    (`trial_figure_names`) from the time courses (a DataFrame), the summary and the (quantity,
+    (`trial_figure_names`) from the time courses (a DataFrame or its column dict), the summary and the (quantity,
     label) panels. ``prebuilt``: ``((panels, title), figure)`` from `_timecourse_layout`, the empty
     time-course panels built before the trial ended; used where the trial's panels and title are
     those, else the panels are built here."""
@@ -261,7 +261,7 @@ def _figures_child(recv, send, parent: int) -> None:
 
 
 def _preload_png_writer() -> None:
-    """Load Pillow's image plugins now (``PIL.Image.preinit``, ~0.05 s of imports), which saving the
+    """Load Pillow's image plugins now (``PIL.Image.preinit``; a few ms once matplotlib has loaded the PNG plugin), which saving the
     first PNG would otherwise do after the trial's last patient, in the command's tail (issue 19)."""
     from PIL import Image
 
