@@ -288,11 +288,17 @@ def test_figures_of_a_trial_that_fails_after_its_inputs_were_sent_stay_out_of_th
 def test_a_figure_process_forked_before_the_trial_is_imported_draws_the_same_files(tmp_path):
     """The trial command forks the drawing process first thing, before pandas, matplotlib or the
     simulator are imported, and aims it once the scenario is read: the child imports what it needs
-    itself and draws the files drawn here."""
+    itself (never pandas: it is sent plain arrays) and draws the files drawn here."""
     code = f"""
 import sys
+class NoPandas:  # the child inherits it: a DataFrame sent to it would fail to unpickle (exit code 1)
+    def find_spec(self, name, path=None, target=None):
+        if name == 'pandas' or name.startswith('pandas.'):
+            raise ImportError('the figure process must not import pandas')
+sys.meta_path.insert(0, NoPandas())
 from mscsim.trial_figures import fork_trial_figures
 job = fork_trial_figures()
+sys.meta_path.pop(0)
 early = sorted(m for m in ('pandas', 'matplotlib', 'mscsim.trial', 'numba') if m in sys.modules)
 from mscsim.scenario import Scenario
 from mscsim.trial import _planned_layout, run_trial, write_trial_figures
