@@ -92,8 +92,9 @@ def _factor(lu, jq, jv, cc, piv_tol):
     n = len(lu.perm)
     V = np.empty(lu.nnz)
     piv, dinv, T = np.zeros(n, dtype=np.int64), np.empty(n), np.empty((n, n))
-    kt = K._e_factor(jv, jq, cc, n, lu.k0, lu.lptr, lu.lidx, lu.uptr, lu.uidx, lu.upd, V, piv, dinv, T, np.empty(n),
-                     piv_tol, np.zeros(8, dtype=np.int64))
+    perm, lptr, lidx, uptr, uidx, upd = lu.kernel_index
+    kt = K._e_factor(jv, np.asarray(jq).view(np.uint64), cc, n, lu.k0, lptr, lidx, uptr, uidx, upd, V, piv, dinv, T,
+                     np.empty(n), piv_tol, np.zeros(8, dtype=np.int64))
     return kt, piv, V, dinv, T
 
 
@@ -104,8 +105,7 @@ def _factor_solve(lu, jq, jv, cc, piv_tol, b):
     kt, piv, V, dinv, T = _factor(lu, jq, jv, cc, piv_tol)
     nl = lu.lptr[lu.k0]
     x = np.empty(n)
-    K._e_solve(n, kt, lu.perm, lu.lptr, lu.lidx, lu.uptr, lu.uidx, piv, V[:nl], V[nl:nl + lu.uptr[lu.k0]], dinv, T,
-               b, x, np.empty(n))
+    K._e_solve(n, kt, *lu.kernel_index[:5], piv, V[:nl], V[nl:nl + lu.uptr[lu.k0]], dinv, T, b, x, np.empty(n))
     return kt, x
 
 

@@ -84,9 +84,9 @@ _E_ST_NEWTON_FAIL = 6
 _E_ST_SEGMENTS = 7
 
 # the entry points are compiled (or loaded from numba's cache) when this module is imported
-_V, _M, _I = "float64[::1]", "float64[:, ::1]", "int64[::1]"
+_V, _M, _I, _U = "float64[::1]", "float64[:, ::1]", "int64[::1]", "uint64[::1]"
 _SIG_INTEGRATE = (f"int64(intp, intp, {_V}, {_M}, {_V}, {_V}, {_V}, float64, float64, int64, float64, float64, "
-                  f"int64, int64, {', '.join([_I] * 7)}, {_M}, {_I})")
+                  f"int64, int64, {', '.join([_U] * 7)}, {_M}, {_I})")
 _SIG_STEADY = f"int64(intp, intp, {_I}, {_I}, {_V}, {_I}, {_V}, {_V}, float64, {_I})"
 
 
@@ -177,21 +177,21 @@ def _e_factor(jv, jq, c, n, k0, lptr, lidx, uptr, uidx, upd, V, piv, dinv, T, ur
     stats[_E_ST_LU] += 1
     nl = lptr[k0]
     dg = nl + uptr[k0]
-    tb = dg + k0
+    tb = dg + np.uint64(k0)
     m = n - k0
     for q in range(V.shape[0]):
         V[q] = 0.0
     for q in range(jq.shape[0]):
         V[jq[q]] = -c * jv[q]
     for k in range(k0):
-        V[dg + k] += 1.0
+        V[dg + np.uint64(k)] += 1.0
     for a in range(m):
-        V[tb + a * m + a] += 1.0
+        V[tb + np.uint64(a * m + a)] += 1.0
     kt = k0
-    u = 0
+    u = np.uint64(0)
     for k in range(k0):
         piv[k] = k
-        pv = V[dg + k]
+        pv = V[dg + np.uint64(k)]
         apiv = abs(pv)
         amax = apiv
         for q in range(lptr[k], lptr[k + 1]):
@@ -222,13 +222,13 @@ def _e_factor(jv, jq, c, n, k0, lptr, lidx, uptr, uidx, upd, V, piv, dinv, T, ur
                 T[a, b] = 0.0
         for j in range(kt, k0):
             for q in range(lptr[j], lptr[j + 1]):
-                T[lidx[q] - kt, j - kt] = V[q]
+                T[np.int64(lidx[q]) - kt, j - kt] = V[q]
             for r in range(uptr[j], uptr[j + 1]):
-                T[j - kt, uidx[r] - kt] = V[nl + r]
-            T[j - kt, j - kt] = V[dg + j]
+                T[j - kt, np.int64(uidx[r]) - kt] = V[nl + r]
+            T[j - kt, j - kt] = V[dg + np.uint64(j)]
     for a in range(m):
         for b in range(m):
-            T[k0 - kt + a, k0 - kt + b] = V[tb + a * m + b]
+            T[k0 - kt + a, k0 - kt + b] = V[tb + np.uint64(a * m + b)]
     if not _e_dense_tail(T, 0, mt, piv, kt, dinv):
         return -1
     return kt
@@ -331,9 +331,11 @@ def _e_bdf_segment(rhs, jac, t0, t1, y, p, atol, rtol, max_step, max_steps, lu_d
     jv = np.empty(jq.shape[0])
     kt = k0
     # compressed values of the pattern (`_e_factor`); L's and U's factors are views into it
-    V = np.empty(lptr[k0] + uptr[k0] + k0 + (n - k0) * (n - k0))
-    lval = V[:lptr[k0]]
-    uval = V[lptr[k0]:lptr[k0] + uptr[k0]]
+    nl = np.int64(lptr[k0])
+    nu = np.int64(uptr[k0])
+    V = np.empty(nl + nu + k0 + (n - k0) * (n - k0))
+    lval = V[:nl]
+    uval = V[nl:nl + nu]
     urow = np.empty(n)
     dinv = np.empty(n)
     T = np.empty((n, n))
@@ -655,8 +657,8 @@ def _e_dense_lu_solve(A, b, x, ws):
 @njit(cache=True, nogil=True)
 def _e_dense_ws(nf):
     """Workspace of ``_e_dense_lu_solve`` for nf x nf systems."""
-    noi = np.zeros(1, dtype=np.int64)
-    return nf, np.arange(nf), noi, np.zeros(1), np.zeros(nf, dtype=np.int64), np.empty(nf), np.empty(nf)
+    noi = np.zeros(1, dtype=np.uint64)
+    return nf, np.arange(nf).astype(np.uint64), noi, np.zeros(1), np.zeros(nf, dtype=np.int64), np.empty(nf), np.empty(nf)
 
 
 @njit(cache=True, nogil=True)

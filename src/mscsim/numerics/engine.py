@@ -72,6 +72,7 @@ each), 1.4 sparse solves (1.4 us each) and one LU in seven steps (5-7 us): the s
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -124,6 +125,15 @@ class LUPlan:
     @property
     def nnz(self) -> int:
         return int(self.pi.shape[0])
+
+    @cached_property
+    def kernel_index(self) -> tuple[np.ndarray, ...]:
+        """(perm, lptr, lidx, uptr, uidx, upd) as the kernels take them: unsigned views of the same
+        integers, so that numba's indexing drops its test for negative (wrap-around) indices. Same
+        operations, same bits; measured on the RA model: LU 3.3 -> 2.2 us, forward substitution
+        -15% (second 2026-12-08 session)."""
+        return tuple(np.ascontiguousarray(a).view(np.uint64)
+                     for a in (self.perm, self.lptr, self.lidx, self.uptr, self.uidx, self.upd))
 
 
 def minimum_degree(pattern: np.ndarray) -> np.ndarray:
@@ -241,6 +251,7 @@ class EnginePlan:
         self.deferred: list[int] = cached_deferred_pivots(compiled, self, probe) if probe else []
         self.lu = lu_plan(compiled.jac_sparsity, last=self.deferred)
         self.jac_q = jac_values_index(self.lu, self.jac_rows, self.jac_cols)
+        self.jac_q_u = self.jac_q.view(np.uint64)  # as the kernels take it (`LUPlan.kernel_index`)
 
 
 @dataclass(frozen=True)
@@ -418,12 +429,13 @@ def _run(plan: EnginePlan, lu: LUPlan, p, y0, t_out, admins, rtol=1e-6, atol_sca
     seg_t, P = segments(admins, p, plan, min(0.0, float(t_out[0])), float(t_out[-1]))
     Y = np.empty((len(t_out), plan.n))
     st = np.zeros(len(STAT_NAMES), dtype=np.int64)
-    jq = plan.jac_q if lu is getattr(plan, "lu", None) else jac_values_index(lu, plan.jac_rows, plan.jac_cols)
+    jq = (plan.jac_q_u if lu is getattr(plan, "lu", None)
+          else jac_values_index(lu, plan.jac_rows, plan.jac_cols).view(np.uint64))
     y0 = np.ascontiguousarray(y0, dtype=float)
+    perm, lptr, lidx, uptr, uidx, upd = lu.kernel_index
     code = plan.kernels.engine_integrate(plan.rhs, plan.jac, y0, P, seg_t, t_out, plan.atol * atol_scale, float(rtol),
                                          float(max_step), int(max_steps), float(lu_reuse), float(piv_tol),
-                                         int(newton_carry), lu.k0,
-                                         lu.perm, lu.lptr, lu.lidx, lu.uptr, lu.uidx, jq, lu.upd, Y, st)
+                                         int(newton_carry), lu.k0, perm, lptr, lidx, uptr, uidx, jq, upd, Y, st)
     if stats is not None:
         stats += st
     if code != 0:
