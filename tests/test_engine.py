@@ -225,6 +225,34 @@ def test_compressed_factorisation_gives_the_same_bits_as_the_work_array(piv_tol,
         assert fallbacks > 0   # the fallback from a failing static pivot was exercised
 
 
+def test_the_kernels_take_the_plans_integers_as_unsigned_views():
+    """`LUPlan.kernel_index` is the plan's (perm, lptr, lidx, uptr, uidx, upd) unchanged, as unsigned
+    views of the same memory (no copy), and the whole-patient kernel is compiled for that type only:
+    the unsigned indices are what lets numba drop its negative-index test on every sparse access
+    (second 2026-12-08 session), so a signed array must not slip through to another compilation."""
+    from mscsim.numerics import _bdf_kernels as K
+
+    composed, c, p, y0, admins = setup("ra", regimen=Regimen((Dose.parse("1e6 cells/kg", "iv"),)))
+    plan = engine.plan_for(c)
+    lu = plan.lu
+    signed = (lu.perm, lu.lptr, lu.lidx, lu.uptr, lu.uidx, lu.upd)
+    assert len(lu.kernel_index) == len(signed)
+    for u, a in zip(lu.kernel_index, signed):
+        assert u.dtype == np.uint64 and u.flags.c_contiguous and np.shares_memory(u, a)
+        assert (a >= 0).all() and np.array_equal(u.astype(np.int64), a)
+    assert plan.jac_q_u.dtype == np.uint64 and np.array_equal(plan.jac_q_u.astype(np.int64), plan.jac_q)
+    t = np.array([0.0, 1.0])
+    seg_t, P = engine.segments([], p, plan, 0.0, 1.0)
+    args = [plan.rhs, plan.jac, np.ascontiguousarray(y0), P, seg_t, t, plan.atol, 1e-6, np.inf, 1000, -1.0, 0.1, 1,
+            lu.k0, *lu.kernel_index[:5], plan.jac_q_u, lu.upd.view(np.uint64), np.empty((2, len(y0))),
+            np.zeros(len(engine.STAT_NAMES), dtype=np.int64)]
+    assert K.engine_integrate(*args) == 0
+    args[14] = lu.perm  # a signed index array: no compiled version takes it
+    with pytest.raises(TypeError):
+        K.engine_integrate(*args)
+    assert len(K.engine_integrate.overloads) == 1
+
+
 def test_the_same_lu_with_no_static_pivots_is_a_dense_lu_with_partial_pivoting():
     """The steady state's dense solves use the engine's one LU routine with k0 = 0: on matrices
     that need row exchanges (zero and tiny diagonals) it solves like numpy's LAPACK getrf/getrs."""

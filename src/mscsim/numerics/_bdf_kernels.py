@@ -29,6 +29,10 @@ Contents:
 - ``call_vec``/``jac_dense``/``outputs_traj``: Python entry points to a generated function (one
   point, the dense Jacobian, or read-outs along a trajectory).
 
+Index arrays of the LU plan reach the kernels as unsigned integers (``engine.LUPlan.kernel_index``)
+and the index arithmetic on them stays unsigned: numba tests every signed index for a negative
+(wrap-around) value, which on the sparse LU's indirect accesses cost more than the multiply-add.
+
 The Jacobian is evaluated as the values of its structural non-zeros ``jv[k]`` at (``jrow[k]``,
 ``jcol[k]``) (the generated order); the kernels scatter them where they are needed.
 """

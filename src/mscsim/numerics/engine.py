@@ -23,9 +23,12 @@ model's generated right-hand side and Jacobian by address):
   ``|a_kk| >= 0.1 max_i |a_ik|``; from the first one that fails, the rest of that factorisation
   is done densely with partial pivoting (the dense block routine is also the steady state's dense
   LU), so stability never rests on the static order. The factorisation works on the pattern's
-  values in one compressed array with a precomputed list of update targets (``_e_factor``: 3.5
+  values in one compressed array with a precomputed list of update targets (``_e_factor``: 2.2
   us on the RA model; until the fourth 2026-12-07 session the same operations, in the same order
-  and so with the same bits, ran on a dense n x n work array in 6.7 us). The predictor, ``psi``
+  and so with the same bits, ran on a dense n x n work array in 6.7 us). The kernels take the
+  plan's integers as unsigned views (``LUPlan.kernel_index``): numba then drops its test for
+  negative, wrap-around indices on every sparse access, which took an LU from 2.2 to 3.3 us and
+  a solve from 0.73 to 1.10 us (the same operations and bits; second 2026-12-08 session). The predictor, ``psi``
   and the rescaling of the difference array on a step-size change run
   with the states innermost (vectorised, sums in scipy's order: the same bits). The kinetic block is a
   conservative compartment system, so ``I - cJ`` is column diagonally dominant there. States
@@ -54,19 +57,19 @@ libRoadRunner must go through SBML. Against scipy Radau at rtol 1e-10 (atol x 1e
 (liver injury, 30 days), maximum relative error on states and read-outs (values below 1e-4 of a
 trajectory's peak, or below the state's atol, compared against that floor) is of the same order as LSODA's at the same
 tolerances (see RESULTS.md, "Agreement"; every shipped model is checked against Radau in
-tests/test_engine_every_model.py). Serially it runs 4.1-6.1x (N = 100 to 10,000) as many
-patients per second as LSODA with the same compiled right-hand side, and 2.9-4.9x libRoadRunner
-on the exported SBML in single measurements (RESULTS.md, 2026-12-07 16:10, 17:02 and 18:22
-runs; 1.2-1.9x ``compiled-v1`` there, the engine with scipy's Newton rule and no pivot probe);
-measured back to back in alternating order, the median over 6 rounds of 1,000 patients is 3.87x
-libRoadRunner (3.40-4.17x; 18:22 run, "paired rounds"), over 10 more 3.94x (3.56-4.68x; 20:23
-run), over 10 more 3.90x (2.92-4.10x; 21:40 run) and over 10 more 3.93x (3.64-4.16x; 2026-12-08),
-3.92x over all 36. What bounds it: on the RA model about 430 steps per patient-year (CVODE in
-libRoadRunner takes about 500), half of them in the hour after an infusion, where rtol 1e-6 on
-the cell counts' fast lung arrest sets the step; per step 1.4 right-hand sides (0.3 us
-each), 1.4 sparse solves (1.4 us each) and one LU in seven steps (5-7 us): the solves take about
-58 % of the time, the LUs 24 %, the right-hand sides 11 % and the error norms 7 % (RESULTS.md,
-"whole trial VII").
+tests/test_engine_every_model.py). Serially it runs 6.0-7.8x (N = 100 to 10,000) as many
+patients per second as LSODA with the same compiled right-hand side, and 4.4-5.3x libRoadRunner
+on the exported SBML in single measurements (1.4-1.7x ``compiled-v1``, the engine with scipy's
+Newton rule and no pivot probe); measured back to back in alternating order, the median over 10
+rounds of 1,000 patients is 5.15x libRoadRunner (5.03-5.37x; RESULTS.md, 2026-12-08 05:32 run,
+"paired rounds"; 5.19x, 4.81-5.34x, at 05:06). Before the unsigned indexing the same engine's
+median was 3.92x over 36 rounds (RESULTS.md, "Engine history"). What bounds it: on the RA model
+about 430 steps per patient-year (CVODE in libRoadRunner takes about 500), half of them in the
+hour after an infusion, where rtol 1e-6 on the cell counts' fast lung arrest sets the step; per
+step 1.4 right-hand sides (0.3 us each), 1.4 sparse solves (0.73 us each) and one LU in seven
+steps (2.2 us; both timed in a loop on one factorised RA matrix): of a patient-year's 1.2 ms
+the solves take about 37 %, the LUs 11 %, the right-hand sides 15 %, and the step's own vector
+work (predictor, error norms, difference array, dense output) most of the rest.
 """
 
 from __future__ import annotations
@@ -130,8 +133,8 @@ class LUPlan:
     def kernel_index(self) -> tuple[np.ndarray, ...]:
         """(perm, lptr, lidx, uptr, uidx, upd) as the kernels take them: unsigned views of the same
         integers, so that numba's indexing drops its test for negative (wrap-around) indices. Same
-        operations, same bits; measured on the RA model: LU 3.3 -> 2.2 us, forward substitution
-        -15% (second 2026-12-08 session)."""
+        operations, same bits; measured on the RA model: LU 3.3 -> 2.2 us, solve 1.10 -> 0.73 us
+        (second 2026-12-08 session)."""
         return tuple(np.ascontiguousarray(a).view(np.uint64)
                      for a in (self.perm, self.lptr, self.lidx, self.uptr, self.uidx, self.upd))
 
