@@ -27,8 +27,8 @@ model's generated right-hand side and Jacobian by address):
   us on the RA model; until the fourth 2026-12-07 session the same operations, in the same order
   and so with the same bits, ran on a dense n x n work array in 6.7 us). The kernels take the
   plan's integers as unsigned views (``LUPlan.kernel_index``): numba then drops its test for
-  negative, wrap-around indices on every sparse access, which took an LU from 2.2 to 3.3 us and
-  a solve from 0.73 to 1.10 us (the same operations and bits; second 2026-12-08 session). The predictor, ``psi``
+  negative, wrap-around indices on every sparse access, which took an LU from 3.3 to 2.2 us and
+  a solve from 1.10 to 0.73 us (the same operations and bits; second 2026-12-08 session). The predictor, ``psi``
   and the rescaling of the difference array on a step-size change run
   with the states innermost (vectorised, sums in scipy's order: the same bits). The kinetic block is a
   conservative compartment system, so ``I - cJ`` is column diagonally dominant there. States
