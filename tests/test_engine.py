@@ -2,6 +2,8 @@
 compiled steady state, the fallback to the scipy path, and one baseline per patient in a trial.
 No timing assertions: speed is shown by benchmarks/bench_engines.py."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -247,10 +249,20 @@ def test_the_kernels_take_the_plans_integers_as_unsigned_views():
             lu.k0, *lu.kernel_index[:5], plan.jac_q_u, lu.upd.view(np.uint64), np.empty((2, len(y0))),
             np.zeros(len(engine.STAT_NAMES), dtype=np.int64)]
     assert K.engine_integrate(*args) == 0
-    args[14] = lu.perm  # a signed index array: no compiled version takes it
-    with pytest.raises(TypeError):
-        K.engine_integrate(*args)
-    assert len(K.engine_integrate.overloads) == 1
+    assert engine.steady_state(c, p) is not None  # the steady state's dense solves use the same `_e_solve`
+    for i, signed in ((14, lu.perm), (19, plan.jac_q)):  # a signed index array: no compiled version takes it
+        bad = list(args)
+        bad[i] = signed
+        with pytest.raises(TypeError, match="No matching definition"):
+            K.engine_integrate(*bad)
+    # the inner kernels (compiled on demand) were compiled only for unsigned index arrays
+    from numba import types
+
+    for fn, at in ((K._e_solve, 2), (K._e_factor, 5)):
+        assert fn.signatures and all(sig[at] == types.Array(types.uint64, 1, "C") for sig in fn.signatures)
+    with pytest.raises(TypeError, match="int64"):
+        engine.LUPlan(*[a.astype(np.int32) if isinstance(a, np.ndarray) and a.dtype == np.int64 else a
+                        for a in (getattr(lu, f.name) for f in dataclasses.fields(lu))]).kernel_index
 
 
 def test_the_same_lu_with_no_static_pivots_is_a_dense_lu_with_partial_pivoting():

@@ -618,11 +618,12 @@ def plan_trial(scenario: Scenario, progress: bool = False, engine: str = "compil
             jobs += [(j, kk) for kk in range(k, k + size)]
         if not jobs:
             break
-        # chunks of up to 256 candidates, at least 8 per worker: a screening takes ~0.15 ms, and each
-        # chunk's hand-off to and from a worker ~2.5 ms (measured: 64-candidate chunks idled each of
-        # two workers ~0.2 s while screening 10,000 patients) [design choice; issue 19]
-        size = max(1, min(256, -(-len(jobs) // (8 * max(workers, 1)))))
-        batch = map_tasks(_ScreenAny(screeners), jobs, workers=workers, scheduler=scheduler, chunk_size=size,
+        # local workers: chunks of up to 256 candidates, at least 8 per worker where the cap allows: a
+        # screening takes ~0.15 ms, and each chunk's hand-off to and from a worker ~2.5 ms (measured:
+        # 64-candidate chunks idled each of two workers ~0.2 s while screening 10,000 patients)
+        # [design choice; issue 19]. On a Dask cluster (``workers`` is not its size) map_tasks' default.
+        chunk = None if scheduler else max(1, min(256, len(jobs) // (8 * max(workers, 1))))
+        batch = map_tasks(_ScreenAny(screeners), jobs, workers=workers, scheduler=scheduler, chunk_size=chunk,
                           progress=False, executor=executor)
         for (j, _), r in zip(jobs, batch):
             take(j, r)

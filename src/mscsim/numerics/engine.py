@@ -58,7 +58,7 @@ libRoadRunner must go through SBML. Against scipy Radau at rtol 1e-10 (atol x 1e
 trajectory's peak, or below the state's atol, compared against that floor) is of the same order as LSODA's at the same
 tolerances (see RESULTS.md, "Agreement"; every shipped model is checked against Radau in
 tests/test_engine_every_model.py). Serially it runs 6.0-7.8x (N = 100 to 10,000) as many
-patients per second as LSODA with the same compiled right-hand side, and 4.4-5.3x libRoadRunner
+patients per second as LSODA with the same compiled right-hand side, and 4.3-5.3x libRoadRunner
 on the exported SBML in single measurements (1.4-1.7x ``compiled-v1``, the engine with scipy's
 Newton rule and no pivot probe); measured back to back in alternating order, the median over 10
 rounds of 1,000 patients is 5.15x libRoadRunner (5.03-5.37x; RESULTS.md, 2026-12-08 05:32 run,
@@ -67,9 +67,10 @@ median was 3.92x over 36 rounds (RESULTS.md, "Engine history"). What bounds it: 
 about 430 steps per patient-year (CVODE in libRoadRunner takes about 500), half of them in the
 hour after an infusion, where rtol 1e-6 on the cell counts' fast lung arrest sets the step; per
 step 1.4 right-hand sides (0.3 us each), 1.4 sparse solves (0.73 us each) and one LU in seven
-steps (2.2 us; both timed in a loop on one factorised RA matrix): of a patient-year's 1.2 ms
-the solves take about 37 %, the LUs 11 %, the right-hand sides 15 %, and the step's own vector
-work (predictor, error norms, difference array, dense output) most of the rest.
+steps (2.2 us; both timed in a loop on one factorised RA matrix). Derived from those counts and
+timings, of a patient-year's 1.2 ms the solves take about 37 %, the LUs 11 %, the right-hand
+sides 15 %, and the step's own vector work (predictor, error norms, difference array, dense
+output) most of the rest.
 """
 
 from __future__ import annotations
@@ -135,8 +136,10 @@ class LUPlan:
         integers, so that numba's indexing drops its test for negative (wrap-around) indices. Same
         operations, same bits; measured on the RA model: LU 3.3 -> 2.2 us, solve 1.10 -> 0.73 us
         (second 2026-12-08 session)."""
-        return tuple(np.ascontiguousarray(a).view(np.uint64)
-                     for a in (self.perm, self.lptr, self.lidx, self.uptr, self.uidx, self.upd))
+        arrays = (self.perm, self.lptr, self.lidx, self.uptr, self.uidx, self.upd)
+        if any(a.dtype != np.int64 for a in arrays):
+            raise TypeError("LUPlan: the index arrays must be int64 (as lu_plan makes them)")
+        return tuple(np.ascontiguousarray(a).view(np.uint64) for a in arrays)
 
 
 def minimum_degree(pattern: np.ndarray) -> np.ndarray:
