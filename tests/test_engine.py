@@ -246,7 +246,7 @@ def test_the_kernels_take_the_plans_integers_as_unsigned_views():
     t = np.array([0.0, 1.0])
     seg_t, P = engine.segments([], p, plan, 0.0, 1.0)
     args = [plan.rhs, plan.jac, np.ascontiguousarray(y0), P, seg_t, t, plan.atol, 1e-6, np.inf, 1000, -1.0, 0.1, 1,
-            lu.k0, *lu.kernel_index[:5], plan.jac_q_u, lu.upd.view(np.uint64), np.empty((2, len(y0))),
+            lu.k0, *lu.kernel_index[:5], plan.jac_q_u, lu.kernel_index[5], np.empty((2, len(y0))),
             np.zeros(len(engine.STAT_NAMES), dtype=np.int64)]
     assert K.engine_integrate(*args) == 0
     assert engine.steady_state(c, p) is not None  # the steady state's dense solves use the same `_e_solve`
